@@ -1,0 +1,33 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is optional.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python sample_media/generate.py
+	@echo "== preflight check sample_media/avatar.toml (expected: passes, exit 0)"
+	$(BIN)/preflight check sample_media/avatar.toml
+	@echo "== preflight check sample_media/broken.toml (expected: fails, exit 1)"
+	@$(BIN)/preflight check sample_media/broken.toml; rc=$$?; \
+	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check preflight tests sample_media bench
+	$(BIN)/mypy
+
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sample_media/media dist build

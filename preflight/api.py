@@ -1,0 +1,102 @@
+"""The library entry points: `check` a spec or loose files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from preflight.config import Config, find_config, load_config
+from preflight.engine import Engine, infer_edition
+from preflight.errors import ConfigError, SpecError
+from preflight.model import Report
+from preflight.spec import JobSpec, load_spec
+from preflight.spec.schema import SLOTS, guess_slot
+
+SPEC_SUFFIXES = (".toml", ".json")
+#: The body used for quick checks of loose files, before `job` overrides are applied.
+QUICK_JOB_DEFAULTS: Mapping[str, Any] = MappingProxyType({"name": "preflight quick check"})
+
+
+def is_spec_path(path: str | Path) -> bool:
+    """Whether a path names a job spec (TOML/JSON) rather than a media file."""
+    return Path(path).suffix.lower() in SPEC_SUFFIXES
+
+
+def _config(config: Config | str | Path | None, near: Path) -> Config:
+    if isinstance(config, Config):
+        return config
+    if config is not None:
+        return load_config(config)
+    found = find_config(near)
+    return load_config(found) if found else Config()
+
+
+def parse_job_json(text: str) -> dict[str, Any]:
+    """Parse a `--job-json` value into a body mapping.
+
+    :raises SpecError: not JSON or not an object.
+    """
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"--job-json is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    if not isinstance(data, dict):
+        raise SpecError("--job-json must be a JSON object, e.g. '{\"is_flexus\": true}'")
+    return data
+
+
+def quick_files(paths: Iterable[str | Path], slot: str | None) -> list[tuple[str, Path]]:
+    """(slot, path) pairs for loose files: the given slot, or one guessed from the extension."""
+    if slot is not None and slot not in SLOTS:
+        raise ConfigError(f"unknown slot {slot!r}; expected one of {', '.join(SLOTS)}")
+    out = []
+    for p in paths:
+        path = Path(p).absolute()
+        s = slot or guess_slot(path.suffix)
+        if s is None:
+            raise ConfigError(
+                f"{path}: cannot tell which upload this file is from its extension "
+                f"{path.suffix or '(none)'!r}; pass --slot ({', '.join(SLOTS)})"
+            )
+        out.append((s, path))
+    return out
+
+
+def check(
+    spec_or_paths: JobSpec | str | Path | Iterable[str | Path],
+    *,
+    edition: str | None = None,
+    config: Config | str | Path | None = None,
+    slot: str | None = None,
+    job: Mapping[str, Any] | None = None,
+) -> Report:
+    """Check a whole job spec, or loose media files in quick mode.
+
+    A `JobSpec` or a `.toml`/`.json` path is checked whole: the body, every file it names, and the
+    rules that need the whole job (ID documents, audio for AUDIO source...). Any other path(s)
+    are checked as `slot` (guessed from the extension when None) against `job` (a body;
+    defaults to a minimal one) without those whole-job rules.
+
+    :raises SpecError: unreadable or structurally invalid spec.
+    :raises ConfigError: invalid configuration, edition or slot.
+    """
+    if isinstance(spec_or_paths, JobSpec) or (
+        isinstance(spec_or_paths, str | Path) and is_spec_path(spec_or_paths)
+    ):
+        spec = (spec_or_paths if isinstance(spec_or_paths, JobSpec)
+                else load_spec(spec_or_paths))
+        cfg = _config(config, spec.base_dir)
+        ed = edition or cfg.edition or infer_edition(spec.job)
+        return Engine(ed, cfg).run(spec, whole_spec=True)
+    paths = [spec_or_paths] if isinstance(spec_or_paths, str | Path) else list(spec_or_paths)
+    if not paths:
+        raise ConfigError("nothing to check: give a spec file or media files")
+    files = quick_files(paths, slot)
+    body = {**QUICK_JOB_DEFAULTS, **(job or {})}
+    spec = JobSpec(job=MappingProxyType(body))
+    cfg = _config(config, files[0][1].parent)
+    ed = edition or cfg.edition or infer_edition(body)
+    return Engine(ed, cfg).run(spec, whole_spec=False, files=files)

@@ -1,0 +1,95 @@
+"""Run the effective rules over a job spec and produce a `Report`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from preflight.config import Config, RuleSetting, resolve
+from preflight.errors import ProbeError
+from preflight.model import Finding, Report
+from preflight.rules import Fact, FileContext, JobContext, Rule, registry
+from preflight.spec import JobSpec
+
+
+def infer_edition(job: Mapping[str, Any]) -> str:
+    """Edition from the body flags: live copy, fast Flexus, Flexus, else standard."""
+    if job.get("is_live_copy") is True:
+        return "live-copy"
+    if job.get("is_fast_flexus") is True:
+        return "fast-flexus"
+    if job.get("is_flexus") is True:
+        return "flexus"
+    return "standard"
+
+
+def _finding(rule: Rule, setting: RuleSetting, fact: Fact, path: str | None,
+             slot: str | None) -> Finding:
+    assert setting.severity is not None
+    return Finding(
+        code=rule.code, name=rule.name, severity=setting.severity, message=fact.message,
+        source=rule.source_text, path=fact.path or path, slot=fact.slot or slot,
+        fix=fact.fix, details=fact.details,
+    )
+
+
+class Engine:
+    """Rules and their effective settings for one edition and configuration."""
+
+    def __init__(self, edition: str, config: Config):
+        self.edition = edition
+        self.settings = resolve(edition, config)
+        self.rules = registry()
+
+    def _job_findings(self, ctx: JobContext, label: str | None) -> list[Finding]:
+        out: list[Finding] = []
+        for rule in self.rules.values():
+            setting = self.settings[rule.code]
+            if rule.target != "job" or setting.severity is None:
+                continue
+            if rule.whole_spec_only and not ctx.whole_spec:
+                continue
+            out.extend(_finding(rule, setting, f, label, None)
+                       for f in rule.check(ctx, setting.options))
+        return out
+
+    def _file_findings(self, ctx: FileContext) -> list[Finding]:
+        path = str(ctx.path)
+        rules = [r for r in self.rules.values() if r.target == "file" and ctx.slot in r.slots]
+        gates = {r.family: r for r in rules if r.gate}
+        out: list[Finding] = []
+        closed: set[str] = set()
+        # Gates always run (even when not selected) so that later rules never see a bad file.
+        for rule in sorted(rules, key=lambda r: (not r.gate, r.code)):
+            if rule.family in closed:
+                continue
+            setting = self.settings[rule.code]
+            if setting.severity is None and not rule.gate:
+                continue
+            try:
+                facts = list(rule.check(ctx, setting.options))
+            except ProbeError as exc:
+                gate = gates.get(rule.family, rule)
+                facts, rule, setting = [Fact(f"{ctx.slot}: {exc.detail}")], gate, \
+                    self.settings[gate.code]
+            if facts and rule.gate:
+                closed.add(rule.family)
+            if setting.severity is not None:
+                out.extend(_finding(rule, setting, f, path, ctx.slot) for f in facts)
+        return out
+
+    def run(self, spec: JobSpec, *, whole_spec: bool,
+            files: Iterable[tuple[str, Path]] | None = None) -> Report:
+        """Check the body and each (slot, file); quick mode passes `whole_spec=False`."""
+        job = JobContext(spec, self.edition, whole_spec)
+        label = str(spec.path) if spec.path else None
+        findings = self._job_findings(job, label)
+        pairs = list(files) if files is not None else spec.files()
+        memos: dict[Path, dict[str, Any]] = {}
+        for slot, path in pairs:
+            memo = memos.setdefault(path, {})
+            findings.extend(self._file_findings(FileContext(job, path, slot, memo)))
+        return Report.build(
+            self.edition, findings, files=[str(p) for _, p in pairs], spec_path=label
+        )

@@ -1,0 +1,74 @@
+"""The exception tree. Bad media is a finding; a broken spec, config or tool is an exception.
+
+    PreflightError
+    ├── SpecError          the job spec cannot be read or has unknown/mistyped keys
+    ├── ConfigError        the configuration or the command line names unknown rules/options
+    ├── ProbeError         a media file cannot be opened or parsed (becomes a finding in checks)
+    ├── PackagingError     the upload package cannot be built or verified
+    └── SubmitError        the service or the network refused the submission
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class PreflightError(Exception):
+    """Root of every error the library raises on purpose."""
+
+
+class SpecError(PreflightError):
+    """The job spec is unreadable or invalid."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.key = key
+        prefix = f"{self.path}: " if self.path else ""
+        super().__init__(prefix + message)
+
+
+class ConfigError(PreflightError):
+    """The configuration (file or options) is invalid."""
+
+    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.key = key
+        prefix = f"{self.path}: " if self.path else ""
+        super().__init__(prefix + message)
+
+
+class ProbeError(PreflightError):
+    """A media file cannot be opened, parsed or decoded."""
+
+    def __init__(self, path: Path | str, detail: str):
+        self.path = str(path)
+        self.detail = detail
+        super().__init__(f"{self.path}: {detail}")
+
+
+class PackagingError(PreflightError):
+    """The upload package cannot be built or verified."""
+
+
+class SubmitError(PreflightError):
+    """The service or network refused the submission."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        error_code: str | None = None,
+        request_id: str | None = None,
+    ):
+        self.status = status
+        self.error_code = error_code
+        self.request_id = request_id
+        parts = [message]
+        if status is not None:
+            parts.append(f"HTTP {status}")
+        if error_code:
+            parts.append(f"error_code={error_code}")
+        if request_id:
+            parts.append(f"request_id={request_id}")
+        super().__init__(" | ".join(parts))

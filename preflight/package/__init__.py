@@ -1,0 +1,1 @@
+"""Packaging: part plans, checksums, audio zip and the manifest."""

@@ -1,0 +1,161 @@
+"""Read an `avatar.toml` (or JSON) job spec into a `JobSpec`."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from preflight.errors import SpecError
+from preflight.spec.schema import (
+    ACCOUNT_FIELDS,
+    MULTI_FILE_SLOTS,
+    SECTIONS,
+    SLOTS,
+    json_type,
+    matches_type,
+)
+
+
+@dataclass(frozen=True)
+class Account:
+    """Who submits: NA-whitelisted accounts are exempt from ID documents (dossier §1.3 R10)."""
+
+    na_whitelisted: bool = False
+    app_user_id: str | None = None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One training job: the API body as written, local media per slot, and the account."""
+
+    job: Mapping[str, Any]
+    media: Mapping[str, tuple[Path, ...]] = field(default_factory=lambda: MappingProxyType({}))
+    account: Account = Account()
+    path: Path | None = None
+
+    @property
+    def base_dir(self) -> Path:
+        """Folder that relative media paths are resolved against."""
+        return self.path.parent if self.path else Path.cwd()
+
+    def files(self) -> list[tuple[str, Path]]:
+        """Every (slot, path) pair in slot order."""
+        return [(slot, p) for slot in SLOTS for p in self.media.get(slot, ())]
+
+
+def suggest(key: str, valid: Sequence[str]) -> str:
+    """A ``; did you mean 'x'?`` suffix for a mistyped key, or an empty string."""
+    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _read(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise SpecError("spec file not found", path=path)
+    if path.is_dir():
+        raise SpecError("is a directory, not a spec file", path=path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror or exc}", path=path) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"spec is not UTF-8 text (byte {exc.start})", path=path) from None
+    if path.suffix.lower() == ".json":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(
+                f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
+            ) from None
+    else:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"invalid TOML: {exc}", path=path) from None
+    if not isinstance(data, dict):
+        raise SpecError("the spec must be a table/object at the top level", path=path)
+    return data
+
+
+def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, ...]]:
+    if not isinstance(raw, dict):
+        raise SpecError(f"[media] must be a table, not {json_type(raw)}", path=path, key="media")
+    out: dict[str, tuple[Path, ...]] = {}
+    for key, value in raw.items():
+        if key not in SLOTS:
+            raise SpecError(
+                f"unknown key media.{key}{suggest(key, list(SLOTS))}", path=path, key=f"media.{key}"
+            )
+        values: list[object]
+        if key in MULTI_FILE_SLOTS and isinstance(value, list):
+            values = list(value)
+        else:
+            values = [value]
+        expected = "string or array of string" if key in MULTI_FILE_SLOTS else "string"
+        for v in values:
+            if not isinstance(v, str) or not v.strip():
+                raise SpecError(
+                    f"media.{key} must be a {expected} (a file path), got {json_type(v)}",
+                    path=path,
+                    key=f"media.{key}",
+                )
+        out[key] = tuple((base / str(v)).resolve() if not Path(str(v)).is_absolute()
+                         else Path(str(v)) for v in values)
+    return out
+
+
+def _account(raw: object, path: Path | None) -> Account:
+    if not isinstance(raw, dict):
+        raise SpecError(f"[account] must be a table, not {json_type(raw)}", path=path, key="account")
+    for key, value in raw.items():
+        if key not in ACCOUNT_FIELDS:
+            raise SpecError(
+                f"unknown key account.{key}{suggest(key, list(ACCOUNT_FIELDS))}",
+                path=path,
+                key=f"account.{key}",
+            )
+        expected = ACCOUNT_FIELDS[key]
+        if not matches_type(value, expected):
+            raise SpecError(
+                f"account.{key} must be a {expected}, got {json_type(value)}",
+                path=path,
+                key=f"account.{key}",
+            )
+    return Account(
+        na_whitelisted=bool(raw.get("na_whitelisted", False)),
+        app_user_id=raw.get("app_user_id"),
+    )
+
+
+def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> JobSpec:
+    """Validate the structure of a parsed spec. Body fields are judged later by REQ rules."""
+    for key in data:
+        if key not in SECTIONS:
+            raise SpecError(f"unknown section [{key}]{suggest(key, SECTIONS)}", path=path, key=key)
+    job = data.get("job", {})
+    if not isinstance(job, dict):
+        raise SpecError(f"[job] must be a table, not {json_type(job)}", path=path, key="job")
+    base = path.parent if path else Path.cwd()
+    return JobSpec(
+        job=MappingProxyType(dict(job)),
+        media=MappingProxyType(_media(data.get("media", {}), path, base)),
+        account=_account(data.get("account", {}), path),
+        path=path,
+    )
+
+
+def load_spec(path: str | Path) -> JobSpec:
+    """Read and structurally validate a spec file.
+
+    :raises SpecError: unreadable file, invalid TOML/JSON, unknown section or key, wrong type.
+    """
+    p = Path(path).absolute()
+    return spec_from_dict(_read(p), path=p)

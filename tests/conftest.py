@@ -1,0 +1,49 @@
+"""Shared fixtures. Tests never reach beyond loopback and never write to $HOME."""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_real_connect = socket.socket.connect
+
+
+def _loopback_only(self: socket.socket, address: Any) -> Any:
+    if isinstance(address, tuple) and self.family in (socket.AF_INET, socket.AF_INET6):
+        host = address[0]
+        try:
+            ok = ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            ok = host == "localhost"
+        if not ok:
+            raise AssertionError(f"test tried a non-loopback connection to {address!r}")
+    return _real_connect(self, address)
+
+
+@pytest.fixture(autouse=True)
+def _guard(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Forbid non-loopback connections and point $HOME at a temp dir."""
+    monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("HUAWEICLOUD_SDK_AK", raising=False)
+    monkeypatch.delenv("HUAWEICLOUD_SDK_SK", raising=False)
+    monkeypatch.delenv("HUAWEICLOUD_SDK_PROJECT_ID", raising=False)
+    yield
+
+
+@pytest.fixture
+def write_spec(tmp_path: Path) -> Any:
+    """Write a spec (TOML text) into tmp_path and return its path."""
+
+    def write(text: str, name: str = "avatar.toml") -> Path:
+        p = tmp_path / name
+        p.write_text(text, encoding="utf-8")
+        return p
+
+    return write
