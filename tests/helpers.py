@@ -1,0 +1,24 @@
+"""One-line rule assertions. The completeness test reads `expect=[...]` / `absent=[...]` lists
+in the test sources to prove every rule has a failing and a passing case."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from preflight.model import Report
+
+
+def codes(report: Report) -> list[str]:
+    """Codes of every finding, in report order."""
+    return [f.code for f in report.findings]
+
+
+def assert_codes(report: Report, expect: Iterable[str] = (), absent: Iterable[str] = ()) -> None:
+    """Every code in `expect` fires at least once; none in `absent` fires."""
+    got = codes(report)
+    detail = "\n".join(f"  {f.code} {f.severity.value} {f.path}: {f.message}"
+                       for f in report.findings)
+    for code in expect:
+        assert code in got, f"expected {code} to fire; findings:\n{detail or '  (none)'}"
+    for code in absent:
+        assert code not in got, f"expected {code} not to fire; findings:\n{detail}"
