@@ -19,7 +19,7 @@ def catalog() -> list[dict[str, Any]]:
             "name": rule.name,
             "family": rule.family,
             "severity": {
-                ed: (s[code].severity.value if s[code].severity else "off")
+                ed: (sev.value if (sev := s[code].severity) is not None else "off")
                 for ed, s in per_edition.items()
             },
             "summary": rule.summary,

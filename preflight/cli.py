@@ -56,7 +56,7 @@ def handle_errors(fn: F) -> F:
             _fail("interrupted", exc)
         except (click.ClickException, click.exceptions.Exit, SystemExit):
             raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence: no traceback
+        except Exception as exc:
             _fail(f"internal error: {type(exc).__name__}: {exc} "
                   "(please report it with the command line you ran)", exc)
         return None
@@ -85,7 +85,7 @@ def cli() -> None:
 @click.option("--job-json", metavar="JSON",
               help="Job body (JSON object) for checking loose files, e.g. '{\"is_flexus\": true}'.")
 @click.option("--edition", type=click.Choice(EDITIONS),
-              help="Force the edition pack (default: from is_flexus / is_fast_flexus / is_live_copy).")
+              help="Force the edition pack (default: from is_flexus/is_fast_flexus/is_live_copy).")
 @click.option("--format", "fmt", default="text", show_default=True,
               help="Report format: text or json.")
 @click.option("--select", multiple=True, metavar="CODES",
@@ -155,3 +155,7 @@ def rules_cmd(fmt: str) -> None:
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="preflight")
+
+
+if __name__ == "__main__":
+    main()

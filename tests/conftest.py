@@ -47,3 +47,12 @@ def write_spec(tmp_path: Path) -> Any:
         return p
 
     return write
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the completeness checks last: they read what the other tests recorded."""
+    items.sort(key=lambda item: item.get_closest_marker("completeness") is not None)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "completeness: runs after every other test")

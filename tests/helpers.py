@@ -1,11 +1,15 @@
-"""One-line rule assertions. The completeness test reads `expect=[...]` / `absent=[...]` lists
-in the test sources to prove every rule has a failing and a passing case."""
+"""One-line rule assertions. Every call records which codes were seen firing and seen passing,
+so the completeness test can prove each rule has a failing and a passing case."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 from preflight.model import Report
+
+#: Codes asserted to fire / asserted not to fire during this test session.
+SEEN_FIRING: set[str] = set()
+SEEN_PASSING: set[str] = set()
 
 
 def codes(report: Report) -> list[str]:
@@ -20,5 +24,7 @@ def assert_codes(report: Report, expect: Iterable[str] = (), absent: Iterable[st
                        for f in report.findings)
     for code in expect:
         assert code in got, f"expected {code} to fire; findings:\n{detail or '  (none)'}"
+        SEEN_FIRING.add(code)
     for code in absent:
         assert code not in got, f"expected {code} not to fire; findings:\n{detail}"
+        SEEN_PASSING.add(code)

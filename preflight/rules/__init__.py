@@ -11,7 +11,7 @@ from functools import cache
 from types import MappingProxyType
 
 from preflight.model import FAMILIES
-from preflight.rules.base import FileContext, Fact, JobContext, Option, Rule, file_rule, job_rule
+from preflight.rules.base import Fact, FileContext, JobContext, Option, Rule, file_rule, job_rule
 
 #: Rule modules, in report order. Add a module here to register its ``RULES``.
 MODULES = (

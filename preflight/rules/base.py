@@ -158,7 +158,7 @@ def job_rule(
     whole_spec_only: bool = False,
     inferred: bool = False,
 ) -> Callable[[JobCheck], Rule]:
-    """Declare a job-body rule. `whole_spec_only` rules look at other slots (skipped in quick mode)."""
+    """Declare a job-body rule; `whole_spec_only` rules look at other slots (not in quick mode)."""
 
     def wrap(fn: JobCheck) -> Rule:
         return Rule(

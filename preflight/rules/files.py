@@ -39,6 +39,8 @@ def readable_problem(ctx: FileContext) -> str | None:
 
 
 def _gate(ctx: FileContext, opts: Options) -> Iterator[Fact]:
+    """A path in [media] that is missing, a directory, a special file, unreadable or empty
+    cannot be uploaded; the family's other rules skip it."""
     problem = readable_problem(ctx)
     if problem:
         yield Fact(f"{ctx.slot}: {problem}", details={"problem": problem})

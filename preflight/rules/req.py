@@ -24,7 +24,7 @@ from preflight.spec.schema import (
     matches_type,
 )
 
-E, W, I = Severity.ERROR, Severity.WARNING, Severity.INFO
+E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
 
 def _typed(ctx: JobContext, key: str) -> bool:
@@ -163,7 +163,8 @@ def voice_properties(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     vp = ctx.body["voice_properties"]
     for key in vp:
         if key not in VOICE_FIELDS:
-            yield Fact(f"job.voice_properties.{key} is not a field{suggest(key, list(VOICE_FIELDS))}")
+            hint = suggest(key, list(VOICE_FIELDS))
+            yield Fact(f"job.voice_properties.{key} is not a field{hint}")
     for key, allowed in VOICE_FIELDS.items():
         if key not in vp:
             yield Fact(f"job.voice_properties.{key} is required inside voice_properties")
@@ -180,9 +181,9 @@ def multipart_count_range(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """The number of byte-range parts of one video file: 1~1000. "auto" lets the packager pick."""
     for key in MULTIPART_FIELDS:
         value = ctx.body.get(key)
-        if isinstance(value, str) and value != "auto":
-            yield Fact(f'job.{key} = {_show(value)}: use an integer 1–1000 or "auto"')
-        elif _typed(ctx, key) and not MULTIPART_MIN <= value <= MULTIPART_MAX:
+        if _typed(ctx, key) and isinstance(value, int) and not (
+            MULTIPART_MIN <= value <= MULTIPART_MAX
+        ):
             yield Fact(
                 f"job.{key} = {value} is outside {MULTIPART_MIN}–{MULTIPART_MAX}",
                 fix=f'{key} = "auto"',
@@ -248,7 +249,7 @@ def voice_properties_standard(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         yield Fact("job.voice_properties is only supported for Flexus jobs (is_flexus = true)")
 
 
-@job_rule("REQ023", "background-replacement-default", I,
+@job_rule("REQ023", "background-replacement-default", INFO,
           "An omitted `is_background_replacement` means true: the video must be green screen.",
           "§1.3 R4, §7.1", whole_spec_only=True)
 def background_replacement_default(ctx: JobContext, opts: Options) -> Iterator[Fact]:

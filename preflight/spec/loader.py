@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -60,6 +61,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise SpecError("spec file not found", path=path)
     if path.is_dir():
         raise SpecError("is a directory, not a spec file", path=path)
+    if not path.is_file():
+        raise SpecError("is not a regular file", path=path)
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -94,11 +97,8 @@ def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, 
             raise SpecError(
                 f"unknown key media.{key}{suggest(key, list(SLOTS))}", path=path, key=f"media.{key}"
             )
-        values: list[object]
-        if key in MULTI_FILE_SLOTS and isinstance(value, list):
-            values = list(value)
-        else:
-            values = [value]
+        multi = key in MULTI_FILE_SLOTS and isinstance(value, list)
+        values: list[object] = list(value) if multi else [value]
         expected = "string or array of string" if key in MULTI_FILE_SLOTS else "string"
         for v in values:
             if not isinstance(v, str) or not v.strip():
@@ -107,14 +107,14 @@ def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, 
                     path=path,
                     key=f"media.{key}",
                 )
-        out[key] = tuple((base / str(v)).resolve() if not Path(str(v)).is_absolute()
-                         else Path(str(v)) for v in values)
+        out[key] = tuple(Path(os.path.normpath(base / str(v))) for v in values)
     return out
 
 
 def _account(raw: object, path: Path | None) -> Account:
     if not isinstance(raw, dict):
-        raise SpecError(f"[account] must be a table, not {json_type(raw)}", path=path, key="account")
+        raise SpecError(f"[account] must be a table, not {json_type(raw)}", path=path,
+                        key="account")
     for key, value in raw.items():
         if key not in ACCOUNT_FIELDS:
             raise SpecError(

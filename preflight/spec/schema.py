@@ -37,7 +37,9 @@ VOICE_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 
-COMMAND_MESSAGES = ("UPDATE_VIDEO", "UPLOAD_VIDEO", "CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART")
+COMMAND_MESSAGES = (
+    "UPDATE_VIDEO", "UPLOAD_VIDEO", "CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART",
+)
 MODEL_VERSIONS = ("V2", "V3", "V3.2", "V3.3")
 DEPRECATED_MODEL_VERSIONS = ("V2", "V3")
 AUDIO_SOURCE_TYPES = ("VIDEO", "AUDIO")
@@ -89,7 +91,8 @@ ACCOUNT_FIELDS: Mapping[str, str] = MappingProxyType(
 SECTIONS = ("job", "media", "account")
 
 VIDEO_EXTENSIONS = frozenset(
-    {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".wmv", ".3gp"}
+    {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".wmv",
+     ".3gp"}
 )
 AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma"})
 IMAGE_EXTENSIONS = frozenset(

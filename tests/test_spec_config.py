@@ -1,0 +1,179 @@
+"""Spec parsing and configuration errors: clear, named, raised before any work."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.api import check
+from preflight.config import Config, config_from_dict, find_config, load_config, load_pack, resolve
+from preflight.errors import ConfigError, SpecError
+from preflight.model import Severity
+from preflight.rules import registry
+from preflight.spec import load_spec
+from tests.helpers import assert_codes
+
+
+def test_spec_toml_and_json_are_equivalent(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(
+        '[job]\nname = "A"\n[media]\ntraining_video = "m/a.mp4"\naudio = ["v1.wav", "v2.wav"]\n'
+        "[account]\nna_whitelisted = true\n", encoding="utf-8")
+    (tmp_path / "a.json").write_text(
+        '{"job": {"name": "A"}, "media": {"training_video": "m/a.mp4", '
+        '"audio": ["v1.wav", "v2.wav"]}, "account": {"na_whitelisted": true}}', encoding="utf-8")
+    a, b = load_spec(tmp_path / "a.toml"), load_spec(tmp_path / "a.json")
+    assert dict(a.job) == dict(b.job) == {"name": "A"}
+    assert a.media == b.media
+    assert a.media["training_video"] == (tmp_path / "m" / "a.mp4",)
+    assert len(a.media["audio"]) == 2
+    assert a.account.na_whitelisted and b.account.na_whitelisted
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ('[job]\nname = "A"\n[media]\ntraning_video = "a.mp4"\n',
+         "media.traning_video; did you mean 'training_video'"),
+        ('[jobs]\nname = "A"\n', "[jobs]; did you mean 'job'"),
+        ('[account]\nna_whitelist = true\n', "account.na_whitelist; did you mean 'na_whitelisted'"),
+        ('[account]\nna_whitelisted = "yes"\n', "account.na_whitelisted must be a boolean"),
+        ('[media]\ncover = 3\n', "media.cover must be a string"),
+        ('[media]\ncover = ["a.jpg"]\n', "media.cover must be a string"),
+        ('job = 3\n', "[job] must be a table"),
+        ('[job\nname = "A"\n', "invalid TOML"),
+    ],
+)
+def test_spec_errors_name_the_key(tmp_path: Path, text: str, needle: str) -> None:
+    p = tmp_path / "avatar.toml"
+    p.write_text(text, encoding="utf-8")
+    with pytest.raises(SpecError) as err:
+        load_spec(p)
+    assert needle in str(err.value)
+    assert str(p) in str(err.value)
+
+
+def test_spec_file_problems(tmp_path: Path) -> None:
+    with pytest.raises(SpecError, match="not found"):
+        load_spec(tmp_path / "missing.toml")
+    (tmp_path / "d.toml").mkdir()
+    with pytest.raises(SpecError, match="directory"):
+        load_spec(tmp_path / "d.toml")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(SpecError, match="UTF-8"):
+        load_spec(tmp_path / "bin.toml")
+    (tmp_path / "x.json").write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(SpecError, match="top level"):
+        load_spec(tmp_path / "x.json")
+    (tmp_path / "y.json").write_text("{oops", encoding="utf-8")
+    with pytest.raises(SpecError, match="invalid JSON at line 1"):
+        load_spec(tmp_path / "y.json")
+
+
+def test_missing_media_are_findings_not_errors(write_spec: Any) -> None:
+    spec = write_spec('[job]\nname = "A"\n[media]\ntraining_video = "nope.mp4"\n'
+                      'cover = "nope.jpg"\naudio = "v.wav"\n[account]\nna_whitelisted = true\n')
+    report = check(spec)
+    assert_codes(report, expect=["VID001", "IMG001", "AUD001"])
+    assert all("file not found" in f.message for f in report.findings if f.family != "REQ")
+
+
+@pytest.mark.parametrize(
+    ("data", "needle"),
+    [
+        ({"selct": ["VID"]}, "unknown config key 'selct'; did you mean 'select'"),
+        ({"select": ["VID999"]}, "unknown rule 'VID999'"),
+        ({"ignore": ["body-unknwn-key"]}, "did you mean 'body-unknown-key'"),
+        ({"rules": {"REQ099": "warning"}}, "unknown rule 'REQ099'"),
+        ({"rules": {"REQ004": {"options": {"max_len": 3}}}}, "unknown option 'max_len' for REQ004"),
+        ({"rules": {"REQ004": {"options": {"max_length": "3"}}}}, "must be integer"),
+        ({"rules": {"REQ004": "fatal"}}, "expected one of error, warning, info, off"),
+        ({"rules": {"REQ004": {"level": "error"}}}, "unknown key 'level'"),
+        ({"edition": "flexis"}, "did you mean 'flexus'"),
+        ({"select": "VID"}, "select must be a list"),
+    ],
+)
+def test_config_errors(data: dict[str, Any], needle: str) -> None:
+    with pytest.raises(ConfigError) as err:
+        config_from_dict(data)
+    assert needle in str(err.value)
+
+
+def test_config_found_upward_and_applied(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.preflight]\nignore = ["REQ031"]\n'
+        '[tool.preflight.rules]\n"model-version-deprecated" = "error"\n', encoding="utf-8")
+    sub = tmp_path / "jobs" / "anna"
+    sub.mkdir(parents=True)
+    spec = sub / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\nmodel_version = "V3"\nis_background_replacement = true\n',
+                    encoding="utf-8")
+    assert find_config(spec) == tmp_path / "pyproject.toml"
+    report = check(spec)
+    assert_codes(report, expect=["REQ007"], absent=["REQ031"])
+    assert next(f for f in report.findings if f.code == "REQ007").severity is Severity.ERROR
+    (sub / "preflight.toml").write_text('select = ["VID"]\n', encoding="utf-8")
+    assert find_config(spec) == sub / "preflight.toml"
+    assert_codes(check(spec), absent=["REQ007"])
+
+
+def test_bad_config_file_is_an_error(tmp_path: Path) -> None:
+    p = tmp_path / "preflight.toml"
+    p.write_text('[rules]\nVID999 = "error"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="VID999"):
+        load_config(p)
+
+
+def test_select_ignore_families_and_cli_merge() -> None:
+    cfg = Config().with_cli(select=["REQ"], ignore=["REQ031", "name-required"])
+    settings = resolve("standard", cfg)
+    assert settings["REQ001"].severity is Severity.ERROR
+    assert settings["REQ031"].severity is None
+    assert settings["REQ003"].severity is None
+    assert settings["VID001"].severity is None
+    with pytest.raises(ConfigError):
+        Config().with_cli(select=["XYZ"])
+
+
+def test_packs_cover_every_rule_and_extend() -> None:
+    base = load_pack("base")
+    assert set(base) == set(registry()), "rules/base.toml must list every rule"
+    for code, rule in registry().items():
+        assert base[code].severity == rule.severity.value, f"{code} base severity differs"
+    for edition in ("standard", "flexus", "fast-flexus", "live-copy"):
+        assert set(resolve(edition, Config())) == set(registry())
+    assert resolve("flexus", Config())["REQ023"].severity is None
+    assert resolve("standard", Config())["REQ023"].severity is Severity.INFO
+
+
+def test_edition_inferred_and_forced(write_spec: Any) -> None:
+    spec = write_spec('[job]\nname = "A"\nis_flexus = true\nis_background_replacement = false\n'
+                      'audio_source_type = "VIDEO"\n')
+    assert check(spec).edition == "flexus"
+    assert check(spec, edition="standard").edition == "standard"
+    spec2 = write_spec('[job]\nname = "A"\nis_live_copy = true\n', "live.toml")
+    assert check(spec2).edition == "live-copy"
+    spec3 = write_spec('[job]\nname = "A"\nis_flexus = true\nis_fast_flexus = true\n', "f.toml")
+    assert check(spec3).edition == "fast-flexus"
+
+
+def test_unreadable_and_special_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    with pytest.raises(SpecError, match="not a regular file"):
+        load_spec(fifo)  # must not block reading a FIFO
+    media_fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(media_fifo)
+    assert_codes(check([media_fifo]), expect=["VID001"])
+
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\n', encoding="utf-8")
+
+    def denied(self: Path) -> bytes:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", denied)
+    with pytest.raises(SpecError, match="Permission denied"):
+        load_spec(spec)
