@@ -26,6 +26,7 @@ from preflight.model import Finding, Report, Severity
 if TYPE_CHECKING:
     from preflight.api import check
     from preflight.config import Config
+    from preflight.package.builder import package
     from preflight.spec import JobSpec, load_spec
 
 __all__ = [
@@ -43,6 +44,7 @@ __all__ = [
     "__version__",
     "check",
     "load_spec",
+    "package",
 ]
 
 _LAZY = {
@@ -50,6 +52,7 @@ _LAZY = {
     "Config": "preflight.config",
     "JobSpec": "preflight.spec",
     "load_spec": "preflight.spec",
+    "package": "preflight.package",
 }
 
 

@@ -17,6 +17,7 @@ from preflight.rules.base import Fact, FileContext, JobContext, Option, Rule, fi
 MODULES = (
     "preflight.rules.req",
     "preflight.rules.files",
+    "preflight.rules.pkg",
 )
 
 
