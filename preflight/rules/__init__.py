@@ -17,6 +17,10 @@ from preflight.rules.base import Fact, FileContext, JobContext, Option, Rule, fi
 MODULES = (
     "preflight.rules.req",
     "preflight.rules.files",
+    "preflight.rules.vid",
+    "preflight.rules.grn",
+    "preflight.rules.aud",
+    "preflight.rules.img",
     "preflight.rules.pkg",
 )
 

@@ -1,0 +1,138 @@
+"""Frame sampling with PyAV: seek to K evenly spaced key frames, decode each once, scale down.
+
+Never decodes the whole file: each sample is one seek plus the decode of the key frame found
+there (with a packet budget, so a corrupt file cannot make it spin).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from preflight.errors import ProbeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+DEFAULT_COUNT = 8
+DEFAULT_MAX_SIDE = 320
+#: Packets read after one seek before giving up on that sample.
+PACKET_BUDGET = 400
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One sampled frame: its time in seconds and RGB pixels as displayed (rotation applied)."""
+
+    time: float
+    rgb: npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class FrameSample:
+    """The frames sampled from one video and the positions that could not be decoded."""
+
+    path: Path
+    frames: tuple[Frame, ...]
+    failed: tuple[float, ...] = ()
+    errors: tuple[str, ...] = field(default=())
+
+
+_collector: contextvars.ContextVar[dict[Path, FrameSample] | None] = contextvars.ContextVar(
+    "preflight_frame_collector", default=None
+)
+
+
+@contextlib.contextmanager
+def collecting() -> Iterator[dict[Path, FrameSample]]:
+    """Record every `FrameSample` made inside the block (used to draw contact sheets)."""
+    seen: dict[Path, FrameSample] = {}
+    token = _collector.set(seen)
+    try:
+        yield seen
+    finally:
+        _collector.reset(token)
+
+
+def _scaled_size(w: int, h: int, max_side: int) -> tuple[int, int]:
+    scale = min(1.0, max_side / max(w, h, 1))
+    return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
+
+
+def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any:
+    """Seek to the key frame at or before `target` seconds and decode one frame."""
+    import numpy as np
+
+    tb = float(stream.time_base)
+    start = float(stream.start_time or 0) * tb
+    container.seek(int((start + target) / tb), stream=stream, backward=True, any_frame=False)
+    for n, packet in enumerate(container.demux(stream)):
+        if n > PACKET_BUDGET:
+            break
+        for frame in packet.decode():
+            w, h = _scaled_size(frame.width, frame.height, max_side)
+            rgb = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+            rot = int(getattr(frame, "rotation", 0) or 0) % 360
+            if rot:
+                rgb = np.ascontiguousarray(np.rot90(rgb, k=rot // 90))
+            t = float(frame.time) - start if frame.time is not None else target
+            return Frame(time=max(0.0, t), rgb=rgb)
+    return None
+
+
+def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEFAULT_MAX_SIDE,
+                  duration: float | None = None) -> FrameSample:
+    """Decode `count` frames spread evenly over the video, scaled to ≤ `max_side` pixels.
+
+    :raises ProbeError: the file cannot be opened by FFmpeg, has no video stream, or not a
+        single frame decodes.
+    """
+    import av
+
+    try:
+        container = av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ProbeError(path, f"cannot be opened as video: {_why(exc)}") from None
+    frames: list[Frame] = []
+    failed: list[float] = []
+    errors: list[str] = []
+    try:
+        if not container.streams.video:
+            raise ProbeError(path, "has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"
+        if duration is None or duration <= 0:
+            duration = (container.duration or 0) / 1_000_000 or None
+        if not duration:
+            raise ProbeError(path, "has no known duration")
+        for i in range(count):
+            target = duration * (i + 0.5) / count
+            try:
+                got = _decode_at(container, stream, target, max_side)
+            except (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError) as exc:
+                got = None
+                errors.append(_why(exc))
+            if got is None:
+                failed.append(target)
+            else:
+                frames.append(got)
+    finally:
+        container.close()
+    if not frames:
+        why = f": {errors[0]}" if errors else ""
+        raise ProbeError(path, f"no video frame could be decoded{why}")
+    sample = FrameSample(path, tuple(frames), tuple(failed), tuple(errors))
+    seen = _collector.get()
+    if seen is not None:
+        seen[path] = sample
+    return sample
+
+
+def _why(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.split(": '")[0] if len(text) > 200 else text

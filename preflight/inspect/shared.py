@@ -1,0 +1,108 @@
+"""Per-file memo helpers: one probe, one frame sampling and one audio measurement per file,
+shared by every rule. A failure is memoised too (as the `ProbeError`), so it is reported once by
+the family's gate and the other rules simply skip the file."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from preflight.errors import ProbeError
+
+if TYPE_CHECKING:
+    from preflight.inspect.audio import AudioInfo, Levels
+    from preflight.inspect.frames import FrameSample
+    from preflight.inspect.image import ImageInfo, PdfInfo
+    from preflight.inspect.probe import VideoProbe
+    from preflight.rules.base import FileContext
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """A computed value or the `ProbeError` that prevented it."""
+
+    value: T | None
+    error: ProbeError | None = None
+
+
+def memo(ctx: FileContext, key: str, fn: Callable[[], T]) -> Outcome[T]:
+    """Compute once per file; failures become an `Outcome` carrying the error."""
+
+    def run() -> Outcome[T]:
+        try:
+            return Outcome(fn())
+        except ProbeError as exc:
+            return Outcome(None, exc)
+        except (MemoryError, RecursionError) as exc:
+            return Outcome(None, ProbeError(ctx.path,
+                                            f"cannot be inspected: {type(exc).__name__}"))
+        except Exception as exc:  # bad media must never escape as a traceback
+            return Outcome(None, ProbeError(ctx.path, f"cannot be inspected: {exc}"))
+
+    return ctx.memo(key, run)
+
+
+def video_probe(ctx: FileContext) -> Outcome[VideoProbe]:
+    """The pymediainfo probe of this file."""
+    from preflight.inspect.probe import probe_video
+
+    return memo(ctx, "probe", lambda: probe_video(ctx.path))
+
+
+def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outcome[FrameSample]:
+    """The sampled frames of this file (the first call's count/size win)."""
+    from preflight.inspect.frames import sample_frames
+
+    def run() -> FrameSample:
+        probe = video_probe(ctx).value
+        duration = probe.duration if probe is not None else None
+        return sample_frames(ctx.path, count=count, max_side=max_side, duration=duration)
+
+    return memo(ctx, "frames", run)
+
+
+def video_audio(ctx: FileContext) -> Outcome[Levels | None]:
+    """Levels of the video's audio track (None when it has none)."""
+    from preflight.inspect.audio import video_track_levels
+
+    def run() -> Levels | None:
+        probe = video_probe(ctx).value
+        return video_track_levels(ctx.path, probe.duration if probe else None)
+
+    return memo(ctx, "video-audio", run)
+
+
+def audio_file(ctx: FileContext) -> Outcome[AudioInfo]:
+    """The decoded standalone audio file."""
+    from preflight.inspect.audio import analyse_audio_file
+
+    return memo(ctx, "audio", lambda: analyse_audio_file(ctx.path))
+
+
+def image_file(ctx: FileContext, max_pixels: int) -> Outcome[ImageInfo | PdfInfo]:
+    """The decoded image, or the checked PDF for a grant letter."""
+    from preflight.inspect.image import inspect_image, inspect_pdf, is_pdf
+
+    def run() -> ImageInfo | PdfInfo:
+        if ctx.slot == "grant_file" and is_pdf(ctx.path):
+            return inspect_pdf(ctx.path)
+        return inspect_image(ctx.path, max_pixels=max_pixels)
+
+    return memo(ctx, "image", run)
+
+
+def green_results(ctx: FileContext, opts: Any) -> Any:
+    """Per-frame green measurements for this file with these colour options (None if no frames)."""
+    from preflight.inspect.green import Params, analyse
+
+    params = Params.from_options(opts)
+    probe = video_probe(ctx).value
+    if probe is None or not probe.video_tracks or probe.truncated:
+        return None
+    frames = video_frames(ctx).value
+    if frames is None:
+        return None
+    return ctx.memo(f"green:{params}", lambda: analyse(frames.frames, params))
