@@ -166,7 +166,7 @@ def plan_for(
     trim = None
     duration = _float(facts.get("duration"))
     if duration is not None and duration > hi:
-        trim = max(hi - TRIM_MARGIN, lo)
+        trim = hi - TRIM_MARGIN if hi - TRIM_MARGIN >= lo else hi
         reasons.append(f"duration {duration:.1f} s is over {hi:g} s: keep the first {trim:g} s")
     elif duration is not None and duration < lo:
         unfixable.append(f"duration {duration:.1f} s is under {lo:g} s: record a longer take")
