@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from preflight.config import Config
     from preflight.package.builder import package
     from preflight.spec import JobSpec, load_spec
+    from preflight.submit.api import submit
 
 __all__ = [
     "Config",
@@ -45,6 +46,7 @@ __all__ = [
     "check",
     "load_spec",
     "package",
+    "submit",
 ]
 
 _LAZY = {
@@ -53,6 +55,7 @@ _LAZY = {
     "JobSpec": "preflight.spec",
     "load_spec": "preflight.spec",
     "package": "preflight.package",
+    "submit": "preflight.submit",
 }
 
 

@@ -6,6 +6,7 @@ import functools
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -14,12 +15,19 @@ from preflight._version import __version__
 from preflight.errors import PreflightError, SubmitError
 
 if TYPE_CHECKING:
+    from preflight.cache import ResultCache
+    from preflight.config import Config
     from preflight.model import Report
+    from preflight.report import RenderOptions
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SUBMIT = 0, 1, 2, 3
 EDITIONS = ("standard", "flexus", "fast-flexus", "live-copy")
+#: `--format` values (preflight.report.format_names(); kept literal so --help stays cheap).
+FORMATS = ("text", "json", "sarif", "junit", "github", "auto")
+#: Environment variable that forces serial batch checks (preflight.batch.SERIAL_ENV).
+SERIAL_ENV = "PREFLIGHT_SERIAL"
 SLOT_NAMES = (
     "training_video", "action_video", "audio", "cover", "id_card_front", "id_card_back",
     "grant_file", "pre_beauty_image", "post_beauty_image",
@@ -72,6 +80,80 @@ def _use_color() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+def _resolve_format(fmt: str, output: str | None) -> tuple[str, bool]:
+    """The concrete format and whether to colour it (`auto` looks at the environment)."""
+    if fmt == "auto":
+        from preflight.report import resolve_auto
+
+        return resolve_auto(os.environ, sys.stdout.isatty() and not output)
+    return fmt, fmt == "text" and _use_color() and not output
+
+
+def _result_cache(no_cache: bool, cache_dir: str | None, near: Path | None) -> ResultCache | None:
+    """The result cache for a check: --cache-dir, else .preflight_cache next to the spec / here."""
+    if no_cache:
+        return None
+    from preflight.cache import ResultCache, default_dir
+
+    return ResultCache(Path(cache_dir) if cache_dir else default_dir(near))
+
+
+def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
+    """Text lines of a report's findings (no summary), as the text report prints them."""
+    from preflight.model import Severity
+    from preflight.report.text import line
+
+    out = []
+    for f in report.findings:
+        if options.quiet and f.severity is not Severity.ERROR:
+            continue
+        out.append(line(f, options.color))
+        if f.fix and not options.quiet:
+            out.append(f"    fix: {f.fix}")
+    return out
+
+
+def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None,
+                slot: str | None, job: dict[str, Any] | None, cache: ResultCache | None,
+                jobs: int | None, exclude: tuple[str, ...], fmt: str, options: RenderOptions,
+                output: str | None, strict: bool) -> None:
+    """Batch check: stream text findings in input order, or render one merged report; then
+    the summary table (after a text report, on stderr otherwise). Exits."""
+    from preflight import batch
+    from preflight.report import render
+
+    found = batch.discover(targets, exclude=exclude, slot=slot, job=job)
+    if not found:
+        click.echo("preflight: warning: no job specs or media files found", err=True)
+    checker = batch.Checker(config, edition=edition, cache=cache)
+    summary = batch.Summary()
+    stream = fmt == "text" and not output
+    kept: list[batch.Outcome] = []
+    for outcome in batch.run(found, checker, jobs):
+        summary.add(outcome)
+        if outcome.error is not None:
+            click.echo(f"{outcome.target.path}: error: {outcome.error}", err=True)
+            continue
+        kept.append(outcome)
+        if stream and outcome.report is not None:
+            for text_line in _finding_lines(outcome.report, options):
+                click.echo(text_line)
+    report = batch.merge(kept, edition)
+    table = batch.summary_table(summary, cache.stats.hits if cache is not None else None)
+    if stream:
+        click.echo(table, nl=False)
+    else:
+        text = render(report, fmt, options)
+        if output:
+            Path(output).write_text(text, encoding="utf-8")
+        else:
+            click.echo(text, nl=False)
+        click.echo(table, nl=False, err=True)
+    if summary.failed:
+        raise SystemExit(EXIT_USAGE)
+    raise SystemExit(exit_code(report, strict=strict))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="preflight")
 def cli() -> None:
@@ -86,8 +168,8 @@ def cli() -> None:
               help="Job body (JSON object) for checking loose files, e.g. '{\"is_flexus\": true}'.")
 @click.option("--edition", type=click.Choice(EDITIONS),
               help="Force the edition pack (default: from is_flexus/is_fast_flexus/is_live_copy).")
-@click.option("--format", "fmt", default="text", show_default=True,
-              help="Report format: text or json.")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format; auto = github under GitHub Actions, else text.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules (codes, names or families like VID; comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
@@ -97,43 +179,55 @@ def cli() -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
               help="Write the report to a file instead of standard output.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip files matching this .gitignore-style pattern in folders (repeatable).")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh (ignore the result cache).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Result cache folder (default: .preflight_cache next to the spec, or here).")
 @handle_errors
 def check(targets: tuple[str, ...], slot: str | None, job_json: str | None, edition: str | None,
           fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], config_path: str | None,
-          strict: bool, quiet: bool, output: str | None) -> None:
-    """Check a job spec (avatar.toml) or loose media files before submitting.
+          strict: bool, quiet: bool, output: str | None, jobs: int | None,
+          exclude: tuple[str, ...], no_cache: bool, cache_dir: str | None) -> None:
+    """Check a job spec (avatar.toml), loose media files, or whole folders before submitting.
 
     \b
     preflight check avatar.toml
     preflight check take3.mp4 --job-json '{"is_flexus": true}'
+    preflight check footage/ --jobs 4 --format sarif -o preflight.sarif
     """
     from preflight.api import check as run_check
     from preflight.api import is_spec_path, parse_job_json
     from preflight.config import Config, find_config, load_config
-    from preflight.report import RenderOptions, formatters, render
+    from preflight.report import RenderOptions, render
 
-    if fmt not in formatters():
-        raise click.BadParameter(f"expected one of {', '.join(formatters())}",
-                                 param_hint="--format")
     specs = [t for t in targets if is_spec_path(t)]
-    if specs and (len(targets) > 1):
-        raise click.UsageError("give either one spec file or media files, not both")
-    if specs and (slot or job_json):
+    many = len(specs) > 1 or (bool(specs) and len(targets) > 1) or any(
+        os.path.isdir(t) and not is_spec_path(t) for t in targets)
+    if specs and not many and (slot or job_json):
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
-    from pathlib import Path
-
     near = Path(targets[0]).absolute().parent
     found = Path(config_path) if config_path else find_config(near)
     config = (load_config(found) if found else Config()).with_cli(
         _split(select), _split(ignore), edition
     )
+    cache = _result_cache(no_cache, cache_dir, Path(specs[0]).absolute().parent
+                          if len(specs) == 1 and not many else None)
+    fmt, color = _resolve_format(fmt, output)
+    options = RenderOptions(color=color, quiet=quiet, version=__version__, root=os.getcwd())
+    job = parse_job_json(job_json) if job_json else None
+    if many:
+        _check_many(targets, config, edition=edition, slot=slot, job=job, cache=cache,
+                    jobs=jobs, exclude=exclude, fmt=fmt, options=options, output=output,
+                    strict=strict)
     if specs:
-        report = run_check(specs[0], config=config, edition=edition)
+        report = run_check(specs[0], config=config, edition=edition, cache=cache)
     else:
-        job = parse_job_json(job_json) if job_json else None
-        report = run_check(list(targets), config=config, edition=edition, slot=slot, job=job)
-    text = render(report, fmt, RenderOptions(color=_use_color() and not output, quiet=quiet,
-                                             version=__version__))
+        report = run_check(list(targets), config=config, edition=edition, slot=slot, job=job,
+                           cache=cache)
+    text = render(report, fmt, options)
     if output:
         Path(output).write_text(text, encoding="utf-8")
     else:
@@ -322,11 +416,333 @@ def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool
         raise SystemExit(EXIT_OK)
     with _Bars(0.0, seconds=True) as bars:
         result = run(job, progress=lambda done, total: bars.update("ffmpeg", done, total))
-    click.echo(f"wrote {result.dst}; re-check:")
+    click.echo(f"wrote {result.dst}; re-check with the VID rules:")
     assert result.report is not None
     click.echo(render(result.report, "text", RenderOptions(color=_use_color(),
                                                            version=__version__)), nl=False)
     raise SystemExit(exit_code(result.report))
+
+
+class _SubmitDisplay:
+    """Renders submit progress events: a rich bar (bytes, parts, rate, ETA) on a terminal,
+    plain lines otherwise. Never shows URLs or credentials (events carry none)."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.progress: Any = None
+        self.task: Any = None
+        self.parts_done = 0
+        self.parts_total = 0
+
+    def __enter__(self) -> _SubmitDisplay:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def _line(self, text: str) -> None:
+        if self.progress is not None:
+            self.progress.console.print(text, markup=False, highlight=False)
+        elif not self.quiet:
+            click.echo(text, err=True)
+
+    def __call__(self, event: Any) -> None:
+        kind = event.kind
+        if kind in ("phase", "note"):
+            self._line(f"· {event.message}")
+        elif kind == "retry":
+            self._line(f"  retry {event.slot} part {event.part_number}: {event.message}")
+        elif kind == "state":
+            self._line(f"  job {event.job_id}: {event.state}")
+        elif kind == "plan":
+            self.parts_total, self.parts_done = event.total_parts, event.done_parts
+            if event.done_parts:
+                self._line(f"  {event.done_parts}/{event.total_parts} part(s) already uploaded "
+                           "(skipped)")
+            if self.tty and not self.quiet and event.total_bytes > event.done_bytes:
+                from rich.progress import (
+                    BarColumn,
+                    DownloadColumn,
+                    Progress,
+                    TextColumn,
+                    TimeRemainingColumn,
+                    TransferSpeedColumn,
+                )
+
+                self.progress = Progress(
+                    TextColumn("upload"), BarColumn(), DownloadColumn(),
+                    TextColumn("{task.fields[parts]}"), TransferSpeedColumn(),
+                    TimeRemainingColumn(), transient=True,
+                    console=__import__("rich.console").console.Console(stderr=True))
+                self.progress.start()
+                self.task = self.progress.add_task(
+                    "upload", total=event.total_bytes, completed=event.done_bytes,
+                    parts=f"{self.parts_done}/{self.parts_total} parts")
+        elif kind == "bytes" and self.progress is not None:
+            self.progress.update(self.task, advance=event.nbytes)
+        elif kind == "part":
+            self.parts_done += 1
+            if self.progress is not None:
+                self.progress.update(self.task, parts=f"{self.parts_done}/{self.parts_total} "
+                                     "parts")
+            elif not self.quiet:
+                self._line(f"  {event.slot} part {event.part_number} {event.message} "
+                           f"({self.parts_done}/{self.parts_total})")
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024 or unit == "GiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} GiB"  # pragma: no cover
+
+
+@cli.command("submit")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--region", type=click.Choice(["cn-north-4", "cn-east-3", "ap-southeast-3"]),
+              help="Service region (endpoint metastudio.REGION.myhuaweicloud.com).")
+@click.option("--endpoint", metavar="URL", help="Service base URL instead of a region "
+              "(e.g. a `preflight sandbox`).")
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Start a local stand-in service in-process and submit to it (no account "
+              "or credentials needed).")
+@click.option("--app-user-id", metavar="ID", help="X-App-UserId header (default: "
+              "[account] app_user_id of the spec).")
+@click.option("--package-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Package folder: reused when it holds a current manifest for this spec, "
+              "else packaged into (default .preflight/package next to the spec).")
+@click.option("--parts", metavar="N|auto", help="Training-video part count for packaging.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where the resume state lives (default .preflight next to the spec).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+              envvar="PREFLIGHT_UPLOAD_JOBS", help="Concurrent uploads.")
+@click.option("--new-job", is_flag=True, help="Create a new job even if this spec and media "
+              "were already submitted.")
+@click.option("--wait", is_flag=True, help="Poll the job until a final state.")
+@click.option("--poll-interval", type=click.FloatRange(0.05), default=10.0, show_default=True,
+              help="Seconds between polls with --wait.")
+@click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
+              help="Stop waiting after this many seconds (the job goes on).")
+@click.option("--force", is_flag=True, help="Package even when the check finds errors.")
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent "
+              "(secrets redacted) and send nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Summary format.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+@handle_errors
+def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox: bool,
+               app_user_id: str | None, package_dir: str | None, parts: str | None,
+               state_dir: str | None, jobs: int, new_job: bool, wait: bool,
+               poll_interval: float, wait_timeout: float | None, force: bool, dry_run: bool,
+               fmt: str, quiet: bool) -> None:
+    """Check, package, upload and submit a job; rerun to resume after any interruption.
+
+    Credentials come from the environment: HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
+    HUAWEICLOUD_SDK_PROJECT_ID (or HUAWEICLOUD_SDK_TOKEN with the project id).
+    Exit 3 when the service or the network refuses the submission.
+
+    \b
+    preflight submit avatar.toml --region cn-north-4 --wait
+    preflight submit avatar.toml --sandbox --wait
+    preflight submit avatar.toml --region cn-north-4 --dry-run
+    """
+    import json as _json
+
+    from preflight.package.builder import PackageRefused
+    from preflight.report import RenderOptions, render
+    from preflight.submit.api import submit
+    from preflight.submit.flow import DryRun
+
+    if use_sandbox and (region or endpoint):
+        raise click.UsageError("--sandbox replaces --region/--endpoint")
+    if not (use_sandbox or region or endpoint or dry_run):
+        raise click.UsageError("give --region, --endpoint URL or --sandbox")
+    try:
+        with _SubmitDisplay(quiet or fmt == "json") as display:
+            result = submit(spec, region=region, endpoint=endpoint, sandbox=use_sandbox,
+                            app_user_id=app_user_id, package_dir=package_dir,
+                            parts=_count_option(parts, "--parts"), state_dir=state_dir,
+                            jobs=jobs, new_job=new_job, wait=wait, poll_interval=poll_interval,
+                            wait_timeout=wait_timeout, force=force, dry_run=dry_run,
+                            progress=display)
+    except PackageRefused as exc:
+        click.echo(render(exc.report, "text", RenderOptions(color=_use_color(), quiet=True,
+                                                             version=__version__)), nl=False)
+        click.echo(f"preflight: {exc}", err=True)
+        raise SystemExit(exit_code(exc.report)) from None
+    if isinstance(result, DryRun):
+        data = result.to_dict()
+        if fmt == "json":
+            click.echo(_json.dumps(data, indent=2, ensure_ascii=False))
+        else:
+            click.echo("dry run: nothing is sent. Requests, in order:")
+            for req in data["requests"]:
+                click.echo(f"\n{req['method']} {req['url']}")
+                for k, v in req["headers"].items():
+                    click.echo(f"  {k}: {v}")
+                if req.get("body") is not None:
+                    body = req["body"]
+                    click.echo("  " + (body if isinstance(body, str)
+                                       else _json.dumps(body, ensure_ascii=False)))
+        raise SystemExit(EXIT_OK)
+    summary = result.to_dict()
+    if fmt == "json":
+        click.echo(_json.dumps(summary, indent=2, ensure_ascii=False))
+    else:
+        how = "created" if result.created else "resumed"
+        click.echo(f"job {result.job_id} ({how}) state {result.state}")
+        click.echo(f"  sent {result.parts_uploaded} part(s), "
+                   f"{_human_bytes(result.bytes_sent)} in {result.seconds:.1f} s; "
+                   f"{result.parts_skipped} part(s) already there; "
+                   f"{result.parts_total} in total ({_human_bytes(result.bytes_total)})")
+        for up in summary["uploads"]:
+            click.echo(f"  {up['slot']:<18} {_human_bytes(up['size']):>10}  {up['parts']} "
+                       f"part(s)  {up['content_type']}")
+        if result.commands:
+            click.echo(f"  commands: {', '.join(result.commands)}")
+        for log in result.operation_logs[-3:] if result.success is False else []:
+            click.echo(f"  {log.get('operate_time', '')} {log.get('log_type', '')}: "
+                       f"{log.get('log_description', '')} {log.get('error_code', '') or ''}")
+        click.echo(f"  state store: {result.state_path}")
+    if result.success is False:
+        click.echo(f"preflight: job {result.job_id} ended in {result.state}", err=True)
+        raise SystemExit(EXIT_SUBMIT)
+    raise SystemExit(EXIT_OK)
+
+
+@cli.command("status")
+@click.argument("target", required=False, metavar="[SPEC|JOB_ID]")
+@click.option("--region", type=click.Choice(["cn-north-4", "cn-east-3", "ap-southeast-3"]),
+              help="Service region (default: the endpoint recorded when submitting).")
+@click.option("--endpoint", metavar="URL", help="Service base URL.")
+@click.option("--app-user-id", metavar="ID", help="X-App-UserId header.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where the resume state lives (default .preflight next to the spec).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@handle_errors
+def status_cmd(target: str | None, region: str | None, endpoint: str | None,
+               app_user_id: str | None, state_dir: str | None, fmt: str) -> None:
+    """Show a job's state and history from the service.
+
+    \b
+    preflight status avatar.toml        # the job submitted from this spec
+    preflight status 3f2a...            # any job id (give --region or --endpoint)
+    """
+    import json as _json
+
+    from preflight.submit.api import status
+
+    results = status(target, region=region, endpoint=endpoint, app_user_id=app_user_id,
+                     state_dir=state_dir)
+    if fmt == "json":
+        click.echo(_json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        raise SystemExit(EXIT_OK)
+    for r in results:
+        click.echo(f"job {r.job_id}  {r.name or ''}  state {r.state}"
+                   + ("  (final)" if r.final else ""))
+        for log in r.history:
+            code = f" error_code={log['error_code']}" if log.get("error_code") else ""
+            click.echo(f"  {log.get('operate_time', ''):<22} {log.get('operate_user', ''):<6} "
+                       f"{log.get('log_type', '')}: {log.get('log_description', '')}{code}")
+        if r.local:
+            parts = r.local.get("parts", [])
+            done = sum(1 for p in parts if p["status"] == "done")
+            click.echo(f"  local: {r.local['phase']}, {done}/{len(parts)} upload(s) done")
+    raise SystemExit(EXIT_OK)
+
+
+@cli.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to bind (127.0.0.1, ::1 or localhost only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port (0 = any free port; the bound URL is printed).")
+@click.option("--project-id", envvar="HUAWEICLOUD_SDK_PROJECT_ID", help="Project id to accept "
+              "(default: $HUAWEICLOUD_SDK_PROJECT_ID or a random one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where uploads, the journal and generated credentials go (default: a temp "
+              "folder).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=str),
+              help="JSON-lines journal of every request (default DATA_DIR/journal.jsonl).")
+@click.option("--advance-seconds", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Seconds per state step after SUBMITVERIFYING.")
+@click.option("--fail-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th upload PUT with HTTP 500.")
+@click.option("--drop-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Drop the connection half-way through the N-th PUT body.")
+@click.option("--lose-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Store the N-th PUT but drop the connection before answering.")
+@click.option("--throttle", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th API call with 429 APIGW.0308.")
+@click.option("--fail-api", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th API call with 500 MSS.00000004.")
+@click.option("--slow", "slow_ms", type=click.IntRange(0), default=0, metavar="MS",
+              help="Delay every response by MS milliseconds.")
+@click.option("--faults", "faults_file", type=click.Path(dir_okay=False, path_type=str),
+              help="JSON file of faults, e.g. {\"fail_put\": [3], \"throttle\": [1]}.")
+@handle_errors
+def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | None,
+                journal: str | None, advance_seconds: float, fail_put: tuple[int, ...],
+                drop_put: tuple[int, ...], lose_put: tuple[int, ...], throttle: tuple[int, ...],
+                fail_api: tuple[int, ...], slow_ms: int, faults_file: str | None) -> None:
+    """Run a local MetaStudio-compatible service for trying `preflight submit`.
+
+    It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
+    $HUAWEICLOUD_SDK_TOKEN); when they are unset it makes throwaway ones and writes them to
+    DATA_DIR/credentials.env (never printed). Stop with Ctrl-C.
+
+    \b
+    preflight sandbox --port 8765 --data-dir /tmp/sbx
+    . /tmp/sbx/credentials.env
+    preflight submit avatar.toml --endpoint http://127.0.0.1:8765 --wait
+    """
+    import secrets as _secrets
+    import tempfile
+
+    from preflight.sandbox import FaultPlan, Sandbox, SandboxConfig
+
+    plan = FaultPlan.load(Path(faults_file)) if faults_file else FaultPlan()
+    plan.fail_put.update(fail_put)
+    plan.drop_put.update(drop_put)
+    plan.lose_put.update(lose_put)
+    plan.throttle.update(throttle)
+    plan.fail_api.update(fail_api)
+    plan.slow_ms = slow_ms or plan.slow_ms
+    folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="preflight-sandbox-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    ak = os.environ.get("HUAWEICLOUD_SDK_AK", "").strip()
+    sk = os.environ.get("HUAWEICLOUD_SDK_SK", "").strip()
+    pid = project_id or _secrets.token_hex(16)
+    generated = not (ak and sk)
+    if generated:
+        ak, sk = "SBX" + _secrets.token_hex(8).upper(), _secrets.token_urlsafe(30)
+    config = SandboxConfig(ak=ak, sk=sk, project_id=pid,
+                           token=os.environ.get("HUAWEICLOUD_SDK_TOKEN") or None, host=host,
+                           port=port, data_dir=folder,
+                           journal=Path(journal) if journal else None, faults=plan,
+                           advance_seconds=advance_seconds)
+    sb = Sandbox(config)
+    if generated:
+        cred = folder / "credentials.env"
+        fd = os.open(cred, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(f"export HUAWEICLOUD_SDK_AK={ak}\nexport HUAWEICLOUD_SDK_SK={sk}\n"
+                     f"export HUAWEICLOUD_SDK_PROJECT_ID={pid}\n")
+        click.echo(f"credentials: . {cred}")
+    click.echo(f"project id: {pid}")
+    click.echo(f"journal: {sb.journal_path}")
+    click.echo(f"sandbox listening on {sb.url}", nl=True)
+    sys.stdout.flush()
+    try:
+        sb.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()
+    raise SystemExit(EXIT_OK)
 
 
 def main() -> None:

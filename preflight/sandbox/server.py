@@ -1,0 +1,791 @@
+"""A MetaStudio-compatible stand-in service for loopback use (tests, demos, benchmarks).
+
+Built on the standard library's ``ThreadingHTTPServer``: no dependency, one thread per
+connection with HTTP/1.1 keep-alive, direct access to the socket (needed to drop a connection
+half-way through a body for fault injection) and to ``rfile`` (bodies are streamed to disk in
+1 MiB chunks, never held in memory).
+
+What it implements (dossier §1, §2, §3.6, §4, §5): create / command / show / list / delete with
+the documented field names, enums and error bodies; SDK-HMAC-SHA256 signature checks (and a
+configured token); single-use upload URLs that check a signature-like query string and the
+Content-Type, return MD5 ETags and refuse reuse; the job state machine, advanced on a timer
+after SUBMITVERIFYING; a JSON-lines journal of every request; fault injection.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import hmac
+import ipaddress
+import json
+import os
+import re
+import secrets
+import socket
+import struct
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from preflight.errors import ConfigError
+from preflight.sandbox.faults import FaultPlan
+from preflight.spec.schema import (
+    AUDIO_SOURCE_TYPES,
+    BODY_FIELDS,
+    COMMAND_MESSAGES,
+    MODEL_VERSIONS,
+    MULTIPART_FIELDS,
+    MULTIPART_MAX,
+    MULTIPART_MIN,
+    SUPPORTED_SERVICES,
+    VOICE_FIELDS,
+    matches_type,
+)
+from preflight.submit import signer
+
+API_RE = re.compile(r"^/v1/(?P<pid>[^/]+)/digital-human-training-manage/user/jobs"
+                    r"(?:/(?P<job>[^/]+)(?P<cmd>/command)?)?/?$")
+UPLOAD_RE = re.compile(r"^/upload/(?P<token>[0-9a-f]{32})$")
+CHUNK = 1 << 20
+MAX_API_BODY = 1 << 20
+SKEW_LIMIT = 15 * 60
+
+#: Single-URL slots of the create response (dossier §1.4): field -> (slot, Content-Type).
+SINGLE_URLS = {
+    "audio_upload_url": ("audio", "application/zip"),
+    "cover_upload_url": ("cover", "application/octet-stream"),
+    "id_card_image1_upload_url": ("id_card_front", "application/octet-stream"),
+    "id_card_image2_upload_url": ("id_card_back", "application/octet-stream"),
+    "grant_file_upload_url": ("grant_file", "application/octet-stream"),
+    "pre_beauty_image_upload_url": ("pre_beauty_image", "application/octet-stream"),
+    "post_beauty_image_upload_url": ("post_beauty_image", "application/octet-stream"),
+}
+DOWNLOAD_FIELD = {
+    "training_video": "training_video_download_url", "action_video": "action_video_download_url",
+    "audio": "audio_file_download_url", "cover": "cover_download_url",
+    "id_card_front": "id_card_image1_download_url",
+    "id_card_back": "id_card_image2_download_url", "grant_file": "grant_file_download_url",
+}
+COMMANDS = ("SUBMITVERIFYING", "GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED",
+            "GET_ACTION_VIDEO_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
+            "CONFIRM_AUTHORIZATION_LETTER", "CONFIRM_REPAIR", "DELETE_JOB_VIDEO",
+            "CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING",
+            "CONFIRM_ACTIVE")
+NA_ONLY = frozenset({"CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING",
+                     "CONFIRM_ACTIVE"})
+DELETABLE = frozenset({"WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFYING",
+                       "MANUAL_VERIFY_FAILED", "TRAINING_DATA_PREPROCESS_FAILED", "TRAIN_FAILED",
+                       "INFERENCE_DATA_PREPROCESS_FAILED", "JOB_SUCCESS", "WAIT_USER_CONFIRM",
+                       "JOB_REJECT", "JOB_FINISH"})
+#: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
+PROGRESSION = ("AUTO_VERIFYING", "MANUAL_VERIFYING", "TRAINING", "JOB_SUCCESS")
+_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
+
+
+def rfc3339(t: float) -> str:
+    """``2020-07-30T10:43:17Z``."""
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class UploadSlot:
+    """One issued upload URL."""
+
+    token: str
+    job_id: str
+    slot: str
+    part_number: int
+    content_type: str
+    expires: int
+    used: bool = False
+    busy: bool = False
+    etag: str | None = None
+    size: int = 0
+    path: str | None = None
+
+
+@dataclass
+class Job:
+    """One training job held by the sandbox."""
+
+    job_id: str
+    body: dict[str, Any]
+    app_user_id: str | None
+    created: float
+    state: str = "WAIT_FILE_UPLOAD"
+    updated: float = 0.0
+    submitted_at: float | None = None
+    confirmed: set[str] = field(default_factory=set)
+    tokens: list[str] = field(default_factory=list)
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status and the documented error body."""
+
+    def __init__(self, status: int, code: str, msg: str):
+        super().__init__(msg)
+        self.status, self.code, self.msg = status, code, msg
+
+
+@dataclass
+class SandboxConfig:
+    """How the sandbox behaves. Credentials are whatever the client will use."""
+
+    ak: str
+    sk: str
+    project_id: str
+    token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 0
+    data_dir: Path | None = None
+    journal: Path | None = None
+    faults: FaultPlan = field(default_factory=FaultPlan)
+    advance_seconds: float = 0.5
+    url_ttl: int = 24 * 3600
+
+
+def check_loopback(host: str) -> None:
+    """:raises ConfigError: the host is not a loopback address."""
+    if host == "localhost":
+        return
+    try:
+        ok = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ConfigError(f"the sandbox listens on loopback only (127.0.0.1, ::1), not {host!r}")
+
+
+class SandboxState:
+    """Jobs, upload URLs, counters and the journal, shared by all handler threads."""
+
+    def __init__(self, config: SandboxConfig, data_dir: Path):
+        self.config = config
+        self.data_dir = data_dir
+        self.lock = threading.RLock()
+        self.jobs: dict[str, Job] = {}
+        self.deleted: set[str] = set()
+        self.uploads: dict[str, UploadSlot] = {}
+        self.url_secret = secrets.token_bytes(32)
+        self.api_calls = 0
+        self.puts = 0
+        self.base_url = ""
+        self.journal_path = config.journal or data_dir / "journal.jsonl"
+        self.journal_path.parent.mkdir(parents=True, exist_ok=True)
+        self._journal = self.journal_path.open("a", encoding="utf-8")
+
+    def log(self, **entry: Any) -> None:
+        """Append one journal line (flushed)."""
+        entry = {"t": round(time.time(), 6), **entry}
+        with self.lock:
+            self._journal.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._journal.flush()
+
+    def close(self) -> None:
+        """Close the journal."""
+        with self.lock:
+            self._journal.close()
+
+    # -- upload URLs -----------------------------------------------------------------------------
+
+    def url_signature(self, token: str, expires: int) -> str:
+        """HMAC of the token and expiry with a per-run secret."""
+        msg = f"PUT\n{token}\n{expires}".encode()
+        return hmac.new(self.url_secret, msg, hashlib.sha256).hexdigest()
+
+    def issue(self, job: Job, slot: str, part: int, content_type: str) -> str:
+        """A new single-use URL."""
+        token = uuid.uuid4().hex
+        expires = int(time.time()) + self.config.url_ttl
+        self.uploads[token] = UploadSlot(token, job.job_id, slot, part, content_type, expires)
+        job.tokens.append(token)
+        sig = self.url_signature(token, expires)
+        return (f"{self.base_url}/upload/{token}?AccessKeyId=SANDBOXSTORAGE&Expires={expires}"
+                f"&Signature={sig}")
+
+    # -- state machine ---------------------------------------------------------------------------
+
+    def advance(self, job: Job) -> None:
+        """Move a submitted job along on the timer."""
+        if job.submitted_at is None or job.state in ("JOB_SUCCESS", "JOB_FINISH"):
+            return
+        if job.state not in PROGRESSION:
+            return
+        step = self.config.advance_seconds
+        elapsed = time.time() - job.submitted_at
+        index = min(len(PROGRESSION) - 1, int(elapsed / step) if step > 0 else len(PROGRESSION))
+        target = PROGRESSION[index]
+        while job.state != target:
+            nxt = PROGRESSION[PROGRESSION.index(job.state) + 1]
+            when = job.submitted_at + step * (PROGRESSION.index(nxt))
+            self._transition(job, nxt, "SYSTEM", when)
+
+    def _transition(self, job: Job, state: str, who: str, when: float | None = None) -> None:
+        t = when or time.time()
+        job.logs.append({"operate_time": rfc3339(t), "log_type": state,
+                         "log_description": f"{job.state} -> {state}", "operate_user": who})
+        self.log(event="state", job_id=job.job_id, old=job.state, new=state)
+        job.state = state
+        job.updated = t
+
+    def parts(self, job: Job, slot: str) -> list[UploadSlot]:
+        """Upload URLs of a slot in part order."""
+        return sorted((self.uploads[t] for t in job.tokens if self.uploads[t].slot == slot),
+                      key=lambda u: u.part_number)
+
+
+def _validate_create(body: Any) -> None:
+    """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003."""
+    def bad(msg: str) -> ApiError:
+        return ApiError(400, "MSS.00000003", f"Invalid parameter: {msg}")
+
+    if not isinstance(body, dict):
+        raise ApiError(400, "MSS.00000002", "Invalid body: expected a JSON object")
+    for key, value in body.items():
+        expected = BODY_FIELDS.get(key)
+        if expected is None:
+            raise bad(f"unknown field '{key}'")
+        if not matches_type(value, expected):
+            raise bad(f"'{key}' must be {expected}")
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise bad("'name' is required")
+    if "command_message" in body and (body["command_message"] not in COMMAND_MESSAGES):
+        raise bad(f"'command_message' must be one of {', '.join(COMMAND_MESSAGES)}")
+    if "model_version" in body and body["model_version"] not in MODEL_VERSIONS:
+        raise bad(f"'model_version' must be one of {', '.join(MODEL_VERSIONS)}")
+    if "audio_source_type" in body and body["audio_source_type"] not in AUDIO_SOURCE_TYPES:
+        raise bad(f"'audio_source_type' must be one of {', '.join(AUDIO_SOURCE_TYPES)}")
+    for item in body.get("supported_service", []):
+        if item not in SUPPORTED_SERVICES:
+            raise bad(f"'supported_service' item {item!r} is not one of "
+                      f"{', '.join(SUPPORTED_SERVICES)}")
+    for key in MULTIPART_FIELDS:
+        if key in body and not MULTIPART_MIN <= body[key] <= MULTIPART_MAX:
+            raise bad(f"'{key}' must be within {MULTIPART_MIN}~{MULTIPART_MAX}")
+    voice = body.get("voice_properties")
+    if voice is not None:
+        for key, allowed in VOICE_FIELDS.items():
+            if voice.get(key) not in allowed:
+                raise bad(f"'voice_properties.{key}' must be one of {', '.join(allowed)}")
+        extra = set(voice) - set(VOICE_FIELDS)
+        if extra:
+            raise bad(f"unknown field 'voice_properties.{sorted(extra)[0]}'")
+
+
+class Handler(BaseHTTPRequestHandler):
+    """One connection; requests dispatched by path."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "MetaStudioSandbox/1"
+    disable_nagle_algorithm = True  # answers are small; no 40 ms delayed-ACK stalls
+    wbufsize = 1 << 16  # status line, headers and body leave in one write
+    sandbox: SandboxState  # set on the subclass made per server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence the stdlib's stderr access log (the journal records everything)."""
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _send(self, status: int, payload: bytes, content_type: str,
+              headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("X-Request-Id", self.request_id)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD" and payload:
+            self.wfile.write(payload)
+
+    def _json(self, status: int, data: Mapping[str, Any] | None) -> None:
+        payload = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
+        self._send(status, payload, "application/json;charset=UTF-8")
+
+    def _error(self, err: ApiError) -> None:
+        self._json(err.status, {"error_code": err.code, "error_msg": err.msg})
+
+    def _xml_error(self, status: int, code: str, msg: str) -> None:
+        body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>"
+                f"<Message>{msg}</Message><RequestId>{self.request_id}</RequestId></Error>")
+        self._send(status, body.encode("utf-8"), "application/xml")
+
+    def _length(self) -> int | None:
+        value = self.headers.get("Content-Length")
+        if value is None:
+            return None
+        try:
+            n = int(value)
+        except ValueError:
+            return None
+        return n if n >= 0 else None
+
+    def _drain(self, n: int) -> int:
+        got = 0
+        while got < n:
+            chunk = self.rfile.read(min(CHUNK, n - got))
+            if not chunk:
+                break
+            got += len(chunk)
+        return got
+
+    def _dispatch(self) -> None:
+        self.request_id = uuid.uuid4().hex
+        path = urlsplit(self.path).path
+        slow = self.sandbox.config.faults.slow_ms
+        if slow:
+            time.sleep(slow / 1000)
+        if UPLOAD_RE.match(path):
+            if self.command != "PUT":
+                self.close_connection = True
+                self._xml_error(405, "MethodNotAllowed", "only PUT is allowed on upload URLs")
+                return
+            self._upload()
+            return
+        self._api()
+
+    do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = do_PATCH = _dispatch
+
+    # -- API -------------------------------------------------------------------------------------
+
+    def _api(self) -> None:
+        sb = self.sandbox
+        parts = urlsplit(self.path)
+        length = self._length() or 0
+        if length > MAX_API_BODY:
+            self.close_connection = True
+            self._error(ApiError(413, "MSS.00000002", "Invalid body: too large"))
+            return
+        raw = self.rfile.read(length) if length else b""
+        with sb.lock:
+            sb.api_calls += 1
+            n = sb.api_calls
+        entry: dict[str, Any] = {"kind": "api", "n": n, "method": self.command,
+                                 "path": parts.path, "request_id": self.request_id}
+        try:
+            fault = sb.config.faults.api_fault(n)
+            if fault == "throttle":
+                entry["fault"] = fault
+                raise ApiError(429, "APIGW.0308", "The throttling threshold has been reached")
+            if fault == "fail_api":
+                entry["fault"] = fault
+                raise ApiError(500, "MSS.00000004", "Internal service error (injected)")
+            m = API_RE.match(parts.path)
+            if m is None:
+                raise ApiError(404, "MSS.00010003", "SR.api not found")
+            self._authenticate(parts.path, parts.query, raw, m.group("pid"))
+            status, data = self._route(m, parts.query, raw, entry)
+        except ApiError as err:
+            entry.update(status=err.status, error_code=err.code)
+            sb.log(**entry)
+            self._error(err)
+            return
+        entry["status"] = status
+        sb.log(**entry)
+        self._json(status, data)
+
+    def _authenticate(self, path: str, query: str, body: bytes, pid: str) -> None:
+        cfg = self.sandbox.config
+        if unquote(pid) != cfg.project_id:
+            raise ApiError(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+        token = self.headers.get("X-Auth-Token")
+        if token is not None:
+            if cfg.token and hmac.compare_digest(token, cfg.token):
+                return
+            raise ApiError(401, "APIG.0307", "The token must be updated")
+        auth = signer.parse_authorization(self.headers.get("Authorization", ""))
+        if auth is None:
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "Authorization header missing or not SDK-HMAC-SHA256")
+        if not hmac.compare_digest(auth.access, cfg.ak):
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "unknown access key")
+        date = self.headers.get(signer.HEADER_DATE, "")
+        try:
+            when = datetime.strptime(date, signer.DATE_FORMAT).replace(tzinfo=UTC)
+        except ValueError:
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "X-Sdk-Date missing or malformed") from None
+        if abs(time.time() - when.timestamp()) > SKEW_LIMIT:
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "verify aksk signature fail, the request time differs from the "
+                           "server time by more than 15 minutes")
+        if "x-sdk-date" not in auth.signed_headers:
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "x-sdk-date must be signed")
+        headers = {k: v for k, v in self.headers.items()}
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if not signer.verify(self.command, path, pairs, headers, body, sk=cfg.sk, auth=auth,
+                             date=date):
+            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+                           "verify aksk signature fail")
+        xpid = self.headers.get("X-Project-Id")
+        if xpid is not None and xpid != cfg.project_id:
+            raise ApiError(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+
+    def _json_body(self, raw: bytes) -> Any:
+        ctype = self.headers.get("Content-Type", "")
+        if not ctype.startswith("application/json"):
+            raise ApiError(400, "MSS.10000002", "Request JSON exception: check Content-Type")
+        try:
+            return json.loads(raw or b"{}")
+        except ValueError:
+            raise ApiError(400, "MSS.00000002", "Invalid body") from None
+
+    def _app_user_id(self) -> str | None:
+        value = self.headers.get("X-App-UserId")
+        if value is not None and _CHINESE.search(value):
+            raise ApiError(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
+                           "contain Chinese characters")
+        return value
+
+    def _route(self, m: re.Match[str], query: str, raw: bytes,
+               entry: dict[str, Any]) -> tuple[int, dict[str, Any] | None]:
+        job_id, cmd = m.group("job"), m.group("cmd")
+        method = self.command
+        if job_id is None:
+            if method == "POST":
+                entry["op"] = "create"
+                return self._create(raw, entry)
+            if method == "GET":
+                entry["op"] = "list"
+                return 200, self._list(query)
+            raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+        job_id = unquote(job_id)
+        entry["job_id"] = job_id
+        job = self._job(job_id)
+        if cmd:
+            if method != "POST":
+                raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+            entry["op"] = "command"
+            return self._command(job, raw, entry)
+        if method == "GET":
+            entry["op"] = "show"
+            return 200, self._show(job)
+        if method == "DELETE":
+            entry["op"] = "delete"
+            return self._delete(job)
+        raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+
+    def _job(self, job_id: str) -> Job:
+        sb = self.sandbox
+        with sb.lock:
+            job = sb.jobs.get(job_id)
+            if job is None:
+                raise ApiError(404, "MSS.00000003", f"Invalid parameter: job {job_id} not found")
+            sb.advance(job)
+            return job
+
+    def _create(self, raw: bytes, entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        sb = self.sandbox
+        body = self._json_body(raw)
+        _validate_create(body)
+        app_user_id = self._app_user_id()
+        now = time.time()
+        job = Job(uuid.uuid4().hex, body, app_user_id, now, updated=now)
+        out: dict[str, Any] = {"job_id": job.job_id}
+        with sb.lock:
+            sb.jobs[job.job_id] = job
+            n = body.get("video_multipart_count", 1)
+            out["training_video_upload_url"] = [
+                sb.issue(job, "training_video", i, "application/octet-stream")
+                for i in range(1, n + 1)]
+            if "action_video_multipart_count" in body:
+                out["action_video_upload_url"] = [
+                    sb.issue(job, "action_video", i, "application/octet-stream")
+                    for i in range(1, body["action_video_multipart_count"] + 1)]
+            for url_field, (slot, ctype) in SINGLE_URLS.items():
+                out[url_field] = sb.issue(job, slot, 1, ctype)
+            job.logs.append({"operate_time": rfc3339(now), "log_type": "CREATE",
+                             "log_description": "job created", "operate_user": "USER"})
+        entry.update(job_id=job.job_id, body=body, app_user_id=app_user_id,
+                     urls=len(job.tokens))
+        return 200, out
+
+    def _multipart(self, job: Job, slot: str) -> list[dict[str, str]]:
+        return [{"part_number": str(u.part_number), "etag": u.etag or ""}
+                for u in self.sandbox.parts(job, slot) if u.used]
+
+    def _command(self, job: Job, raw: bytes,
+                 entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        sb = self.sandbox
+        body = self._json_body(raw)
+        if not isinstance(body, dict) or not isinstance(body.get("command"), str):
+            raise ApiError(400, "MSS.00000003", "Invalid parameter: 'command' is required")
+        extra = set(body) - {"command", "command_message", "comment_data", "operation_reason"}
+        if extra:
+            raise ApiError(400, "MSS.00000003", f"Invalid parameter: unknown field "
+                           f"'{sorted(extra)[0]}'")
+        command = body["command"]
+        entry["command"] = command
+        if command not in COMMANDS:
+            raise ApiError(400, "MSS.00000003", f"Invalid parameter: unknown command {command}")
+        ok: dict[str, Any] = {"commond_result": "EXCUTE_SUCCESS"}
+
+        def failed(msg: str) -> tuple[int, dict[str, Any]]:
+            entry["result"] = "EXCUTE_FAILED"
+            return 200, {"commond_result": "EXCUTE_FAILED", "excute_failed_msg": msg,
+                         "error_info": {"error_code": "MSS.00000003", "error_msg": msg}}
+
+        with sb.lock:
+            if command == "GET_MULTIPART_UPLOADED":
+                return 200, {**ok, "multipart_data": self._multipart(job, "training_video")}
+            if command == "GET_ACTION_VIDEO_MULTIPART_UPLOADED":
+                return 200, {**ok, "multipart_data": self._multipart(job, "action_video")}
+            if command in NA_ONLY:
+                raise ApiError(400, "MSS.00000003", f"Invalid parameter: {command} is only "
+                               "available to NA-whitelisted users")
+            if command in ("CONFIRM_REPAIR", "DELETE_JOB_VIDEO"):
+                return 200, ok
+            if job.state != "WAIT_FILE_UPLOAD":
+                raise ApiError(400, "MSS.00000003", f"Invalid parameter: job state "
+                               f"{job.state} does not accept {command}")
+            if command in ("CONFIRM_MULTIPART_UPLOADED",
+                           "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"):
+                slot = "training_video" if command == "CONFIRM_MULTIPART_UPLOADED" \
+                    else "action_video"
+                missing = [u.part_number for u in sb.parts(job, slot) if not u.used]
+                if not sb.parts(job, slot):
+                    return failed(f"no {slot} parts were requested")
+                if missing:
+                    return failed(f"{slot} parts not uploaded: {missing}")
+                job.confirmed.add(slot)
+                return 200, ok
+            if command == "CONFIRM_AUTHORIZATION_LETTER":
+                if not any(u.used for u in sb.parts(job, "grant_file")):
+                    return failed("the authorization letter has not been uploaded")
+                job.confirmed.add("grant_file")
+                return 200, ok
+            # SUBMITVERIFYING
+            if "training_video" not in job.confirmed:
+                return failed("training video parts not confirmed "
+                              "(CONFIRM_MULTIPART_UPLOADED)")
+            job.submitted_at = time.time()
+            sb._transition(job, "AUTO_VERIFYING", "USER", job.submitted_at)
+            return 200, ok
+
+    def _show(self, job: Job) -> dict[str, Any]:
+        sb = self.sandbox
+        b = job.body
+        out: dict[str, Any] = {
+            "job_id": job.job_id, "name": b.get("name"), "state": job.state,
+            "create_time": rfc3339(job.created), "last_update_time": rfc3339(job.updated),
+            "contact": b.get("contact"), "batch_name": b.get("batch_name"),
+            "tags": b.get("tags"), "model_version": b.get("model_version", "V3.2"),
+            "matting_type": "AI", "model_resolution": "1080P",
+            "app_user_id": job.app_user_id, "project_id": sb.config.project_id,
+            "is_background_replacement": b.get("is_background_replacement", True),
+            "is_flexus": b.get("is_flexus", False), "is_fast_flexus": b.get("is_fast_flexus"),
+            "is_live_copy": b.get("is_live_copy"),
+            "is_only_human_model": b.get("is_only_human_model", False),
+            "audio_source_type": b.get("audio_source_type"),
+            "supported_service": b.get("supported_service"),
+            "voice_properties": b.get("voice_properties"),
+            "operation_logs": list(job.logs),
+        }
+        if job.state == "JOB_SUCCESS":
+            out["asset_id"] = "asset-" + job.job_id[:16]
+        for slot, fld in DOWNLOAD_FIELD.items():
+            used = [u for u in sb.parts(job, slot) if u.used]
+            if used and (slot not in ("training_video", "action_video") or slot in job.confirmed):
+                out[fld] = f"{sb.base_url}/download/{job.job_id}/{slot}"
+        return {k: v for k, v in out.items() if v is not None}
+
+    def _list(self, query: str) -> dict[str, Any]:
+        sb = self.sandbox
+        q: dict[str, str] = {}
+        for k, v in parse_qsl(query, keep_blank_values=True):
+            q.setdefault(k, v)
+        try:
+            offset = int(q.get("offset", "0"))
+            limit = int(q.get("limit", "10"))
+        except ValueError:
+            raise ApiError(400, "MSS.00000003", "Invalid parameter: offset/limit") from None
+        if not (0 <= offset <= 2147483647 and 1 <= limit <= 100):
+            raise ApiError(400, "MSS.00000003", "Invalid parameter: offset 0~2147483647, "
+                           "limit 1~100")
+        states = set(q["state"].split(",")) if q.get("state") else None
+        with sb.lock:
+            for job in sb.jobs.values():
+                sb.advance(job)
+            jobs = [j for j in sb.jobs.values()
+                    if (states is None or j.state in states)
+                    and (not q.get("name") or j.body.get("name") == q["name"])
+                    and (not q.get("job_id") or j.job_id == q["job_id"])
+                    and (not q.get("batch_name") or j.body.get("batch_name") == q["batch_name"])]
+            reverse = q.get("sort_dir") == "desc"
+            jobs.sort(key=lambda j: j.updated if q.get("sort_key") == "update_time"
+                      else j.created, reverse=reverse)
+            page = [{"job_id": j.job_id, "name": j.body.get("name"), "state": j.state,
+                     "create_time": rfc3339(j.created), "last_update_time": rfc3339(j.updated),
+                     "app_user_id": j.app_user_id, "batch_name": j.body.get("batch_name")}
+                    for j in jobs[offset:offset + limit]]
+        return {"count": len(jobs), "jobs": [{k: v for k, v in p.items() if v is not None}
+                                             for p in page]}
+
+    def _delete(self, job: Job) -> tuple[int, None]:
+        sb = self.sandbox
+        with sb.lock:
+            if job.state not in DELETABLE:
+                raise ApiError(400, "MSS.00000003", f"Invalid parameter: a job in state "
+                               f"{job.state} cannot be deleted")
+            del sb.jobs[job.job_id]
+            sb.deleted.add(job.job_id)
+        return 204, None
+
+    # -- uploads ---------------------------------------------------------------------------------
+
+    def _upload(self) -> None:
+        sb = self.sandbox
+        parts = urlsplit(self.path)
+        m = UPLOAD_RE.match(parts.path)
+        assert m is not None
+        token = m.group("token")
+        q = dict(parse_qsl(parts.query, keep_blank_values=True))
+        length = self._length()
+        with sb.lock:
+            sb.puts += 1
+            n = sb.puts
+            up = sb.uploads.get(token)
+        entry: dict[str, Any] = {"kind": "put", "n": n, "token": token,
+                                 "request_id": self.request_id}
+        if up is not None:
+            entry.update(job_id=up.job_id, slot=up.slot, part_number=up.part_number)
+
+        def refuse(status: int, code: str, msg: str) -> None:
+            if length is not None:
+                self._drain(length)
+            else:
+                self.close_connection = True
+            entry.update(status=status, accepted=False, error_code=code)
+            sb.log(**entry)
+            self._xml_error(status, code, msg)
+
+        if length is None:
+            refuse(411, "MissingContentLength", "Content-Length is required")
+            return
+        if up is None:
+            refuse(404, "NoSuchUpload", "unknown upload URL")
+            return
+        try:
+            expires = int(q.get("Expires", ""))
+        except ValueError:
+            expires = -1
+        if expires != up.expires or not hmac.compare_digest(
+                q.get("Signature", ""), sb.url_signature(token, up.expires)):
+            refuse(403, "SignatureDoesNotMatch", "the upload URL signature does not match")
+            return
+        if time.time() > up.expires:
+            refuse(403, "AccessDenied", "the upload URL has expired")
+            return
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != up.content_type:
+            refuse(403, "SignatureDoesNotMatch", f"Content-Type must be {up.content_type} "
+                   "for this URL")
+            return
+        with sb.lock:
+            if up.used:
+                spent = True
+            elif up.busy:
+                spent = False
+                busy = True
+            else:
+                spent = busy = False
+                up.busy = True
+        if spent:
+            refuse(403, "AccessDenied", "the upload URL has already been used")
+            return
+        if busy:
+            refuse(409, "OperationAborted", "another upload to this URL is in progress")
+            return
+        try:
+            self._store(up, length, n, entry)
+        finally:
+            with sb.lock:
+                up.busy = False
+
+    def _store(self, up: UploadSlot, length: int, n: int, entry: dict[str, Any]) -> None:
+        sb = self.sandbox
+        fault = sb.config.faults.put_fault(n)
+        job_dir = sb.data_dir / "uploads" / up.job_id
+        job_dir.mkdir(parents=True, exist_ok=True)
+        final = job_dir / f"{up.slot}.part{up.part_number:04d}"
+        tmp = final.with_name(final.name + f".{n}.tmp")
+        md5 = hashlib.md5(usedforsecurity=False)
+        got = 0
+        limit = length // 2 if fault == "drop_put" else length
+        try:
+            with tmp.open("wb") as fh:
+                while got < limit:
+                    chunk = self.rfile.read(min(CHUNK, limit - got))
+                    if not chunk:
+                        break
+                    md5.update(chunk)
+                    fh.write(chunk)
+                    got += len(chunk)
+        except OSError:
+            pass
+        entry.update(bytes=got, length=length)
+        if fault == "drop_put" or got < length:
+            tmp.unlink(missing_ok=True)
+            entry.update(accepted=False, fault=fault or "short-body", status=None)
+            sb.log(**entry)
+            self.close_connection = True
+            self._abort()
+            return
+        if fault == "fail_put":
+            tmp.unlink(missing_ok=True)
+            entry.update(accepted=False, fault=fault, status=500)
+            sb.log(**entry)
+            self._xml_error(500, "InternalError", "injected failure")
+            return
+        etag = md5.hexdigest()
+        with sb.lock:
+            if up.used:
+                tmp.unlink(missing_ok=True)
+                entry.update(accepted=False, status=403, error_code="AccessDenied")
+                sb.log(**entry)
+                self._xml_error(403, "AccessDenied", "the upload URL has already been used")
+                return
+            os.replace(tmp, final)
+            up.used, up.etag, up.size, up.path = True, etag, got, str(final)
+            job = sb.jobs.get(up.job_id)
+            if job is not None:
+                job.updated = time.time()
+        entry.update(accepted=True, md5=etag, status=200)
+        if fault == "lose_put":
+            entry.update(fault=fault, status=None)
+            sb.log(**entry)
+            self.close_connection = True
+            self._abort()
+            return
+        sb.log(**entry)
+        self._send(200, b"", "application/xml", {"ETag": f'"{etag}"'})
+
+    def _abort(self) -> None:
+        """Close the socket without an answer (RST), as a broken network would."""
+        with contextlib.suppress(OSError):
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+        with contextlib.suppress(OSError):
+            self.connection.shutdown(socket.SHUT_RDWR)
+
+
+class SandboxServer(ThreadingHTTPServer):
+    """The HTTP server; worker threads are daemons so a stuck client cannot block shutdown."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
