@@ -61,22 +61,36 @@ def _clip(cache: Path) -> Path:
     return out
 
 
+def _split(clip: Path) -> tuple[Path, Path]:
+    """Video-only and audio-only copies of the clip, so each stream concatenates without gaps."""
+    v, a = clip.with_suffix(".v.mp4"), clip.with_suffix(".a.m4a")
+    if not (v.exists() and a.exists()):
+        _run([ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y", "-i", str(clip),
+              "-map", "0:v", "-c", "copy", str(v), "-map", "0:a", "-c", "copy", str(a)])
+    return v, a
+
+
 def concat_copies(clip: Path, copies: int, out: Path) -> Path:
     """Concatenate `copies` of `clip` into `out` with stream copy (moov at the front)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8",
-                                     dir=out.parent) as fh:
-        fh.write("".join(f"file '{clip.name}'\n" for _ in range(copies)))
-        listing = Path(fh.name)
+    parts = _split(clip)
+    listings = []
+    for part in parts:
+        with tempfile.NamedTemporaryFile("w", suffix=".txt", delete=False, encoding="utf-8",
+                                         dir=out.parent) as fh:
+            fh.write("".join(f"file '{part.name}'\n" for _ in range(copies)))
+            listings.append(Path(fh.name))
     tmp = out.with_suffix(".part.mp4")
     try:
         _run([
             ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-y",
-            "-f", "concat", "-safe", "0", "-i", str(listing),
-            "-c", "copy", "-movflags", "+faststart", str(tmp),
+            "-f", "concat", "-safe", "0", "-i", str(listings[0]),
+            "-f", "concat", "-safe", "0", "-i", str(listings[1]),
+            "-map", "0:v", "-map", "1:a", "-c", "copy", "-movflags", "+faststart", str(tmp),
         ])
         tmp.replace(out)
     finally:
-        listing.unlink(missing_ok=True)
+        for listing in listings:
+            listing.unlink(missing_ok=True)
         tmp.unlink(missing_ok=True)
     return out
 
@@ -84,7 +98,7 @@ def concat_copies(clip: Path, copies: int, out: Path) -> Path:
 def big_video(cache_dir: Path, minutes: int = 10) -> Path:
     """A `minutes`-long 3840x2160 ~60 Mb/s MP4 (about 4.5 GB for 10 minutes), made once."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    out = cache_dir / f"green-4k-{minutes}min.mp4"
+    out = cache_dir / f"green-4k-{minutes}min-v2.mp4"
     if out.exists():
         return out
     clip = _clip(cache_dir)
