@@ -151,7 +151,9 @@ def run(
 ) -> FixResult:
     """Run the planned command, move the output into place and re-check it.
 
-    The re-check runs the rules for ``training_video`` in the job's edition.
+    The re-check runs the VID rules for ``training_video`` in the job's edition (the
+    container/stream rules this command can fix; green-screen and other families are not
+    re-judged here).
 
     :raises PreflightError: ffmpeg failed (with the end of its log).
     """
@@ -192,6 +194,9 @@ def run(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        err.close()
         if not ok:
             job.tmp.unlink(missing_ok=True)
     after = job.src.stat()
@@ -200,6 +205,11 @@ def run(
     report = None
     if recheck:
         from preflight.api import check
+        from preflight.config import Config, find_config, load_config
 
-        report = check(job.dst, slot="training_video", edition=job.edition, config=config)
+        if not isinstance(config, Config):
+            found = Path(config) if config is not None else find_config(job.dst.parent)
+            config = load_config(found) if found else Config()
+        report = check(job.dst, slot="training_video", edition=job.edition,
+                       config=config.with_cli(("VID",)))
     return FixResult(job, job.dst, report)

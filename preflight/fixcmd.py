@@ -126,13 +126,17 @@ def plan_for(
     ``facts`` keys: container, video_codec, audio_codec (or None), width, height (coded),
     display_width, display_height (after rotation), rotation, duration, fps, and optionally
     bit_depth / pix_fmt. Missing or unknown values are left alone rather than guessed.
-    ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2).
+    ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
+    ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
     """
     reasons: list[str] = []
     unfixable: list[str] = []
     lo, hi = duration_limits(edition)
-    lo = lo if min_duration is None else min_duration
-    hi = hi if max_duration is None else max_duration
+    if max_duration is not None:
+        hi = max_duration
+        lo = 0.0 if min_duration is None else min_duration
+    elif min_duration is not None:
+        lo = min_duration
 
     container = str(facts.get("container") or "").lower()
     if container not in MP4_NAMES:
@@ -166,7 +170,7 @@ def plan_for(
     trim = None
     duration = _float(facts.get("duration"))
     if duration is not None and duration > hi:
-        trim = hi - TRIM_MARGIN if hi - TRIM_MARGIN >= lo else hi
+        trim = max(hi - TRIM_MARGIN, lo, hi / 2)
         reasons.append(f"duration {duration:.1f} s is over {hi:g} s: keep the first {trim:g} s")
     elif duration is not None and duration < lo:
         unfixable.append(f"duration {duration:.1f} s is under {lo:g} s: record a longer take")

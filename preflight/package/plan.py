@@ -97,10 +97,10 @@ def count_problem(size: int, count: int) -> str | None:
         return (f"{count} parts of a {size}-byte file would leave empty parts; "
                 f"use at most {hi} part{'s' if hi != 1 else ''} or \"auto\"")
     if count > 1 and size // count < MIN_PART_SIZE:
-        return (f"{count} parts of {human(size)} would be {human(size // count)} each, below the "
-                f"{human(MIN_PART_SIZE)} minimum for every part but the last; use at most {hi} "
-                f"or \"auto\"")
+        return (f"{count} parts of a {human(size)} file would be {human(size // count)} each, "
+                f"below the {human(MIN_PART_SIZE)} minimum for every part but the last; use at "
+                f"most {hi} or \"auto\"")
     if part > MAX_PART_SIZE:
-        return (f"{count} part{'s' if count != 1 else ''} of {human(size)} would be "
+        return (f"{count} part{'s' if count != 1 else ''} of a {human(size)} file would be "
                 f"{human(part)} each, above the 5 GiB maximum; use at least {lo} or \"auto\"")
     return None
