@@ -14,9 +14,11 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python sample_media/generate.py
 	@echo "== preflight check sample_media/avatar.toml (expected: passes, exit 0)"
-	$(BIN)/preflight check sample_media/avatar.toml
+	$(BIN)/preflight check sample_media/avatar.toml --contact-sheet sample_media/out/contact-sheet.png
+	@echo "== contact sheet of the sampled frames: sample_media/out/contact-sheet.png"
 	@echo "== preflight check sample_media/broken.toml (expected: fails, exit 1)"
-	@$(BIN)/preflight check sample_media/broken.toml; rc=$$?; \
+	@$(BIN)/preflight check sample_media/broken.toml \
+	  --contact-sheet sample_media/out/contact-sheet-broken.png; rc=$$?; \
 	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
 
 test: $(STAMP)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import ProbeError
+from preflight.inspect import reason
 
 #: Container format names (FFmpeg demuxers) accepted as WAV or MP3.
 AUDIO_FORMATS = {"wav": "WAV", "mp3": "MP3"}
@@ -95,7 +96,7 @@ def _open(path: Path) -> Any:
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"cannot be opened as audio: {exc}") from None
+        raise ProbeError(path, f"is not an audio file FFmpeg can read ({reason(exc)})") from None
 
 
 def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
@@ -122,7 +123,7 @@ def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
                     break
         except (av.FFmpegError, ValueError) as exc:
             if meter.samples == 0:
-                raise ProbeError(path, f"{fmt} audio cannot be decoded: {exc}") from None
+                raise ProbeError(path, f"{fmt} audio cannot be decoded: {reason(exc)}") from None
         if meter.samples == 0:
             raise ProbeError(path, f"{fmt} file contains no audio samples")
         ctx = stream.codec_context

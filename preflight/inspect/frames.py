@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preflight.errors import ProbeError
+from preflight.inspect import reason
 
 if TYPE_CHECKING:
     import numpy as np
@@ -97,7 +98,7 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
     try:
         container = av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"cannot be opened as video: {_why(exc)}") from None
+        raise ProbeError(path, f"cannot be opened as video: {reason(exc)}") from None
     frames: list[Frame] = []
     failed: list[float] = []
     errors: list[str] = []
@@ -116,7 +117,7 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
                 got = _decode_at(container, stream, target, max_side)
             except (av.FFmpegError, OSError, ValueError, IndexError, RuntimeError) as exc:
                 got = None
-                errors.append(_why(exc))
+                errors.append(reason(exc))
             if got is None:
                 failed.append(target)
             else:
@@ -132,7 +133,3 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
         seen[path] = sample
     return sample
 
-
-def _why(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.split(": '")[0] if len(text) > 200 else text

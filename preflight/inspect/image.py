@@ -116,7 +116,7 @@ def inspect_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
         raise ProbeError(path, "is not an image Pillow can read (not JPEG/PNG)") from None
     except (OSError, SyntaxError, ValueError, EOFError, MemoryError, Image.DecompressionBombError,
             TypeError, IndexError, KeyError, ZeroDivisionError, struct_error()) as exc:
-        raise ProbeError(path, f"image cannot be decoded: {exc}") from None
+        raise ProbeError(path, f"cannot be decoded: {exc}") from None
     return ImageInfo(path, fmt, mode, w, h,
                      int(orientation) if isinstance(orientation, int) else None)
 
