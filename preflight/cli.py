@@ -186,11 +186,14 @@ def cli() -> None:
 @click.option("--no-cache", is_flag=True, help="Check every file afresh (ignore the result cache).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
               help="Result cache folder (default: .preflight_cache next to the spec, or here).")
+@click.option("--contact-sheet", type=click.Path(dir_okay=False, path_type=str), metavar="PNG",
+              help="Also write the sampled video frames with the green mask to this PNG.")
 @handle_errors
 def check(targets: tuple[str, ...], slot: str | None, job_json: str | None, edition: str | None,
           fmt: str, select: tuple[str, ...], ignore: tuple[str, ...], config_path: str | None,
           strict: bool, quiet: bool, output: str | None, jobs: int | None,
-          exclude: tuple[str, ...], no_cache: bool, cache_dir: str | None) -> None:
+          exclude: tuple[str, ...], no_cache: bool, cache_dir: str | None,
+          contact_sheet: str | None) -> None:
     """Check a job spec (avatar.toml), loose media files, or whole folders before submitting.
 
     \b
@@ -223,10 +226,11 @@ def check(targets: tuple[str, ...], slot: str | None, job_json: str | None, edit
                     jobs=jobs, exclude=exclude, fmt=fmt, options=options, output=output,
                     strict=strict)
     if specs:
-        report = run_check(specs[0], config=config, edition=edition, cache=cache)
+        report = run_check(specs[0], config=config, edition=edition, cache=cache,
+                           contact_sheet=contact_sheet)
     else:
         report = run_check(list(targets), config=config, edition=edition, slot=slot, job=job,
-                           cache=cache)
+                           cache=cache, contact_sheet=contact_sheet)
     text = render(report, fmt, options)
     if output:
         Path(output).write_text(text, encoding="utf-8")
