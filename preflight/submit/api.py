@@ -96,15 +96,13 @@ def submit(
     """
     if spec is None and manifest is None:
         raise SubmitError("give a spec file or a manifest")
+    man: Manifest | None = None
     if isinstance(manifest, Manifest):
         man = manifest
     elif manifest is not None:
         man = Manifest.load(Path(manifest))
-    else:
-        assert spec is not None
-        man = _spec_manifest(spec, package_dir, force=force, parts=parts, progress=progress)
-    spec_path = str(Path(spec).absolute()) if spec else (man.spec_path or "")
-    user = _app_user_id(spec if spec else (man.spec_path or None), app_user_id)
+    user = _app_user_id(spec if spec else ((man.spec_path if man else None) or None),
+                        app_user_id)
     with ExitStack() as stack:
         if sandbox:
             from preflight.sandbox import running
@@ -130,6 +128,11 @@ def submit(
             client = make_client(region=region, endpoint=endpoint, credentials=credentials,
                                  app_user_id=user, transport=transport, retry=retry, jobs=jobs)
         stack.callback(client.close)
+        if man is None:  # credentials and endpoint are known good before the long part
+            assert spec is not None
+            man = _spec_manifest(spec, package_dir, force=force, parts=parts,
+                                 progress=progress)
+        spec_path = str(Path(spec).absolute()) if spec else (man.spec_path or "")
         if dry_run:
             store_path = default_state_path(spec_path or None, state_dir)
             return _dry(man, client, spec_path, store_path)

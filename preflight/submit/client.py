@@ -40,6 +40,14 @@ class ServiceError(SubmitError):
         super().__init__(message, status=status, error_code=error_code, request_id=request_id)
 
 
+class NetworkError(SubmitError):
+    """No answer. ``maybe_sent`` is False only when the connection was never established."""
+
+    def __init__(self, message: str, *, maybe_sent: bool):
+        self.maybe_sent = maybe_sent
+        super().__init__(message)
+
+
 class UploadRefused(SubmitError):
     """An upload URL refused a PUT with a client error (spent, expired or wrong Content-Type)."""
 
@@ -205,8 +213,9 @@ class MetaStudioClient:
                 if is_retryable_error(exc) and attempt < attempts:
                     self.retry.wait(attempt)
                     continue
-                raise SubmitError(f"{what}: network error: {type(exc).__name__}: "
-                                  f"{scrub(str(exc), self._secrets())}") from None
+                raise NetworkError(f"{what}: network error: {type(exc).__name__}: "
+                                   f"{scrub(str(exc), self._secrets())}",
+                                   maybe_sent=not isinstance(exc, httpx.ConnectError)) from None
             data = _decode(resp)
             request_id = resp.headers.get("X-Request-Id")
             if resp.status_code < 400:
@@ -226,7 +235,8 @@ class MetaStudioClient:
     # -- API ---------------------------------------------------------------------------------
 
     def create(self, body: Mapping[str, Any]) -> Response:
-        """Create2dModelTrainingJob (§1). Not retried: a lost answer must not create two jobs."""
+        """Create2dModelTrainingJob (§1), one try: the caller decides about retrying, since a
+        lost answer may have created a job."""
         return self.call("POST", self.base_path, body=body, what="create job", retry=False)
 
     def command(self, job_id: str, command: str, **fields: Any) -> Response:

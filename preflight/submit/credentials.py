@@ -56,19 +56,19 @@ class Credentials:
         pid = project_id or e.get(ENV_PROJECT_ID, "").strip()
         ak, sk = e.get(ENV_AK, "").strip(), e.get(ENV_SK, "").strip()
         token = e.get(ENV_TOKEN, "").strip()
-        if not pid:
-            raise SubmitError(f"no project id: set {ENV_PROJECT_ID} (console: My Credentials → "
-                              "API Credentials, dossier §5.2)")
         if bool(ak) != bool(sk):
             missing = ENV_SK if ak else ENV_AK
             raise SubmitError(f"{missing} is not set (AK/SK authentication needs both)")
+        if not (ak and sk) and not token:
+            raise SubmitError(f"no credentials: set {ENV_AK} and {ENV_SK} (or {ENV_TOKEN}) "
+                              "in the environment; they are never read from the command line")
+        if not pid:
+            raise SubmitError(f"no project id: set {ENV_PROJECT_ID} (console: My Credentials → "
+                              "API Credentials, dossier §5.2)")
         if ak and sk:
             return cls(project_id=pid, ak=ak, sk=sk,
                        security_token=e.get(ENV_SECURITY_TOKEN, "").strip() or None)
-        if token:
-            return cls(project_id=pid, token=token)
-        raise SubmitError(f"no credentials: set {ENV_AK} and {ENV_SK} (or {ENV_TOKEN}) "
-                          "in the environment; they are never read from the command line")
+        return cls(project_id=pid, token=token)
 
 
 def resolve_endpoint(region: str | None = None, endpoint: str | None = None) -> str:

@@ -19,11 +19,11 @@ import httpx
 from preflight.errors import PackagingError, SubmitError
 from preflight.package.manifest import Manifest, Upload
 from preflight.spec.schema import BODY_FIELDS
-from preflight.submit.client import MetaStudioClient, ServiceError
+from preflight.submit.client import MetaStudioClient, NetworkError, Response, ServiceError
 from preflight.submit.credentials import Credentials, resolve_endpoint
 from preflight.submit.progress import ProgressCallback, ProgressEvent, ProgressSink
 from preflight.submit.redact import redact_url
-from preflight.submit.retry import RetryPolicy
+from preflight.submit.retry import THROTTLE_CODES, RetryPolicy, is_retryable_status
 from preflight.submit.state import DONE, FILE_NAME, SENDING, StateStore
 from preflight.submit.uploader import PartTask, Uploader, etag_matches
 
@@ -245,17 +245,42 @@ class Submission:
             except SubmitError:
                 pass
 
+    def _create_call(self, body: Mapping[str, Any], name: str, seq: int) -> Response:
+        """Create with retries. Throttling and refused connections are retried as is; after a
+        5xx or a lost answer, a job the service may have made is looked for and deleted first,
+        so at most one job remains."""
+        policy = self.client.retry
+        started = time.time()
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return self.client.create(body)
+            except ServiceError as exc:
+                if not (exc.status and is_retryable_status(exc.status, exc.error_code)) \
+                        or attempt == policy.attempts:
+                    self.store.abandon(seq, "create refused")
+                    raise
+                ambiguous = not (exc.status == 429 or exc.error_code in THROTTLE_CODES)
+                why = f"HTTP {exc.status} {exc.error_code or ''}".strip()
+            except NetworkError as exc:
+                if attempt == policy.attempts:
+                    raise
+                ambiguous = exc.maybe_sent
+                why = "network error"
+            if ambiguous:
+                self._remove_orphans(name, started)
+            delay = policy.delay(attempt)
+            self.sink.emit(ProgressEvent("retry", message=f"create: {why}; retrying in "
+                                         f"{delay:.1f} s"))
+            policy.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
     def _create(self) -> str:
         body = create_body(self.manifest)
         name = str(body.get("name", ""))
         seq = self.store.begin_create(self.key, self.client.endpoint,
                                       self.client.credentials.project_id, self.spec_path, name)
         self._phase("creating the job")
-        try:
-            resp = self.client.create(body)
-        except ServiceError:
-            self.store.abandon(seq, "create refused")
-            raise
+        resp = self._create_call(body, name, seq)
         job_id = resp.data.get("job_id")
         if not isinstance(job_id, str) or not job_id:
             self.store.abandon(seq, "no job id")

@@ -51,8 +51,9 @@ def _lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 
 
 def signed_header_names(headers: Mapping[str, str]) -> list[str]:
-    """Every header except names containing ``_``, lower-case, sorted."""
-    return sorted({k.lower() for k in headers if "_" not in k})
+    """Every header except names containing ``_``, lower-case, sorted (names that differ only
+    in case are listed twice, as the SDK does)."""
+    return sorted(k.lower() for k in headers if "_" not in k)
 
 
 def payload_hash(body: bytes, headers: Mapping[str, str]) -> str:

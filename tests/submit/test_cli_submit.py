@@ -1,0 +1,180 @@
+"""`preflight submit/status/sandbox` as a user runs them: kill -9 and rerun, secrets, exit codes."""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from preflight.sandbox import Sandbox
+from tests.submit.conftest import make_manifest
+
+CLI = [sys.executable, "-c", "from preflight.cli import main; main()"]
+
+
+def _package(tmp: Path, **kw: Any) -> tuple[Path, Path, Any]:
+    """A spec, and a package dir whose manifest.json matches it (no media checks needed)."""
+    man = make_manifest(tmp / "job", **kw)
+    pkg = tmp / "job" / "pkg"
+    pkg.mkdir()
+    man.save(pkg / "manifest.json")
+    return Path(man.spec_path), pkg, man
+
+
+def _env(sb: Sandbox) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update({"HUAWEICLOUD_SDK_AK": sb.config.ak, "HUAWEICLOUD_SDK_SK": sb.config.sk,
+                "HUAWEICLOUD_SDK_PROJECT_ID": sb.config.project_id, "NO_COLOR": "1"})
+    return env
+
+
+def _args(sb: Sandbox, spec: Path, pkg: Path, *extra: str) -> list[str]:
+    return [*CLI, "submit", str(spec), "--endpoint", sb.url, "--package-dir", str(pkg),
+            "--state-dir", str(pkg.parent / "state"), "--poll-interval", "0.05", *extra]
+
+
+def _accepted(sb: Sandbox) -> list[dict[str, Any]]:
+    return [e for e in sb.journal() if e.get("kind") == "put" and e.get("accepted")]
+
+
+@pytest.mark.parametrize("when", ["create", 1, 4, 9, "random"])
+def test_kill_9_then_rerun_continues_the_same_job(sandbox: Sandbox, tmp_path: Path,
+                                                  when: Any) -> None:
+    spec, pkg, man = _package(tmp_path, parts=6)
+    sandbox.config.faults.slow_ms = 60
+    proc = subprocess.Popen(_args(sandbox, spec, pkg, "-j", "2"), env=_env(sandbox),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    stop_at = time.monotonic() + random.uniform(0.05, 1.0) if when == "random" else None
+    while proc.poll() is None and time.monotonic() < deadline:
+        if when == "create":
+            hit = any(e.get("op") == "create" for e in sandbox.journal())
+        elif stop_at is not None:
+            hit = time.monotonic() >= stop_at
+        else:
+            hit = len(_accepted(sandbox)) >= when
+        if hit:
+            proc.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.003)
+    proc.wait(timeout=10)
+    sandbox.config.faults.slow_ms = 0
+    rerun = subprocess.run(_args(sandbox, spec, pkg, "--wait", "--format", "json"),
+                           env=_env(sandbox), capture_output=True, text=True, timeout=60)
+    assert rerun.returncode == 0, rerun.stderr
+    summary = json.loads(rerun.stdout)
+    assert summary["state"] == "JOB_SUCCESS"
+    journal = sandbox.journal()
+    jobs = {e["job_id"] for e in journal if e.get("op") == "create" and e.get("status") == 200}
+    assert jobs - sandbox.state.deleted == {summary["job_id"]}  # exactly one job
+    per_url = collections.Counter(e["token"] for e in _accepted(sandbox))
+    assert max(per_url.values()) == 1  # each URL accepted once
+    reused = [e for e in journal if e.get("kind") == "put" and e.get("error_code")
+              == "AccessDenied"]
+    assert reused == []  # no URL the service had recorded was PUT again
+    stored = {(e["slot"], e["part_number"]): e["md5"] for e in _accepted(sandbox)
+              if e["job_id"] == summary["job_id"]}
+    assert stored == {(u.slot, p.part_number): p.md5 for u in man.uploads for p in u.parts}
+    submits = [e for e in journal if e.get("command") == "SUBMITVERIFYING"
+               and e.get("status") == 200]
+    assert len(submits) == 1
+
+
+def test_cli_output_never_shows_secrets(sandbox: Sandbox, tmp_path: Path) -> None:
+    spec, pkg, _ = _package(tmp_path)
+    env = _env(sandbox)
+    runs = [
+        subprocess.run(_args(sandbox, spec, pkg, "--dry-run"), env=env, capture_output=True,
+                       text=True, timeout=60),
+        subprocess.run(_args(sandbox, spec, pkg, "--wait"), env=env, capture_output=True,
+                       text=True, timeout=60),
+        subprocess.run([*CLI, "status", str(spec), "--state-dir", str(pkg.parent / "state")],
+                       env=env, capture_output=True, text=True, timeout=60),
+        subprocess.run([*CLI, "status", str(spec), "--state-dir", str(pkg.parent / "state"),
+                        "--format", "json"], env=env, capture_output=True, text=True,
+                       timeout=60),
+        subprocess.run(_args(sandbox, spec, pkg, "--new-job"),
+                       env={**env, "HUAWEICLOUD_SDK_SK": "wrong-" + sandbox.config.sk},
+                       capture_output=True, text=True, timeout=60),
+    ]
+    assert [r.returncode for r in runs] == [0, 0, 0, 0, 3]
+    assert "JOB_SUCCESS" in runs[1].stdout and "JOB_SUCCESS" in runs[2].stdout
+    assert "APIG.0301" in runs[4].stderr and "request_id=" in runs[4].stderr
+    assert "Traceback" not in runs[4].stderr
+    from preflight.sandbox.server import UPLOAD_RE  # noqa: F401 - the URL shape is known
+
+    urls = [e for e in sandbox.journal() if e.get("op") == "create"]
+    assert urls
+    secrets = [sandbox.config.sk]
+    for r in runs:
+        text = r.stdout + r.stderr
+        for s in secrets:
+            assert s not in text
+        assert "Signature=" not in text.replace("Signature=***", "")
+        assert "Expires=" not in text
+
+
+def test_submit_with_embedded_sandbox_from_spec_package(tmp_path: Path) -> None:
+    spec, pkg, _ = _package(tmp_path)
+    r = subprocess.run([*CLI, "submit", str(spec), "--sandbox", "--wait", "--package-dir",
+                        str(pkg), "--poll-interval", "0.05"], capture_output=True, text=True,
+                       timeout=60, env={k: v for k, v in os.environ.items()
+                                        if not k.startswith("HUAWEICLOUD")})
+    assert r.returncode == 0, r.stderr
+    assert "JOB_SUCCESS" in r.stdout
+    assert (spec.parent / ".preflight" / "preflight-state.sqlite").is_file()
+
+
+def test_submit_needs_a_target_and_credentials(tmp_path: Path) -> None:
+    spec, pkg, _ = _package(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")}
+    r = subprocess.run([*CLI, "submit", str(spec)], capture_output=True, text=True, env=env,
+                       timeout=60)
+    assert r.returncode == 2 and "--region" in r.stderr
+    r = subprocess.run([*CLI, "submit", str(spec), "--region", "cn-north-4", "--package-dir",
+                        str(pkg)], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 3 and "HUAWEICLOUD_SDK_AK" in r.stderr
+
+
+def test_sandbox_command_prints_url_and_serves(tmp_path: Path) -> None:
+    proc = subprocess.Popen([*CLI, "sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")],
+                            stdout=subprocess.PIPE, text=True,
+                            env={k: v for k, v in os.environ.items()
+                                 if not k.startswith("HUAWEICLOUD")})
+    try:
+        lines = []
+        assert proc.stdout is not None
+        while not lines or not lines[-1].startswith("sandbox listening on"):
+            line = proc.stdout.readline()
+            assert line, "sandbox exited early"
+            lines.append(line.strip())
+        url = lines[-1].rsplit(" ", 1)[1]
+        assert url.startswith("http://127.0.0.1:")
+        cred = (tmp_path / "d" / "credentials.env").read_text(encoding="utf-8")
+        sk = next(x for x in cred.split() if x.startswith("HUAWEICLOUD_SDK_SK=")).split("=", 1)[1]
+        assert sk not in "\n".join(lines)
+        import httpx
+
+        resp = httpx.get(url + "/v1/x/digital-human-training-manage/user/jobs")
+        assert resp.status_code in (400, 401) and "error_code" in resp.json()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=10)
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert proc.returncode == 0
+
+
+def test_sandbox_refuses_non_loopback(tmp_path: Path) -> None:
+    r = subprocess.run([*CLI, "sandbox", "--host", "0.0.0.0"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode == 2 and "loopback" in r.stderr

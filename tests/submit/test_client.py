@@ -1,0 +1,230 @@
+"""Client and retry policy through httpx.MockTransport: exact requests, retries, error mapping."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from preflight.errors import SubmitError
+from preflight.submit.client import MetaStudioClient, NetworkError, ServiceError
+from preflight.submit.credentials import Credentials, resolve_endpoint
+from preflight.submit.retry import RetryPolicy, is_retryable_status
+from preflight.submit.signer import parse_authorization, verify
+
+SK = "s3cr3t-SK-value-0123456789"
+TOKEN = "MIIToken-abcdefghijklmnop"
+PID = "0123456789abcdef0123456789abcdef"
+CREDS = Credentials(project_id=PID, ak="AKTEST", sk=SK)
+
+
+def _client(handler: Callable[[httpx.Request], httpx.Response], *, sleeps: list[float],
+            creds: Credentials = CREDS, attempts: int = 4) -> MetaStudioClient:
+    policy = RetryPolicy(attempts=attempts, base=0.5, cap=4.0, sleep=sleeps.append)
+    return MetaStudioClient("https://metastudio.cn-north-4.myhuaweicloud.com", creds,
+                            app_user_id="user-1", transport=httpx.MockTransport(handler),
+                            retry=policy)
+
+
+def _json(status: int, data: object, **headers: str) -> httpx.Response:
+    return httpx.Response(status, json=data, headers={"X-Request-Id": "req-42", **headers})
+
+
+def test_signed_request_bytes_verify_and_carry_project_and_user() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _json(200, {"job_id": "j1", "training_video_upload_url": ["u"]})
+
+    c = _client(handler, sleeps=[])
+    resp = c.create({"name": "demo"})
+    assert resp.data["job_id"] == "j1" and resp.request_id == "req-42"
+    req = seen[0]
+    assert req.url.path == f"/v1/{PID}/digital-human-training-manage/user/jobs"
+    assert req.content == b'{"name":"demo"}'
+    assert req.headers["X-Project-Id"] == PID and req.headers["X-App-UserId"] == "user-1"
+    assert req.headers["Content-Type"] == "application/json"
+    auth = parse_authorization(req.headers["Authorization"])
+    assert auth is not None and auth.access == "AKTEST"
+    assert {"host", "x-sdk-date", "x-project-id", "x-app-userid", "content-type"} <= set(
+        auth.signed_headers)
+    assert verify("POST", req.url.path, [], dict(req.headers), req.content, sk=SK, auth=auth,
+                  date=req.headers["X-Sdk-Date"])
+
+
+def test_query_is_sent_in_canonical_form() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _json(200, {"count": 0, "jobs": []})
+
+    _client(handler, sleeps=[]).list(name="名 字", state="WAIT_FILE_UPLOAD", limit=10)
+    assert seen[0].url.query == b"limit=10&name=%E5%90%8D%20%E5%AD%97&state=WAIT_FILE_UPLOAD"
+
+
+def test_token_auth_sends_token_and_no_signature() -> None:
+    seen: list[httpx.Request] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return _json(200, {"state": "WAIT_FILE_UPLOAD"})
+
+    _client(handler, sleeps=[], creds=Credentials(project_id=PID, token=TOKEN)).show("j1")
+    assert seen[0].headers["X-Auth-Token"] == TOKEN
+    assert "Authorization" not in seen[0].headers
+
+
+@pytest.mark.parametrize("status,body", [
+    (500, {"error_code": "MSS.00000004", "error_msg": "internal"}),
+    (503, {}),
+    (429, {"error_code": "APIGW.0308", "error_msg": "throttled"}),
+    (400, {"error_code": "APIGW.0308", "error_msg": "throttled"}),
+])
+def test_transient_answers_are_retried_with_backoff(status: int, body: dict[str, str]) -> None:
+    calls, sleeps = [], []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) < 3:
+            return _json(status, body)
+        return _json(200, {"state": "AUTO_VERIFYING"})
+
+    assert _client(handler, sleeps=sleeps).show("j1").data["state"] == "AUTO_VERIFYING"
+    assert len(calls) == 3 and len(sleeps) == 2
+    assert 0.25 <= sleeps[0] <= 0.5 and 0.5 <= sleeps[1] <= 1.0  # exponential, jittered
+
+
+def test_retry_after_is_honoured_up_to_the_cap() -> None:
+    calls, sleeps = [], []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        if len(calls) == 1:
+            return _json(429, {}, **{"Retry-After": "60"})
+        return _json(200, {})
+
+    _client(handler, sleeps=sleeps).show("j1")
+    assert sleeps == [4.0]
+
+
+@pytest.mark.parametrize("status,code", [(400, "MSS.00000003"), (401, "APIG.0301"),
+                                         (403, "APIG.0302"), (404, "MSS.00010003")])
+def test_client_errors_are_not_retried_and_carry_code_msg_request_id(status: int,
+                                                                      code: str) -> None:
+    calls, sleeps = [], []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return _json(status, {"error_code": code, "error_msg": "Invalid parameter"})
+
+    with pytest.raises(ServiceError) as info:
+        _client(handler, sleeps=sleeps).show("j1")
+    assert len(calls) == 1 and sleeps == []
+    err = info.value
+    assert (err.status, err.error_code, err.error_msg, err.request_id) == (
+        status, code, "Invalid parameter", "req-42")
+    assert code in str(err) and "req-42" in str(err)
+    assert exit_code_of(err) == 3
+
+
+def exit_code_of(err: BaseException) -> int:
+    from preflight.cli import exit_code
+
+    return exit_code(error=err)
+
+
+def test_gateway_style_error_body_is_understood() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _json(401, {"error": {"code": "APIG.0301", "message": "Incorrect IAM auth"}})
+
+    with pytest.raises(ServiceError) as info:
+        _client(handler, sleeps=[]).show("j1")
+    assert info.value.error_code == "APIG.0301" and "authentication" in str(info.value)
+
+
+def test_clock_skew_is_explained() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _json(401, {"error_code": "APIG.0301", "error_msg": "signature expired"},
+                     Date="Mon, 01 Jan 2024 00:00:00 GMT")
+
+    with pytest.raises(ServiceError, match="15 min"):
+        _client(handler, sleeps=[]).show("j1")
+
+
+def test_connection_errors_retry_then_fail_clearly() -> None:
+    calls, sleeps = [], []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        raise httpx.ConnectError("connection refused", request=request)
+
+    with pytest.raises(NetworkError) as info:
+        _client(handler, sleeps=sleeps, attempts=3).show("j1")
+    assert len(calls) == 3 and len(sleeps) == 2 and not info.value.maybe_sent
+
+
+def test_create_is_sent_once_even_on_500() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return _json(500, {"error_code": "MSS.00000004", "error_msg": "boom"})
+
+    with pytest.raises(ServiceError):
+        _client(handler, sleeps=[]).create({"name": "x"})
+    assert len(calls) == 1
+
+
+def test_excute_failed_raises() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        assert json.loads(request.content) == {"command": "CONFIRM_MULTIPART_UPLOADED"}
+        return _json(200, {"commond_result": "EXCUTE_FAILED", "excute_failed_msg": "parts missing"})
+
+    with pytest.raises(ServiceError, match="parts missing"):
+        _client(handler, sleeps=[]).command("j1", "CONFIRM_MULTIPART_UPLOADED")
+
+
+def test_secrets_never_in_repr_or_errors() -> None:
+    assert SK not in repr(CREDS) and TOKEN not in repr(Credentials(project_id=PID, token=TOKEN))
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return _json(400, {"error_code": "X", "error_msg": f"bad signature {SK} in "
+                           "https://obs.example.com/x?Signature=abc&AccessKeyId=k"})
+
+    with pytest.raises(ServiceError) as info:
+        _client(handler, sleeps=[]).show("j1")
+    assert SK not in str(info.value) and "Signature=abc" not in str(info.value)
+
+
+def test_retryable_classification() -> None:
+    assert is_retryable_status(500) and is_retryable_status(429)
+    assert is_retryable_status(400, "APIGW.0308")
+    assert not is_retryable_status(400, "MSS.00000003") and not is_retryable_status(401)
+
+
+def test_credentials_from_env() -> None:
+    env = {"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK",
+           "HUAWEICLOUD_SDK_PROJECT_ID": "p"}
+    assert Credentials.from_env(env).kind == "aksk"
+    assert Credentials.from_env({"HUAWEICLOUD_SDK_TOKEN": "t",
+                                 "HUAWEICLOUD_SDK_PROJECT_ID": "p"}).kind == "token"
+    with pytest.raises(SubmitError, match="HUAWEICLOUD_SDK_SK"):
+        Credentials.from_env({"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_PROJECT_ID": "p"})
+    with pytest.raises(SubmitError, match="project id"):
+        Credentials.from_env({"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK"})
+    with pytest.raises(SubmitError, match="never read from the command line"):
+        Credentials.from_env({"HUAWEICLOUD_SDK_PROJECT_ID": "p"})
+
+
+def test_endpoints() -> None:
+    assert resolve_endpoint("cn-north-4") == "https://metastudio.cn-north-4.myhuaweicloud.com"
+    assert resolve_endpoint("ap-southeast-3").endswith("ap-southeast-3.myhuaweicloud.com")
+    assert resolve_endpoint(endpoint="http://127.0.0.1:9/x") == "http://127.0.0.1:9"
+    with pytest.raises(SubmitError, match="unknown region"):
+        resolve_endpoint("eu-west-0")
+    with pytest.raises(SubmitError):
+        resolve_endpoint()
