@@ -459,7 +459,9 @@ class _SubmitDisplay:
         elif kind == "retry":
             self._line(f"  retry {event.slot} part {event.part_number}: {event.message}")
         elif kind == "state":
-            self._line(f"  job {event.job_id}: {event.state}")
+            if event.state != getattr(self, "last_state", None):
+                self.last_state = event.state
+                self._line(f"  job {event.job_id}: {event.state}")
         elif kind == "plan":
             self.parts_total, self.parts_done = event.total_parts, event.done_parts
             if event.done_parts:
