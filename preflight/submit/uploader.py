@@ -138,6 +138,13 @@ class Uploader:
                     return
                 self._retrying(task, attempt, last)
                 continue
+            except httpx.HTTPError as exc:  # not a network failure: a malformed URL or request
+                raise SubmitError(f"{label}: cannot send the upload ({type(exc).__name__}); "
+                                  "the stored upload URL is unusable — rerun with --new-job"
+                                  ) from None
+            except OSError as exc:
+                raise SubmitError(f"{label}: cannot read {task.source}: "
+                                  f"{exc.strerror or exc}") from None
             status = resp.status_code
             if status < 300:
                 match = etag_matches(resp.headers.get("ETag"), task.md5)

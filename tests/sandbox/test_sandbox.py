@@ -96,10 +96,10 @@ def test_signature_checks(sb: Sandbox) -> None:
 def test_clock_skew_refused(sb: Sandbox) -> None:
     from datetime import UTC, datetime, timedelta
 
-    with MetaStudioClient(sb.url, sb.credentials,
-                          now=lambda: datetime.now(UTC) - timedelta(minutes=20)) as c:
-        with pytest.raises(ServiceError, match="15 minutes"):
-            c.list()
+    late = MetaStudioClient(sb.url, sb.credentials,
+                            now=lambda: datetime.now(UTC) - timedelta(minutes=20))
+    with late as c, pytest.raises(ServiceError, match="15 minutes"):
+        c.list()
 
 
 def _put(url: str, data: bytes, ctype: str = "application/octet-stream") -> httpx.Response:

@@ -67,6 +67,8 @@ def test_kill_9_then_rerun_continues_the_same_job(sandbox: Sandbox, tmp_path: Pa
             break
         time.sleep(0.003)
     proc.wait(timeout=10)
+    if when != "random":
+        assert proc.returncode == -signal.SIGKILL  # it was killed mid-way, not finished
     sandbox.config.faults.slow_ms = 0
     rerun = subprocess.run(_args(sandbox, spec, pkg, "--wait", "--format", "json"),
                            env=_env(sandbox), capture_output=True, text=True, timeout=60)
@@ -178,3 +180,31 @@ def test_sandbox_refuses_non_loopback(tmp_path: Path) -> None:
     r = subprocess.run([*CLI, "sandbox", "--host", "0.0.0.0"], capture_output=True, text=True,
                        timeout=60)
     assert r.returncode == 2 and "loopback" in r.stderr
+
+
+def test_real_check_and_package_then_submit(tmp_path: Path) -> None:
+    """The whole chain with the real packager: check (errors forced past), package, submit."""
+    media = tmp_path / "media"
+    media.mkdir()
+    (media / "take.mp4").write_bytes(bytes(range(256)) * 4000)
+    (media / "cover.jpg").write_bytes(b"\xff\xd8" + b"x" * 500)
+    (media / "a.wav").write_bytes(b"RIFF" + b"\0" * 800)
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "chain"\nvideo_multipart_count = 2\n'
+                    'is_background_replacement = false\naudio_source_type = "AUDIO"\n'
+                    '[media]\ntraining_video = "media/take.mp4"\ncover = "media/cover.jpg"\n'
+                    'audio = ["media/a.wav"]\n[account]\nna_whitelisted = true\n'
+                    'app_user_id = "user-7"\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")}
+    refused = subprocess.run([*CLI, "submit", str(spec), "--sandbox"], capture_output=True,
+                             text=True, env=env, timeout=120)
+    assert refused.returncode == 1 and "--force" in refused.stderr
+    r = subprocess.run([*CLI, "submit", str(spec), "--sandbox", "--force", "--wait",
+                        "--format", "json"], capture_output=True, text=True, env=env, timeout=120)
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["state"] == "JOB_SUCCESS" and out["parts"]["total"] == 4
+    assert {u["slot"]: u["content_type"] for u in out["uploads"]} == {
+        "training_video": "application/octet-stream", "audio": "application/zip",
+        "cover": "application/octet-stream"}
+    assert (tmp_path / ".preflight" / "package" / "manifest.json").is_file()

@@ -271,3 +271,15 @@ def test_status_of_job_and_state_dump_is_redacted(sandbox: Sandbox, tmp_path: Pa
     dump = str(store.dump())
     store.close()
     assert "Signature=" not in dump and "?***" in dump
+
+
+def test_library_export(sandbox: Sandbox, tmp_path: Path) -> None:
+    import preflight
+
+    assert "submit" in preflight.__all__
+    man = make_manifest(tmp_path / "job", audio=False, images=False)
+    result = preflight.submit(manifest=man, endpoint=sandbox.url,
+                              credentials=sandbox.credentials, state_dir=tmp_path / "s")
+    assert isinstance(result, SubmitResult) and result.state in ("AUTO_VERIFYING",
+                                                                 "MANUAL_VERIFYING", "TRAINING",
+                                                                 "JOB_SUCCESS")
