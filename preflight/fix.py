@@ -88,6 +88,32 @@ def video_facts(path: Path) -> dict[str, Any]:
     return probe_video(path).facts()
 
 
+def _config(config: Config | str | Path | None, near: Path) -> Config:
+    from preflight.config import Config, find_config, load_config
+
+    if isinstance(config, Config):
+        return config
+    found = Path(config) if config is not None else find_config(near)
+    return load_config(found) if found else Config()
+
+
+def duration_limits(edition: str, config: Config | str | Path | None = None,
+                    near: Path | None = None) -> tuple[float | None, float | None]:
+    """(min, max) seconds of the `video-duration` rule for this edition and configuration,
+    so that a fix trims to the limits the check applies; (None, None) if it has none."""
+    from preflight.config import resolve
+    from preflight.rules import by_name
+
+    rule = by_name().get("video-duration")
+    if rule is None:
+        return None, None
+    opts = resolve(edition, _config(config, near or Path.cwd()))[rule.code].options
+    try:
+        return float(opts["min_seconds"]), float(opts["max_seconds"])
+    except (KeyError, TypeError, ValueError):
+        return None, None
+
+
 def _same(a: Path, b: Path) -> bool:
     try:
         return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
@@ -104,10 +130,13 @@ def prepare(
     min_duration: float | None = None,
     max_duration: float | None = None,
     ffmpeg: str | None = None,
+    config: Config | str | Path | None = None,
 ) -> FixJob:
     """Probe ``src`` and plan the fix into ``dst``. Nothing is written.
 
-    ``min_duration``/``max_duration`` override the edition's duration limits.
+    Duration limits are those of the `video-duration` rule in ``edition`` and the
+    configuration (found next to ``src`` when not given); ``min_duration``/``max_duration``
+    override them.
 
     :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
     :raises ProbeError: ``src`` is not a readable video.
@@ -124,6 +153,8 @@ def prepare(
         raise PreflightError(f"output {d} exists; pass --overwrite to replace it")
     if not d.parent.is_dir():
         raise PreflightError(f"output folder {d.parent} does not exist")
+    if min_duration is None and max_duration is None:
+        min_duration, max_duration = duration_limits(edition, config, s.parent)
     facts = video_facts(s)
     plan = plan_for(facts, edition=edition, min_duration=min_duration,
                     max_duration=max_duration)
@@ -205,11 +236,8 @@ def run(
     report = None
     if recheck:
         from preflight.api import check
-        from preflight.config import Config, find_config, load_config
 
-        if not isinstance(config, Config):
-            found = Path(config) if config is not None else find_config(job.dst.parent)
-            config = load_config(found) if found else Config()
+        cfg = _config(config, job.dst.parent)
         report = check(job.dst, slot="training_video", edition=job.edition,
-                       config=config.with_cli(("VID",)))
+                       config=cfg.with_cli(("VID",)))
     return FixResult(job, job.dst, report)

@@ -87,10 +87,15 @@ def test_never_writes_over_the_input(tmp_path: Path) -> None:
 
 
 def test_fix_mov_named_mp4(tmp_path: Path) -> None:
-    """A 1280x720 30 fps MOV (PCM audio) named .mp4 becomes a 1920x1080 MP4, trimmed."""
+    """A 1280x720 30 fps MOV (PCM audio) named .mp4 becomes a 1920x1080 MP4 that passes every
+    VID rule; the duration limits come from the configuration (here 0.5–2 s, so a 3 s clip
+    is trimmed the way an 11-minute take is trimmed to 599 s)."""
+    (tmp_path / "preflight.toml").write_text(
+        '[rules]\n"video-duration" = { options = { min_seconds = 0.5, max_seconds = 2.0 } }\n',
+        encoding="utf-8")
     src = _clip(tmp_path / "take.mp4", "1280x720", 3.0)
     before = _sha(src)
-    job = prepare(src, tmp_path / "fixed.mp4", max_duration=2.0)
+    job = prepare(src, tmp_path / "fixed.mp4")
     assert job.plan.video == "encode" and job.plan.audio == "encode" and job.plan.trim == 1.0
     seen: list[float] = []
     result = run(job, progress=lambda done, total: seen.append(done))
@@ -105,8 +110,16 @@ def test_fix_mov_named_mp4(tmp_path: Path) -> None:
         assert [s.codec_context.name for s in c.streams] == ["h264", "aac"]
     assert result.report is not None
     assert {f.family for f in result.report.findings} <= {"VID"}
-    bad = {f.name for f in result.report.errors}
-    assert bad <= {"video-duration"}, bad  # a 1-second clip is short; everything else conforms
+    assert not result.report.errors, [f.message for f in result.report.errors]
+    again = prepare(result.dst, tmp_path / "again.mp4")
+    assert not again.plan.needed
+
+
+def test_fix_duration_limits_follow_the_edition(tmp_path: Path) -> None:
+    src = _clip(tmp_path / "take.mp4", "1920x1080", 0.2, rate=25, acodec="aac")
+    assert prepare(src, tmp_path / "o.mp4").plan.unfixable  # 0.2 s < 3 min
+    job = prepare(src, tmp_path / "o.mp4", edition="flexus", max_duration=0.1)
+    assert job.plan.trim == pytest.approx(0.05)  # half the limit when it is under 2 s
 
 
 def test_fix_remux_keeps_stream(tmp_path: Path) -> None:
