@@ -56,3 +56,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "completeness: runs after every other test")
+
+
+@pytest.fixture(scope="session")
+def media_factory(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Build video/audio/image variants on the fly into a session temp dir (cached per session).
+
+    ``media_factory.video(width=, height=, seconds=, fps=, rotation=, codec=, container=,
+    background=, subject=, audio=)``, ``.audio(...)``, ``.image(...)``, ``.bomb_png()``, ``.pdf()``.
+    """
+    from tests.media.factory import MediaFactory
+
+    return MediaFactory(tmp_path_factory.mktemp("media"))

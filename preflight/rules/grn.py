@@ -148,33 +148,37 @@ def green_partial(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN004", "green-uneven", W,
            "The green screen is evenly lit (no strong shadows or wrinkles).", "§3.1",
-           slots=SLOTS, options=_opts(COLOUR, BACKGROUND, max_luma_spread=Option(
-               0.6, "Largest (P95 - P5) / median brightness inside the green mask.")))
+           slots=SLOTS, options=_opts(COLOUR, BACKGROUND, max_uneven=Option(
+               0.15, "Largest share of the green screen off its smooth lighting by > 15 %.")))
 def green_uneven(ctx: FileContext, opts: Options) -> Iterator[Fact]:
-    """Light the subject first, then the screen, without shadows (§3.1). Measured as the
-    brightness spread inside the green mask, (P95 - P5) / median of HSV value, median over the
-    green frames. Calibration: flat + noise ≈ 0.15, vignetting to 55 % ≈ 0.45,
-    a hard shadow over a third of the screen ≈ 0.9."""
+    """Light the subject first, then the screen, without shadows (§3.1). The brightness of the
+    green is fitted with a smooth (quadratic) surface, which follows gradients, fall-off and
+    vignetting; the share of green pixels more than 15 % off that surface are shadows, folds
+    and wrinkles (median over the green frames). Calibration (180x320 frames, noise σ=10):
+    flat 0.00–0.02, vignetting to 55 % 0.04, fall-off to 45 % 0.09; a shadow at 60 % over a
+    third of the screen 0.23, at 45 % 0.35, wrinkles ±25 % 0.54."""
     if not _required(ctx):
         return
     frames = _green_frames(ctx, opts)
     if not frames:
         return
-    spread = median(r.luma_spread for r in frames)
-    if spread > float(opts["max_luma_spread"]):
-        yield Fact(f"{ctx.path.name}: the green screen is unevenly lit (brightness spread "
-                   f"{spread:.2f} > {float(opts['max_luma_spread']):g}); light it evenly, remove "
-                   "shadows and wrinkles", details={"luma_spread": spread})
+    share = median(r.luma_spread for r in frames)
+    if share > float(opts["max_uneven"]):
+        yield Fact(f"{ctx.path.name}: the green screen is unevenly lit ({_pct(share)} of it is "
+                   "more than 15 % off smooth lighting); light it evenly, remove shadows and "
+                   "wrinkles", details={"uneven_share": share})
 
 
 @file_rule("GRN005", "green-on-subject", W,
            "No green clothing or green spill on the presenter.", "§3.1", slots=SLOTS,
            options=_opts(COLOUR, BACKGROUND, max_green_on_subject=Option(
-               0.12, "Largest greenish share of the middle of the subject.")))
+               0.25, "Largest greenish share of the body region under the head.")))
 def green_on_subject(ctx: FileContext, opts: Options) -> Iterator[Fact]:
-    """No green (or transparent) clothing (§3.1): it is keyed out with the background. The
-    middle of the subject (40 % of its width, 30–90 % of its height) is checked for greenish
-    pixels, which also catches strong green spill from a screen too close behind."""
+    """No green (or transparent) clothing (§3.1): it is keyed out with the background. The body
+    region under the head (the head's width, from 20 % to 65 % of the frame height below the top
+    of the subject) is checked for greenish pixels, which also catches strong green spill from
+    a screen too close behind. Calibration: a presenter with a neck 0.07–0.08, a green shirt
+    0.94."""
     if not _required(ctx):
         return
     frames = _green_frames(ctx, opts)

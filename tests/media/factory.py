@@ -47,7 +47,7 @@ def _scene(w: int, h: int, background: str, subject: str) -> str:
         draw += [f"drawbox=x=0:y=0:w={w * 3 // 5}:h={h}:c=0x00B140:t=fill"]
     if background == "shadow":
         chain = [f"color=c=0x00B140:s={w}x{h}:r={{fps}}"]
-        draw += [f"drawbox=x=0:y=0:w={w // 2}:h={h}:c=0x003812:t=fill"]
+        draw += [f"drawbox=x=0:y=0:w={w // 3}:h={h}:c=0x004A18:t=fill"]
     if subject != "none":
         scale = 0.25 if subject == "tiny" else 1.0
         bw, bh = int(w * 0.5 * scale), int(h * 0.45 * scale)
@@ -113,11 +113,14 @@ class MediaFactory:
                              "log-level=error", "-crf", "32"],
                     "mpeg4": ["-c:v", "mpeg4", "-q:v", "8"],
                     "prores": ["-c:v", "prores_ks", "-profile:v", "0"]}[codec]
+            x264 = []
             if interlaced:
-                venc += ["-flags", "+ildct+ilme", "-x264-params", "tff=1"]
+                venc += ["-flags", "+ildct+ilme"]
+                x264.append("tff=1")
             if hdr:
-                venc += ["-color_primaries", "bt2020", "-color_trc", "smpte2084",
-                         "-colorspace", "bt2020nc"]
+                x264.append("colorprim=bt2020:transfer=smpte2084:colormatrix=bt2020nc")
+            if x264:
+                venc += ["-x264-params", ":".join(x264)]
             # Video and audio go to separate clips so that each loops without gaps.
             run_ffmpeg(*args, "-map", "0:v", *vf, *venc, "-t", str(clip_s), str(clip), *amap)
         loops = max(0, int(-(-seconds // clip_s)) - 1)
@@ -147,7 +150,8 @@ class MediaFactory:
         expr = {"tone": "0.3*sin(2*PI*220*t)*(0.55+0.45*sin(2*PI*3*t))", "silent": "0",
                 "clipped": "1.0*sgn(sin(2*PI*200*t))"}[kind]
         codec = ["-c:a", "pcm_s16le"] if fmt == "wav" else ["-c:a", "libmp3lame", "-b:a", "64k"]
-        run_ffmpeg("-f", "lavfi", "-i", f"aevalsrc={expr}:s={rate}:c={'mono' if channels == 1 else 'stereo'}",
+        layout = "mono" if channels == 1 else "stereo"
+        run_ffmpeg("-f", "lavfi", "-i", f"aevalsrc={expr}:s={rate}:c={layout}",
                    "-t", f"{seconds:g}", *codec, str(out))
         return out
 
