@@ -48,7 +48,13 @@ def dbfs(x: float) -> float:
 
 
 class _Meter:
-    """Accumulates peak, loudest 50 ms block RMS and clipped-sample count."""
+    """Accumulates peak, loudest 50 ms block RMS and clipped-sample count.
+
+    Decoded frames are buffered and measured in chunks of about a million samples, so the
+    per-frame cost stays low and memory stays bounded.
+    """
+
+    CHUNK = 1 << 20
 
     def __init__(self) -> None:
         self.peak = 0.0
@@ -56,36 +62,58 @@ class _Meter:
         self.clipped = 0
         self.samples = 0
         self.seconds = 0.0
+        self._buf: list[Any] = []
+        self._buffered = 0
+        self._rate = 0
 
     def add(self, frame: Any) -> None:
+        """Buffer one decoded frame (as per-sample peak over channels, in -1..1 units)."""
         import numpy as np
 
         data = frame.to_ndarray()
+        if data.size == 0:
+            return
         if data.dtype == np.uint8:
             x = (data.astype(np.float32) - 128.0) / 128.0
         elif data.dtype.kind == "i":
             x = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
         else:
-            x = np.nan_to_num(data.astype(np.float32), nan=0.0, posinf=1.0, neginf=-1.0)
-        if x.size == 0:
-            return
+            x = data.astype(np.float32, copy=False)
         channels = len(frame.layout.channels) or 1
-        mono = x.reshape(-1, channels) if not frame.format.is_planar else x.T
-        mono = np.abs(mono).max(axis=1) if mono.ndim == 2 else np.abs(mono)
-        self.peak = max(self.peak, float(mono.max()))
-        self.clipped += int((np.abs(x) >= CLIP_LEVEL).sum())
-        self.samples += int(x.size)
+        x = x.reshape(channels, -1) if frame.format.is_planar else x.reshape(-1, channels).T
         rate = frame.sample_rate or 1
-        block = max(1, int(rate * BLOCK_SECONDS))
+        if rate != self._rate:
+            self.flush()
+            self._rate = rate
+        self._buf.append(x)
+        self._buffered += x.size
+        self.seconds += frame.samples / rate
+        if self._buffered >= self.CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Measure the buffered samples."""
+        import numpy as np
+
+        if not self._buf:
+            return
+        x = np.abs(np.nan_to_num(np.concatenate(self._buf, axis=1), nan=0.0))
+        self._buf, self._buffered = [], 0
+        self.clipped += int((x >= CLIP_LEVEL).sum())
+        self.samples += int(x.size)
+        mono = x.max(axis=0)
+        self.peak = max(self.peak, float(mono.max()))
+        block = max(1, int((self._rate or 1) * BLOCK_SECONDS))
         n = (mono.size // block) * block
         if n:
             rms = np.sqrt((mono[:n].reshape(-1, block) ** 2).mean(axis=1))
             self.loudest = max(self.loudest, float(rms.max()))
         else:
             self.loudest = max(self.loudest, float(np.sqrt((mono ** 2).mean())))
-        self.seconds += frame.samples / rate
 
     def levels(self) -> Levels:
+        """The measurements so far."""
+        self.flush()
         return Levels(dbfs(self.peak), dbfs(self.loudest),
                       self.clipped / self.samples if self.samples else 0.0, self.seconds)
 
@@ -122,8 +150,10 @@ def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
                 if meter.seconds > max_seconds:
                     break
         except (av.FFmpegError, ValueError) as exc:
+            meter.flush()
             if meter.samples == 0:
                 raise ProbeError(path, f"{fmt} audio cannot be decoded: {reason(exc)}") from None
+        meter.flush()
         if meter.samples == 0:
             raise ProbeError(path, f"{fmt} file contains no audio samples")
         ctx = stream.codec_context
@@ -146,14 +176,18 @@ def _windows(duration: float, count: int, seconds: float) -> Iterable[float]:
 
 
 def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
-                       seconds: float = 2.0) -> Levels | None:
-    """Levels of a video's first audio track on `count` windows; None when there is no track.
+                       seconds: float = 0.5, container: Any = None) -> Levels | None:
+    """Levels of a video's first audio track on `count` windows of `seconds`; None without one.
+
+    `container` is an already open PyAV container of `path` (left open).
 
     :raises ProbeError: the file cannot be opened or the track cannot be decoded.
     """
     import av
 
-    container = _open(path)
+    own = container is None
+    if own:
+        container = _open(path)
     try:
         if not container.streams.audio:
             return None
@@ -164,8 +198,7 @@ def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
         for start in _windows(dur, count, seconds):
             got = 0.0
             try:
-                if start > 0:
-                    container.seek(int(start / tb), stream=stream, backward=True)
+                container.seek(max(0, int(start / tb)), stream=stream, backward=True)
                 for n, packet in enumerate(container.demux(stream)):
                     if n > 2000:
                         break
@@ -176,8 +209,10 @@ def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
                         break
             except (av.FFmpegError, ValueError):
                 continue
+            meter.flush()
         if meter.samples == 0:
             raise ProbeError(path, "the audio track cannot be decoded")
         return meter.levels()
     finally:
-        container.close()
+        if own:
+            container.close()

@@ -86,19 +86,34 @@ def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any
     return None
 
 
+def open_video(path: Path) -> Any:
+    """Open a media file with PyAV (the caller closes it).
+
+    :raises ProbeError: FFmpeg cannot open it.
+    """
+    import av
+
+    try:
+        return av.open(str(path), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+        raise ProbeError(path, f"cannot be opened as video: {reason(exc)}") from None
+
+
 def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEFAULT_MAX_SIDE,
-                  duration: float | None = None) -> FrameSample:
+                  duration: float | None = None, container: Any = None) -> FrameSample:
     """Decode `count` frames spread evenly over the video, scaled to ≤ `max_side` pixels.
+
+    `container` is an already open PyAV container of `path` (left open), else the file is
+    opened and closed here.
 
     :raises ProbeError: the file cannot be opened by FFmpeg, has no video stream, or not a
         single frame decodes.
     """
     import av
 
-    try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore")
-    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"cannot be opened as video: {reason(exc)}") from None
+    own = container is None
+    if own:
+        container = open_video(path)
     frames: list[Frame] = []
     failed: list[float] = []
     errors: list[str] = []
@@ -123,7 +138,8 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
             else:
                 frames.append(got)
     finally:
-        container.close()
+        if own:
+            container.close()
     if not frames:
         why = f": {errors[0]}" if errors else ""
         raise ProbeError(path, f"no video frame could be decoded{why}")

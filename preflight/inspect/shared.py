@@ -53,13 +53,26 @@ def video_probe(ctx: FileContext) -> Outcome[VideoProbe]:
 
 
 def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outcome[FrameSample]:
-    """The sampled frames of this file (the first call's count/size win)."""
-    from preflight.inspect.frames import sample_frames
+    """The sampled frames of this file (the first call's count/size win).
+
+    The audio-track levels are measured through the same open container and memoised too.
+    """
+    from preflight.inspect.audio import video_track_levels
+    from preflight.inspect.frames import open_video, sample_frames
 
     def run() -> FrameSample:
         probe = video_probe(ctx).value
         duration = probe.duration if probe is not None else None
-        return sample_frames(ctx.path, count=count, max_side=max_side, duration=duration)
+        container = open_video(ctx.path)
+        try:
+            sample = sample_frames(ctx.path, count=count, max_side=max_side, duration=duration,
+                                   container=container)
+            if probe is not None and probe.audio_tracks:
+                memo(ctx, "video-audio", lambda: video_track_levels(
+                    ctx.path, duration, container=container))
+        finally:
+            container.close()
+        return sample
 
     return memo(ctx, "frames", run)
 

@@ -274,7 +274,7 @@ def video_audio_track(ctx: FileContext, opts: Options) -> Iterator[Fact]:
            })
 def video_audio_silent(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """An audio track of digital silence (a muted recording) gives nothing to train a voice on.
-    Levels are measured on 8 windows of 2 s spread over the video."""
+    Levels are measured on 8 windows of 0.5 s spread over the video."""
     p = _probe(ctx)
     if p is None or not p.audio_tracks or not _voice_from_video(ctx):
         return
