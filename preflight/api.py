@@ -72,6 +72,7 @@ def check(
     config: Config | str | Path | None = None,
     slot: str | None = None,
     job: Mapping[str, Any] | None = None,
+    contact_sheet: str | Path | None = None,
 ) -> Report:
     """Check a whole job spec, or loose media files in quick mode.
 
@@ -80,9 +81,17 @@ def check(
     are checked as `slot` (guessed from the extension when None) against `job` (a body;
     defaults to a minimal one) without those whole-job rules.
 
+    `contact_sheet` (a PNG path) also writes the sampled frames of the video with the green
+    mask overlaid (see `preflight.contact_sheet`).
+
     :raises SpecError: unreadable or structurally invalid spec.
     :raises ConfigError: invalid configuration, edition or slot.
     """
+    if contact_sheet is not None:
+        kwargs = {k: v for k, v in locals().items() if k not in ("spec_or_paths", "contact_sheet")}
+        from preflight.contact_sheet import checked_with_sheet
+
+        return checked_with_sheet(lambda: check(spec_or_paths, **kwargs), Path(contact_sheet))
     if isinstance(spec_or_paths, JobSpec) or (
         isinstance(spec_or_paths, str | Path) and is_spec_path(spec_or_paths)
     ):
