@@ -111,6 +111,7 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
     """
     import av
 
+    count, max_side = max(1, count), max(16, max_side)
     own = container is None
     if own:
         container = open_video(path)

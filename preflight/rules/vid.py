@@ -94,8 +94,8 @@ def video_parse(ctx: FileContext, opts: Options) -> Iterator[Fact]:
             details={"problem": "truncated", "size": probe.file_size})
         return
     if not probe.video_tracks:
-        what = f"{probe.general_format} file" if probe.general_format else "file"
-        yield Fact(f"{_name(ctx)} is a {what} without a video track",
+        what = f" ({probe.general_format} data)" if probe.general_format else ""
+        yield Fact(f"{_name(ctx)} has no video track{what}",
                    details={"problem": "no video track", "format": probe.general_format})
         return
     frames = shared.video_frames(ctx, int(opts["frames"]), int(opts["max_side"]))
