@@ -8,6 +8,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from preflight.cache import ResultCache
 from preflight.config import Config, find_config, load_config
 from preflight.engine import Engine, infer_edition
 from preflight.errors import ConfigError, SpecError
@@ -72,14 +73,24 @@ def check(
     config: Config | str | Path | None = None,
     slot: str | None = None,
     job: Mapping[str, Any] | None = None,
+    cache: ResultCache | str | Path | None = None,
+    jobs: int | None = None,
+    exclude: Iterable[str] = (),
     contact_sheet: str | Path | None = None,
 ) -> Report:
-    """Check a whole job spec, or loose media files in quick mode.
+    """Check a whole job spec, loose media files in quick mode, or whole folders.
 
     A `JobSpec` or a `.toml`/`.json` path is checked whole: the body, every file it names, and the
     rules that need the whole job (ID documents, audio for AUDIO source...). Any other path(s)
     are checked as `slot` (guessed from the extension when None) against `job` (a body;
     defaults to a minimal one) without those whole-job rules.
+
+    When a path is a folder, every spec found in it is checked whole and every media file no
+    spec names is checked alone, `jobs` at a time (default: CPU count), skipping
+    ``.gitignore``-d files and `exclude` patterns; the findings come back as one report.
+
+    `cache` (a `ResultCache` or its folder) reuses the findings of files unchanged since an
+    earlier check; None checks everything afresh.
 
     `contact_sheet` (a PNG path) also writes the sampled frames of the video with the green
     mask overlaid (see `preflight.contact_sheet`).
@@ -92,6 +103,21 @@ def check(
         from preflight.contact_sheet import checked_with_sheet
 
         return checked_with_sheet(lambda: check(spec_or_paths, **kwargs), Path(contact_sheet))
+    rc = _cache(cache)
+    if not isinstance(spec_or_paths, JobSpec):
+        items = ([spec_or_paths] if isinstance(spec_or_paths, str | Path)
+                 else list(spec_or_paths))
+        if not items:
+            raise ConfigError("nothing to check: give a spec file, media files or folders")
+        specs = sum(is_spec_path(p) for p in items)
+        from preflight import batch
+
+        if any(batch.is_folder(p) for p in items) or (specs and len(items) > 1):
+            cfg = _config(config, Path(items[0]).absolute())
+            targets = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
+            checker = batch.Checker(cfg, edition=edition, cache=rc)
+            return batch.merge(batch.run(targets, checker, jobs), edition)
+        spec_or_paths = items[0] if len(items) == 1 and is_spec_path(items[0]) else items
     if isinstance(spec_or_paths, JobSpec) or (
         isinstance(spec_or_paths, str | Path) and is_spec_path(spec_or_paths)
     ):
@@ -99,7 +125,7 @@ def check(
                 else load_spec(spec_or_paths))
         cfg = _config(config, spec.base_dir)
         ed = edition or cfg.edition or infer_edition(spec.job)
-        return Engine(ed, cfg).run(spec, whole_spec=True)
+        return Engine(ed, cfg, rc).run(spec, whole_spec=True)
     paths = [spec_or_paths] if isinstance(spec_or_paths, str | Path) else list(spec_or_paths)
     if not paths:
         raise ConfigError("nothing to check: give a spec file or media files")
@@ -108,4 +134,10 @@ def check(
     spec = JobSpec(job=MappingProxyType(body))
     cfg = _config(config, files[0][1].parent)
     ed = edition or cfg.edition or infer_edition(body)
-    return Engine(ed, cfg).run(spec, whole_spec=False, files=files)
+    return Engine(ed, cfg, rc).run(spec, whole_spec=False, files=files)
+
+
+def _cache(cache: ResultCache | str | Path | None) -> ResultCache | None:
+    if cache is None or isinstance(cache, ResultCache):
+        return cache
+    return ResultCache(cache)

@@ -207,8 +207,12 @@ def check(targets: tuple[str, ...], slot: str | None, job_json: str | None, edit
     from preflight.report import RenderOptions, render
 
     specs = [t for t in targets if is_spec_path(t)]
-    many = len(specs) > 1 or (bool(specs) and len(targets) > 1) or any(
-        os.path.isdir(t) and not is_spec_path(t) for t in targets)
+    from preflight.batch import is_folder
+
+    folders = any(is_folder(t) for t in targets)
+    if specs and len(specs) < len(targets) and not folders:
+        raise click.UsageError("give either spec files or media files, not both")
+    many = folders or len(specs) > 1
     if specs and not many and (slot or job_json):
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
     near = Path(targets[0]).absolute().parent

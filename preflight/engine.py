@@ -4,13 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.config import Config, RuleSetting, resolve
 from preflight.errors import ProbeError
 from preflight.model import Finding, Report
 from preflight.rules import Fact, FileContext, JobContext, Rule, registry
+from preflight.rules.files import LFS_RULES, lfs_pointer
 from preflight.spec import JobSpec
+
+if TYPE_CHECKING:
+    from preflight.cache import ResultCache
 
 
 def infer_edition(job: Mapping[str, Any]) -> str:
@@ -37,10 +41,12 @@ def _finding(rule: Rule, setting: RuleSetting, fact: Fact, path: str | None,
 class Engine:
     """Rules and their effective settings for one edition and configuration."""
 
-    def __init__(self, edition: str, config: Config):
+    def __init__(self, edition: str, config: Config, cache: ResultCache | None = None):
         self.edition = edition
         self.settings = resolve(edition, config)
         self.rules = registry()
+        #: Findings per unchanged file are reused from here (None: always check).
+        self.cache = cache
 
     def _job_findings(self, ctx: JobContext, label: str | None) -> list[Finding]:
         out: list[Finding] = []
@@ -55,14 +61,30 @@ class Engine:
         return out
 
     def _file_findings(self, ctx: FileContext) -> list[Finding]:
-        path = str(ctx.path)
         rules = [r for r in self.rules.values() if r.target == "file" and ctx.slot in r.slots]
-        gates = {r.family: r for r in rules if r.gate}
+        key = self.cache.key(ctx, rules, self.settings) if self.cache is not None else None
+        if key is not None and self.cache is not None:
+            cached = self.cache.get(key)
+            if cached is not None:
+                return cached
+        out = self._run_file_rules(ctx, rules)
+        if key is not None and self.cache is not None:
+            self.cache.put(key, ctx.path, out)
+        return out
+
+    def _run_file_rules(self, ctx: FileContext, rules: list[Rule]) -> list[Finding]:
+        path = str(ctx.path)
+        gates: dict[str, Rule] = {}
+        for r in rules:
+            if r.gate:
+                gates.setdefault(r.family, r)
         out: list[Finding] = []
         closed: set[str] = set()
+        # A Git LFS pointer is not media: only the rule that reports it looks at it.
+        pointer = lfs_pointer(ctx.path) is not None
         # Gates always run (even when not selected) so that later rules never see a bad file.
         for rule in sorted(rules, key=lambda r: (not r.gate, r.code)):
-            if rule.family in closed:
+            if rule.family in closed or (pointer and rule.code not in LFS_RULES):
                 continue
             setting = self.settings[rule.code]
             if setting.severity is None and not rule.gate:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from preflight.model import Report
 
@@ -15,6 +16,8 @@ class RenderOptions:
     color: bool = False
     quiet: bool = False
     version: str = ""
+    #: Folder that file locations are made relative to (SARIF, GitHub annotations); None = as is.
+    root: str | None = None
 
 
 Formatter = Callable[[Report, RenderOptions], str]
@@ -22,9 +25,39 @@ Formatter = Callable[[Report, RenderOptions], str]
 
 def formatters() -> dict[str, Formatter]:
     """Every formatter by name."""
-    from preflight.report import json_format, text
+    from preflight.report import github, json_format, junit, sarif, text
 
-    return {"text": text.render, "json": json_format.render}
+    return {
+        "text": text.render, "json": json_format.render, "sarif": sarif.render,
+        "junit": junit.render, "github": github.render,
+    }
+
+
+#: What `--format` accepts: every formatter plus `auto`.
+AUTO = "auto"
+
+
+def format_names() -> tuple[str, ...]:
+    """Formatter names plus ``auto`` (resolved by `resolve_auto`)."""
+    return (*formatters(), AUTO)
+
+
+def resolve_auto(environ: Mapping[str, str], tty: bool) -> tuple[str, bool]:
+    """The format and colour `auto` stands for: GitHub annotations under GitHub Actions,
+    coloured text on a terminal (unless NO_COLOR is set), plain text otherwise."""
+    if environ.get("GITHUB_ACTIONS") == "true":
+        return "github", False
+    return "text", tty and "NO_COLOR" not in environ
+
+
+def relative_path(path: str, root: str | None) -> str | None:
+    """`path` relative to `root` with forward slashes, or None when it lies outside `root`."""
+    if root is None:
+        return None
+    try:
+        return PurePath(path).relative_to(root).as_posix()
+    except ValueError:
+        return None
 
 
 def render(report: Report, fmt: str, options: RenderOptions | None = None) -> str:
@@ -38,4 +71,7 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
     return table[fmt](report, options or RenderOptions())
 
 
-__all__ = ["Formatter", "RenderOptions", "formatters", "render"]
+__all__ = [
+    "AUTO", "Formatter", "RenderOptions", "format_names", "formatters", "relative_path", "render",
+    "resolve_auto",
+]

@@ -7,7 +7,9 @@ gate fires, the family's other rules skip that file.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterator
+from pathlib import Path
 
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, Options, file_rule
@@ -66,4 +68,66 @@ image_readable = file_rule(
     slots=_slots("IMG"), gate=True,
 )(_gate)
 
-RULES = (video_readable, audio_readable, image_readable)
+#: First line of a Git LFS pointer file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md).
+LFS_HEADER = b"version https://git-lfs.github.com/spec/v1"
+#: Pointer files are tiny; anything larger is real content.
+LFS_MAX_BYTES = 1024
+
+
+def lfs_pointer(path: Path) -> dict[str, str] | None:
+    """The ``oid``/``size`` of a Git LFS pointer file, or None when `path` is not one.
+
+    Reads at most `LFS_MAX_BYTES`; never raises (an unreadable file is not a pointer).
+    """
+    try:
+        st = path.stat()
+        if not stat.S_ISREG(st.st_mode) or st.st_size > LFS_MAX_BYTES:
+            return None  # never open a FIFO or device: it could block
+        with open(path, "rb") as fh:
+            head = fh.read(LFS_MAX_BYTES + 1)
+    except OSError:
+        return None
+    if not head.startswith(LFS_HEADER):
+        return None
+    fields: dict[str, str] = {}
+    for raw in head.decode("utf-8", errors="replace").splitlines()[1:]:
+        key, _, value = raw.partition(" ")
+        if key in ("oid", "size"):
+            fields[key] = value.strip()
+    return fields
+
+
+def _lfs(ctx: FileContext, opts: Options) -> Iterator[Fact]:
+    """A Git LFS pointer (the small text file git stores instead of the media when LFS is
+    not installed or the file was not pulled) is not the media itself, so no other rule judges
+    it. Run `git lfs pull` to fetch the real file, then check again."""
+    pointer = lfs_pointer(ctx.path)
+    if pointer is not None:
+        size = pointer.get("size", "?")
+        yield Fact(
+            f"{ctx.slot}: Git LFS pointer (real file: {size} bytes), not the media itself; "
+            "not checked",
+            fix="git lfs pull (then check again)", details={"lfs": pointer},
+        )
+
+
+video_lfs = file_rule(
+    "VID090", "video-lfs-pointer", Severity.INFO,
+    "The video is a Git LFS pointer, not the media: reported, not checked.", "§3.1",
+    slots=_slots("VID"), gate=True, inferred=True,
+)(_lfs)
+audio_lfs = file_rule(
+    "AUD090", "audio-lfs-pointer", Severity.INFO,
+    "The audio file is a Git LFS pointer, not the media: reported, not checked.", "§3.4",
+    slots=_slots("AUD"), gate=True, inferred=True,
+)(_lfs)
+image_lfs = file_rule(
+    "IMG090", "image-lfs-pointer", Severity.INFO,
+    "The image/document is a Git LFS pointer, not the media: reported, not checked.", "§3.5",
+    slots=_slots("IMG"), gate=True, inferred=True,
+)(_lfs)
+
+#: Codes of the LFS-pointer rules: the only rules the engine runs on a pointer file.
+LFS_RULES = frozenset({video_lfs.code, audio_lfs.code, image_lfs.code})
+
+RULES = (video_readable, audio_readable, image_readable, video_lfs, audio_lfs, image_lfs)
