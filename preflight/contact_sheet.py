@@ -62,7 +62,9 @@ def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = Non
     from preflight.inspect.frames import sample_frames
 
     error = None
-    if sample is None:
+    if sample is None and not video.is_file():
+        error = "not a regular file"
+    elif sample is None:
         try:
             sample = sample_frames(video)
         except ProbeError as exc:

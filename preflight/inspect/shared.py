@@ -28,10 +28,28 @@ class Outcome(Generic[T]):
     error: ProbeError | None = None
 
 
+def _not_regular(ctx: FileContext) -> str | None:
+    """Why the file must not be opened at all (a FIFO or device would block or never end)."""
+    import stat
+
+    try:
+        st = ctx.path.stat()
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror or exc}"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    if st.st_size == 0:
+        return "is empty (0 bytes)"
+    return None
+
+
 def memo(ctx: FileContext, key: str, fn: Callable[[], T]) -> Outcome[T]:
     """Compute once per file; failures become an `Outcome` carrying the error."""
 
     def run() -> Outcome[T]:
+        problem = _not_regular(ctx)
+        if problem:
+            return Outcome(None, ProbeError(ctx.path, problem))
         try:
             return Outcome(fn())
         except ProbeError as exc:

@@ -97,3 +97,20 @@ def test_inputs_are_never_modified(media_factory: Any, tmp_path: Path) -> None:
             check(p, slot=slot)
             assert digest(p) == before, p
             os.chmod(p, 0o644)
+
+
+def test_fifo_named_like_a_video_never_blocks(tmp_path: Path) -> None:
+    import threading
+
+    fifo = tmp_path / "pipe.mp4"
+    os.mkfifo(fifo)
+    got: list[Any] = []
+    worker = threading.Thread(
+        target=lambda: got.append(check(fifo, slot="training_video",
+                                        contact_sheet=tmp_path / "s.png")),
+        daemon=True)
+    worker.start()
+    worker.join(timeout=20)
+    assert not worker.is_alive(), "checking a FIFO blocked"
+    codes = {f.code[:3]: f.code for f in got[0].findings}
+    assert codes["VID"] == "VID001" and "GRN" not in codes
