@@ -472,6 +472,7 @@ class _SubmitDisplay:
                 self._line(f"  {event.done_parts}/{event.total_parts} part(s) already uploaded "
                            "(skipped)")
             if self.tty and not self.quiet and event.total_bytes > event.done_bytes:
+                from rich.console import Console
                 from rich.progress import (
                     BarColumn,
                     DownloadColumn,
@@ -485,7 +486,7 @@ class _SubmitDisplay:
                     TextColumn("upload"), BarColumn(), DownloadColumn(),
                     TextColumn("{task.fields[parts]}"), TransferSpeedColumn(),
                     TimeRemainingColumn(), transient=True,
-                    console=__import__("rich.console").console.Console(stderr=True))
+                    console=Console(stderr=True))
                 self.progress.start()
                 self.task = self.progress.add_task(
                     "upload", total=event.total_bytes, completed=event.done_bytes,
