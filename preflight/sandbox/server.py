@@ -350,6 +350,9 @@ class Handler(BaseHTTPRequestHandler):
         if UPLOAD_RE.match(path):
             if self.command != "PUT":
                 self.close_connection = True
+                self.sandbox.log(kind="put", method=self.command, path=path, status=405,
+                                 accepted=False, error_code="MethodNotAllowed",
+                                 request_id=self.request_id)
                 self._xml_error(405, "MethodNotAllowed", "only PUT is allowed on upload URLs")
                 return
             self._upload()
