@@ -449,8 +449,9 @@ class Submission:
     def run(self, *, wait: bool = False) -> SubmitResult:
         """Do (or continue) the submission."""
         started = time.monotonic()
-        self._check_sources()
         row = None if self.new_job else self.store.latest(self.key)
+        if row is None or row.phase not in ("submitted", "final"):
+            self._check_sources()  # a submitted job needs no media any more: it is only polled
         if row is not None and row.phase == "creating":
             self._remove_orphans(row.name, row.started)
             self.store.abandon(row.seq, "interrupted create")
