@@ -100,6 +100,7 @@ def check(
     """
     if contact_sheet is not None:
         kwargs = {k: v for k, v in locals().items() if k not in ("spec_or_paths", "contact_sheet")}
+        kwargs["cache"] = None  # the sheet needs the frames: never served from the cache
         from preflight.contact_sheet import checked_with_sheet
 
         return checked_with_sheet(lambda: check(spec_or_paths, **kwargs), Path(contact_sheet))

@@ -18,7 +18,6 @@ import threading
 import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -36,6 +35,8 @@ from preflight.spec.schema import (
 )
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     import pathspec
 
     from preflight.cache import ResultCache
@@ -83,6 +84,8 @@ def parallel_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterato
         for item in items:
             yield fn(item)
         return
+    from concurrent.futures import ThreadPoolExecutor
+
     window: deque[Future[R]] = deque()
     with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="preflight") as pool:
         try:

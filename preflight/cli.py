@@ -756,6 +756,91 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
     raise SystemExit(EXIT_OK)
 
 
+@cli.group("cache")
+def cache_group() -> None:
+    """Manage the result cache (.preflight_cache)."""
+
+
+@cache_group.command("clear")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Cache folder (default: .preflight_cache here).")
+@handle_errors
+def cache_clear(cache_dir: str | None) -> None:
+    """Forget every cached result."""
+    from preflight.cache import ResultCache, default_dir
+
+    with ResultCache(Path(cache_dir) if cache_dir else default_dir()) as rc:
+        n = rc.clear()
+    click.echo(f"preflight: removed {n} cached result{'' if n == 1 else 's'} from {rc.directory}")
+    raise SystemExit(EXIT_OK)
+
+
+@cli.group("hook")
+def hook_group() -> None:
+    """The git pre-commit hook: run it, or install it without the pre-commit framework."""
+
+
+@hook_group.command("run")
+@click.argument("files", nargs=-1, type=click.Path(path_type=str))
+@click.option("--staged", is_flag=True, help="Check the files staged in git (default when no "
+              "FILES are given).")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help=f"Files checked at once (default: CPU count; {SERIAL_ENV}=1: one).")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh.")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Result cache folder (default: .preflight_cache at the repository top).")
+@handle_errors
+def hook_run(files: tuple[str, ...], staged: bool, jobs: int | None, no_cache: bool,
+             cache_dir: str | None) -> None:
+    """Check staged media and job specs; exit 1 (refusing the commit) on any error finding.
+
+    Used by the pre-commit framework (hook id `preflight`, which passes FILES) and by the
+    hook `preflight hook install` writes (which passes --staged).
+    """
+    from preflight import hook
+
+    root = hook.repo_root()
+    chosen = hook.selected(hook.staged_files(root)) if staged or not files else [
+        Path(f) for f in files]
+    result = hook.run(chosen, root=root, jobs=jobs, use_cache=not no_cache,
+                      cache_dir=Path(cache_dir) if cache_dir else None)
+    if result.outcomes:
+        click.echo("\n".join(hook.short_report(result, root)))
+    if result.summary.failed:
+        raise SystemExit(EXIT_USAGE)
+    raise SystemExit(EXIT_FINDINGS if result.failed else EXIT_OK)
+
+
+@hook_group.command("install")
+@click.option("--force", is_flag=True, help="Replace a pre-commit hook preflight did not write "
+              "(it is kept as pre-commit.preflight-backup).")
+@handle_errors
+def hook_install(force: bool) -> None:
+    """Write .git/hooks/pre-commit so that every commit checks its staged media and specs."""
+    from preflight import hook
+
+    path, backup = hook.install(hook.repo_root(), force=force)
+    if backup is not None:
+        click.echo(f"preflight: kept the previous hook as {backup}")
+    click.echo(f"preflight: installed {path}")
+    raise SystemExit(EXIT_OK)
+
+
+@hook_group.command("uninstall")
+@handle_errors
+def hook_uninstall() -> None:
+    """Remove the pre-commit hook `preflight hook install` wrote (never another one)."""
+    from preflight import hook
+
+    removed, restored = hook.uninstall(hook.repo_root())
+    if removed is None:
+        click.echo("preflight: no pre-commit hook installed")
+    elif restored is not None:
+        click.echo(f"preflight: removed the hook; restored the previous one at {restored}")
+    else:
+        click.echo(f"preflight: removed {removed}")
+    raise SystemExit(EXIT_OK)
+
 def main() -> None:
     """Console-script entry point."""
     cli(prog_name="preflight")

@@ -1,0 +1,1 @@
+"""Integrations: hook, cache, batch, output formats."""
