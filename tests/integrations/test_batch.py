@@ -119,7 +119,7 @@ def test_library_check_of_a_folder_is_one_report_in_input_order(tmp_path: Path) 
 
 def test_cli_checks_fifty_mixed_files_in_parallel_with_a_summary(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    root = mixed_folder(tmp_path / "f", 50)
+    mixed_folder(tmp_path / "f", 50)
     monkeypatch.chdir(tmp_path)
     seen: set[str] = set()
     real = batch.Checker.__call__
