@@ -25,6 +25,7 @@ from preflight.model import Finding, Report, Severity
 
 if TYPE_CHECKING:
     from preflight.api import check
+    from preflight.cache import ResultCache
     from preflight.config import Config
     from preflight.package.builder import package
     from preflight.spec import JobSpec, load_spec
@@ -39,6 +40,7 @@ __all__ = [
     "PreflightError",
     "ProbeError",
     "Report",
+    "ResultCache",
     "Severity",
     "SpecError",
     "SubmitError",
@@ -55,6 +57,7 @@ _LAZY = {
     "JobSpec": "preflight.spec",
     "load_spec": "preflight.spec",
     "package": "preflight.package",
+    "ResultCache": "preflight.cache",
     "submit": "preflight.submit",
 }
 

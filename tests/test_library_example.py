@@ -1,0 +1,56 @@
+"""The README's library example runs as written (check a folder, filter errors, decide)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+BLOCK = re.compile(r"<!-- library-example -->\s*```python\n(.*?)```\s*<!-- /library-example -->",
+                   re.S)
+
+#: The example as the README shows it (used until the README carries the marked block).
+SNIPPET = '''\
+import preflight
+
+report = preflight.check("footage/")  # every avatar.toml and media file in the folder
+errors = [f for f in report.findings if f.severity is preflight.Severity.ERROR]
+for f in errors:
+    print(f"{f.path}: {f.code} {f.name}: {f.message}")
+if errors:
+    raise SystemExit(f"{len(errors)} problem(s) to fix before submitting")
+print(f"ready: {len(report.files)} files checked, {len(report.warnings)} warnings")
+'''
+
+
+def example() -> str:
+    """The marked README block, else the copy above."""
+    text = README.read_text(encoding="utf-8") if README.exists() else ""
+    match = BLOCK.search(text)
+    return match.group(1) if match else SNIPPET
+
+
+def test_example_is_short() -> None:
+    assert len(example().strip().splitlines()) <= 10
+
+
+def test_example_refuses_a_folder_with_errors_and_passes_a_clean_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    monkeypatch.chdir(tmp_path)
+    footage = tmp_path / "footage"
+    footage.mkdir()
+    Image.new("RGB", (1200, 800), "gray").save(footage / "cover.png")
+    (footage / "take1.mp4").write_bytes(b"")
+    code = compile(example(), "README.md", "exec")
+    with pytest.raises(SystemExit, match=r"\d+ problem\(s\) to fix"):
+        exec(code, {"__name__": "__main__"})
+    assert "take1.mp4: VID001 video-file-readable" in capsys.readouterr().out
+
+    (footage / "take1.mp4").unlink()
+    exec(code, {"__name__": "__main__"})
+    assert capsys.readouterr().out.startswith("ready: 1 files checked")
