@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import PurePath
@@ -23,14 +24,22 @@ class RenderOptions:
 Formatter = Callable[[Report, RenderOptions], str]
 
 
+#: Formatter modules by format name; each has `render(report, options) -> str`.
+_MODULES = {
+    "text": "preflight.report.text", "json": "preflight.report.json_format",
+    "sarif": "preflight.report.sarif", "junit": "preflight.report.junit",
+    "github": "preflight.report.github",
+}
+
+
+def _formatter(name: str) -> Formatter:
+    fn: Formatter = importlib.import_module(_MODULES[name]).render
+    return fn
+
+
 def formatters() -> dict[str, Formatter]:
     """Every formatter by name."""
-    from preflight.report import github, json_format, junit, sarif, text
-
-    return {
-        "text": text.render, "json": json_format.render, "sarif": sarif.render,
-        "junit": junit.render, "github": github.render,
-    }
+    return {name: _formatter(name) for name in _MODULES}
 
 
 #: What `--format` accepts: every formatter plus `auto`.
@@ -65,10 +74,9 @@ def render(report: Report, fmt: str, options: RenderOptions | None = None) -> st
 
     :raises ValueError: unknown format name.
     """
-    table = formatters()
-    if fmt not in table:
-        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(table)}")
-    return table[fmt](report, options or RenderOptions())
+    if fmt not in _MODULES:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(_MODULES)}")
+    return _formatter(fmt)(report, options or RenderOptions())
 
 
 __all__ = [
