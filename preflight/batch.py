@@ -19,6 +19,7 @@ import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
@@ -324,6 +325,17 @@ def run(targets: Sequence[Target], checker: Callable[[Target], Outcome],
 
 # ---- summary and merging ---------------------------------------------------------------------
 
+@cache
+def slot_families(slot: str) -> tuple[str, ...]:
+    """The families whose rules judge a file in `slot` (e.g. VID, GRN, PKG for the video)."""
+    from preflight.rules import registry
+
+    fams = {SLOTS[slot][0]} | {r.family for r in registry().values()
+                               if r.target == "file" and slot in r.slots}
+    order = list(FAMILIES)
+    return tuple(sorted(fams, key=lambda f: order.index(f) if f in order else len(order)))
+
+
 @dataclass
 class FamilyCount:
     """One row of the summary table."""
@@ -355,7 +367,8 @@ class Summary:
         if outcome.target.kind == "spec":
             self._count_file("REQ", str(outcome.target.path))
         for slot, path in outcome.pairs:
-            self._count_file(SLOTS[slot][0], str(path))
+            for family in slot_families(slot):
+                self._count_file(family, str(path))
         for f in outcome.report.findings:
             row = self._row(f.family)
             if f.severity is Severity.ERROR:

@@ -213,6 +213,8 @@ def check(targets: tuple[str, ...], slot: str | None, job_json: str | None, edit
     if specs and len(specs) < len(targets) and not folders:
         raise click.UsageError("give either spec files or media files, not both")
     many = folders or len(specs) > 1
+    if many and contact_sheet:
+        raise click.UsageError("--contact-sheet applies to one spec or video, not to folders")
     if specs and not many and (slot or job_json):
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
     near = Path(targets[0]).absolute().parent

@@ -8,6 +8,7 @@ official page its dossier section summarises.
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 from pathlib import Path
@@ -50,7 +51,7 @@ def help_uri(source: str) -> str:
 
 def descriptor(rule: Rule) -> dict[str, Any]:
     """A SARIF reportingDescriptor for one rule."""
-    doc = rule.doc or rule.summary
+    doc = inspect.cleandoc(rule.doc) if rule.doc else rule.summary
     options = "".join(f"\n- option `{k}` (default {o.default!r}): {o.doc}"
                       for k, o in rule.options.items())
     return {
