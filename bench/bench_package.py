@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -96,9 +97,7 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
         "ok": small < 1e-3 and huge < max(2 * small, 1e-4),
     })
 
-    work = cache_dir / "bench-package-tmp"
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir()
+    work = Path(tempfile.mkdtemp(prefix="bench-package-", dir=cache_dir))
     try:
         def do_cp() -> None:
             subprocess.run(["cp", str(video), str(work / "copy.mp4")], check=True)
@@ -147,7 +146,7 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
     })
 
     # The whole library call (check of the body + packaging rules, hashing, manifest).
-    work.mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="bench-package-", dir=cache_dir))
     try:
         spec = work / "avatar.toml"
         spec.write_text(f'[job]\nname = "bench"\nvideo_multipart_count = "auto"\n'
