@@ -65,6 +65,24 @@ def presenter_png(path: Path, w: int, h: int) -> None:
     img.save(path)
 
 
+def office_png(path: Path, w: int, h: int) -> None:
+    """An office backdrop: wall, window, shelf with books, a plant and a desk."""
+    from PIL import Image, ImageDraw
+
+    img = Image.new("RGB", (w, h), (200, 184, 154))
+    d = ImageDraw.Draw(img)
+    d.rectangle((w * 0.05, h * 0.08, w * 0.32, h * 0.55), fill=(210, 225, 236),
+                outline=(240, 240, 240), width=max(2, w // 200))
+    d.line((w * 0.185, h * 0.08, w * 0.185, h * 0.55), fill=(240, 240, 240), width=max(2, w // 300))
+    d.rectangle((w * 0.70, h * 0.10, w * 0.95, h * 0.60), fill=(120, 85, 55))
+    for i, colour in enumerate([(150, 40, 40), (40, 70, 130), (200, 160, 60), (60, 60, 60)]):
+        x = w * (0.72 + 0.05 * i)
+        d.rectangle((x, h * 0.14, x + w * 0.035, h * 0.30), fill=colour)
+    d.ellipse((w * 0.78, h * 0.36, w * 0.92, h * 0.52), fill=(60, 120, 60))
+    d.rectangle((0, h * 0.72, w, h), fill=(107, 74, 46))
+    img.save(path)
+
+
 def presenter_video(out: Path, *, w: int = W, h: int = H, seconds: float = DURATION,
                     background: str = "0x00B140", audio: str | None = SPEECH,
                     vignette: bool = True) -> None:
@@ -78,7 +96,13 @@ def presenter_video(out: Path, *, w: int = W, h: int = H, seconds: float = DURAT
     clip = build / f"clip-{key}.nut"
     if not clip.exists():
         light = ",vignette=angle=PI/7" if vignette else ""
-        ffmpeg("-f", "lavfi", "-i", f"color=c={background}:s={w}x{h}:r={FPS}:d=2{light}",
+        if background == "office":
+            office = build / f"office-{w}x{h}.png"
+            office_png(office, w, h)
+            bg = ["-loop", "1", "-framerate", str(FPS), "-t", "2", "-i", str(office)]
+        else:
+            bg = ["-f", "lavfi", "-i", f"color=c={background}:s={w}x{h}:r={FPS}:d=2{light}"]
+        ffmpeg(*bg,
                "-loop", "1", "-framerate", str(FPS), "-i", str(figure),
                "-filter_complex",
                "[1]format=rgba[p];[0][p]overlay=x='8*sin(2*PI*t/2)':y='4*sin(2*PI*t)'"
@@ -205,7 +229,7 @@ def targets() -> dict[str, Callable[[Path], None]]:
         "grant_letter.pdf": lambda p: p.write_bytes(grant_pdf(letter)),
         # deliberately bad files
         "bad/office-720p.mp4": lambda p: presenter_video(p, w=1280, h=720, seconds=20,
-                                                         background="0xC8B89A", vignette=False),
+                                                         background="office", vignette=False),
         "bad/blue-screen.mp4": lambda p: presenter_video(p, seconds=20,
                                                          background="0x0047BB"),
         "bad/mov-renamed.mp4": _mov_renamed,
