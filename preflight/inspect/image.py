@@ -15,6 +15,8 @@ from preflight.errors import ProbeError
 
 #: Refuse to decode images above this many pixels (a 50-megapixel photo is fine).
 MAX_PIXELS = 80_000_000
+#: JPEGs larger than this are decoded at reduced (DCT-scaled) size.
+DRAFT_PIXELS = 4_000_000
 _PDF_TAIL = 2048
 
 
@@ -106,8 +108,12 @@ def inspect_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
                     orientation = img.getexif().get(0x0112)
                 except Exception:  # a bad EXIF block is not fatal
                     orientation = None
-                img.load()
                 mode = img.mode
+                if fmt == "JPEG" and w * h > DRAFT_PIXELS:
+                    # Decode every scan at 1/8 scale: a truncated or corrupt stream is still
+                    # caught, with 1/64 of the memory.
+                    img.draft(None, (max(1, w // 8), max(1, h // 8)))
+                img.load()
                 if mode == "P" and "transparency" in img.info:
                     mode = "PA"
     except ProbeError:

@@ -93,3 +93,12 @@ def test_grant_letter_pdf(media_factory: Any, tmp_path: Path) -> None:
     assert "no pages" in report.findings[0].message
     # a PDF is only accepted for the grant letter
     assert_codes(run(media_factory.pdf(), "cover"), expect=["IMG002"])
+
+
+def test_large_jpeg_is_decoded_to_the_end(media_factory: Any, tmp_path: Path) -> None:
+    big = media_factory.image(width=3000, height=2000)
+    assert_codes(run(big, "id_card_front"), absent=["IMG002", "IMG006"])
+    data = big.read_bytes()
+    cut = tmp_path / "big-cut.jpg"
+    cut.write_bytes(data[: len(data) * 3 // 4])
+    assert_codes(run(cut, "id_card_front"), expect=["IMG002"])
