@@ -20,12 +20,17 @@ demo: $(STAMP)
 	@$(BIN)/preflight check sample_media/broken.toml \
 	  --contact-sheet sample_media/out/contact-sheet-broken.png; rc=$$?; \
 	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
+	@echo "== preflight package sample_media/avatar.toml --out sample_media/out/pkg"
+	$(BIN)/preflight package sample_media/avatar.toml --out sample_media/out/pkg --parts 3
+	@echo "== preflight submit sample_media/avatar.toml --sandbox --wait (local stand-in service)"
+	$(BIN)/preflight submit sample_media/avatar.toml --sandbox --wait \
+	  --package-dir sample_media/out/pkg --parts 3
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check preflight tests sample_media bench
+	$(BIN)/ruff check preflight tests sample_media bench scripts
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -26,7 +26,9 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 
 
 @pytest.fixture(autouse=True)
-def _guard(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+def _guard(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
     """Forbid non-loopback connections and point $HOME at a temp dir."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
     home = tmp_path_factory.mktemp("home")

@@ -21,9 +21,9 @@ from typing import Any
 from preflight.errors import PackagingError
 from preflight.package.plan import Range
 
-#: Read size and number of buffers in flight (8 x 4 MiB = 32 MiB, whatever the file size).
+#: Read size and number of buffers in flight (4 x 4 MiB = 16 MiB, whatever the file size).
 CHUNK = 4 * 1024 * 1024
-BUFFERS = 8
+BUFFERS = 4
 
 #: progress(done_bytes, total_bytes), called from the calling thread.
 Progress = Callable[[int, int], None]
