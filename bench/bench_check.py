@@ -111,8 +111,6 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from bench.common import cache_dir
+    from bench.common import run_alone
 
-    for row in run(cache_dir()):
-        mark = "ok  " if row["ok"] else "MISS"
-        print(f"{mark} {row['name']}: {row['measured']} (target {row['target']})")
+    run_alone(run)

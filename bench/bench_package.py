@@ -183,10 +183,6 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    from bench.common import cache_dir as default_cache
+    from bench.common import run_alone
 
-    results = run(default_cache())
-    for row in results:
-        mark = "ok  " if row["ok"] else "FAIL"
-        print(f"{mark} {row['name']}: {row['measured']} (target {row['target']})")
-    sys.exit(0 if all(r["ok"] for r in results) else 1)
+    run_alone(run)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NoReturn
 
 #: Default cache directory (outside the repository); override with $PREFLIGHT_BENCH_DIR.
 DEFAULT_CACHE = Path.home() / ".cache" / "metastudio-preflight-bench"
@@ -103,3 +106,12 @@ def big_video(cache_dir: Path, minutes: int = 10) -> Path:
         return out
     clip = _clip(cache_dir)
     return concat_copies(clip, minutes * 60 // CLIP_SECONDS, out)
+
+
+def run_alone(run: Callable[[Path], list[dict[str, Any]]]) -> NoReturn:
+    """Run one benchmark module by itself: print its rows, exit 1 when a target is missed."""
+    rows = run(cache_dir())
+    for row in rows:
+        mark = "ok  " if row["ok"] else "MISS"
+        print(f"{mark} {row['name']}: {row['measured']} (target {row['target']})")
+    sys.exit(0 if all(r["ok"] for r in rows) else 1)

@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from preflight.model import Severity
-from preflight.spec.schema import BODY_DEFAULTS
+from preflight.spec.schema import BODY_DEFAULTS, json_type
 
 if TYPE_CHECKING:
     from preflight.spec import JobSpec
@@ -55,17 +55,8 @@ class Option:
 
     @property
     def type_name(self) -> str:
-        """Human name of the expected type."""
-        d = self.default
-        if isinstance(d, bool):
-            return "boolean"
-        if isinstance(d, float):
-            return "number"
-        if isinstance(d, int):
-            return "integer"
-        if isinstance(d, list | tuple):
-            return "array"
-        return "string"
+        """Human (JSON) name of the expected type."""
+        return "array" if isinstance(self.default, tuple) else json_type(self.default)
 
 
 class JobContext:

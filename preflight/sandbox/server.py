@@ -15,6 +15,7 @@ after SUBMITVERIFYING; a JSON-lines journal of every request; fault injection.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -32,23 +33,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from preflight.config import Config
+from preflight.engine import Engine
 from preflight.errors import ConfigError
 from preflight.sandbox.faults import FaultPlan
-from preflight.spec.schema import (
-    AUDIO_SOURCE_TYPES,
-    BODY_FIELDS,
-    COMMAND_MESSAGES,
-    MODEL_VERSIONS,
-    MULTIPART_FIELDS,
-    MULTIPART_MAX,
-    MULTIPART_MIN,
-    SUPPORTED_SERVICES,
-    VOICE_FIELDS,
-    matches_type,
-)
+from preflight.spec import JobSpec
+from preflight.spec.schema import MULTIPART_FIELDS
 from preflight.submit import signer
 
 API_RE = re.compile(r"^/v1/(?P<pid>[^/]+)/digital-human-training-manage/user/jobs"
@@ -243,43 +237,30 @@ class SandboxState:
                       key=lambda u: u.part_number)
 
 
-def _validate_create(body: Any) -> None:
-    """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003."""
-    def bad(msg: str) -> ApiError:
-        return ApiError(400, "MSS.00000003", f"Invalid parameter: {msg}")
+#: The REQ rules that judge single fields, i.e. what the API itself validates (dossier §1.2).
+API_FIELD_RULES = ("REQ001", "REQ002", "REQ003", "REQ004", "REQ005", "REQ006", "REQ008",
+                   "REQ009", "REQ010", "REQ011")
 
+
+@functools.cache
+def _field_engine() -> Engine:
+    return Engine("standard", Config(select=API_FIELD_RULES))
+
+
+def _validate_create(body: Any) -> None:
+    """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003.
+
+    The field-level REQ rules are the single source of truth; a spec's "auto" part count is
+    not an API value.
+    """
     if not isinstance(body, dict):
         raise ApiError(400, "MSS.00000002", "Invalid body: expected a JSON object")
-    for key, value in body.items():
-        expected = BODY_FIELDS.get(key)
-        if expected is None:
-            raise bad(f"unknown field '{key}'")
-        if not matches_type(value, expected):
-            raise bad(f"'{key}' must be {expected}")
-    name = body.get("name")
-    if not isinstance(name, str) or not name.strip():
-        raise bad("'name' is required")
-    if "command_message" in body and (body["command_message"] not in COMMAND_MESSAGES):
-        raise bad(f"'command_message' must be one of {', '.join(COMMAND_MESSAGES)}")
-    if "model_version" in body and body["model_version"] not in MODEL_VERSIONS:
-        raise bad(f"'model_version' must be one of {', '.join(MODEL_VERSIONS)}")
-    if "audio_source_type" in body and body["audio_source_type"] not in AUDIO_SOURCE_TYPES:
-        raise bad(f"'audio_source_type' must be one of {', '.join(AUDIO_SOURCE_TYPES)}")
-    for item in body.get("supported_service", []):
-        if item not in SUPPORTED_SERVICES:
-            raise bad(f"'supported_service' item {item!r} is not one of "
-                      f"{', '.join(SUPPORTED_SERVICES)}")
     for key in MULTIPART_FIELDS:
-        if key in body and not MULTIPART_MIN <= body[key] <= MULTIPART_MAX:
-            raise bad(f"'{key}' must be within {MULTIPART_MIN}~{MULTIPART_MAX}")
-    voice = body.get("voice_properties")
-    if voice is not None:
-        for key, allowed in VOICE_FIELDS.items():
-            if voice.get(key) not in allowed:
-                raise bad(f"'voice_properties.{key}' must be one of {', '.join(allowed)}")
-        extra = set(voice) - set(VOICE_FIELDS)
-        if extra:
-            raise bad(f"unknown field 'voice_properties.{sorted(extra)[0]}'")
+        if body.get(key) == "auto":
+            raise ApiError(400, "MSS.00000003", f"Invalid parameter: '{key}' must be an integer")
+    report = _field_engine().run(JobSpec(job=MappingProxyType(body)), whole_spec=False, files=[])
+    if report.errors:
+        raise ApiError(400, "MSS.00000003", f"Invalid parameter: {report.errors[0].message}")
 
 
 class Handler(BaseHTTPRequestHandler):

@@ -8,7 +8,7 @@ at the wanted size with a fast preset, then looped with stream copy up to the du
 from __future__ import annotations
 
 import hashlib
-import io
+import importlib.util
 import json
 import struct
 import subprocess
@@ -221,26 +221,11 @@ class MediaFactory:
 
 
 def minimal_pdf(text: str) -> bytes:
-    """A one-page PDF with one line of text, written by hand with a correct xref table."""
-    stream = f"BT /F1 24 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    buf = io.BytesIO()
-    buf.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, obj in enumerate(objects, 1):
-        offsets.append(buf.tell())
-        buf.write(f"{i} 0 obj\n".encode() + obj + b"\nendobj\n")
-    xref = buf.tell()
-    buf.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
-    for off in offsets:
-        buf.write(f"{off:010d} 00000 n \n".encode())
-    buf.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n"
-              .encode())
-    return buf.getvalue()
+    """A one-page PDF with one line of text: the sample generator's writer."""
+    path = Path(__file__).resolve().parents[2] / "sample_media" / "generate.py"
+    spec = importlib.util.spec_from_file_location("sample_media_generate", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    data: bytes = module.grant_pdf(text)
+    return data

@@ -49,10 +49,11 @@ def test_create_returns_documented_url_fields(client: MetaStudioClient) -> None:
 
 
 @pytest.mark.parametrize("body,fragment", [
-    ({}, "'name' is required"),
-    ({"name": "x", "nmae": "y"}, "unknown field 'nmae'"),
-    ({"name": "x", "video_multipart_count": 0}, "1~1000"),
-    ({"name": "x", "video_multipart_count": 1001}, "1~1000"),
+    ({}, "job.name is mandatory"),
+    ({"name": "x", "nmae": "y"}, "job.nmae is not a field"),
+    ({"name": "x", "video_multipart_count": 0}, "1–1000"),
+    ({"name": "x", "video_multipart_count": "auto"}, "integer"),
+    ({"name": "x", "video_multipart_count": 1001}, "1–1000"),
     ({"name": "x", "video_multipart_count": "3"}, "integer"),
     ({"name": "x", "model_version": "V4"}, "model_version"),
     ({"name": "x", "audio_source_type": "MIC"}, "audio_source_type"),
