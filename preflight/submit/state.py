@@ -7,6 +7,7 @@ URLs are stored as received (they are needed to resume) and redacted whenever sh
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -83,6 +84,10 @@ class StateStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
+            # The store holds single-use upload URLs: readable by the owner only. SQLite gives
+            # its -wal/-shm files the database file's permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(path, 0o600)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                        timeout=30.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -90,7 +95,7 @@ class StateStore:
             self._db.executescript(_DDL)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise SubmitError(f"cannot open the state store {path}: {exc}") from None
 
     def close(self) -> None:

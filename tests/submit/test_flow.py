@@ -283,3 +283,13 @@ def test_library_export(sandbox: Sandbox, tmp_path: Path) -> None:
     assert isinstance(result, SubmitResult) and result.state in ("AUTO_VERIFYING",
                                                                  "MANUAL_VERIFYING", "TRAINING",
                                                                  "JOB_SUCCESS")
+
+
+def test_state_store_is_private(tmp_path: Path) -> None:
+    """The store keeps single-use upload URLs: only the owner may read it."""
+    path = tmp_path / "state" / "preflight-state.sqlite"
+    StateStore(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)  # an older, world-readable store is tightened when opened
+    StateStore(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
