@@ -505,14 +505,6 @@ class _SubmitDisplay:
                            f"({self.parts_done}/{self.parts_total})")
 
 
-def _human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024 or unit == "GiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} GiB"  # pragma: no cover
-
-
 @cli.command("submit")
 @click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
 @click.option("--region", type=click.Choice(["cn-north-4", "cn-east-3", "ap-southeast-3"]),
@@ -601,6 +593,8 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox:
                     click.echo("  " + (body if isinstance(body, str)
                                        else _json.dumps(body, ensure_ascii=False)))
         raise SystemExit(EXIT_OK)
+    from preflight.package.plan import human
+
     summary = result.to_dict()
     if fmt == "json":
         click.echo(_json.dumps(summary, indent=2, ensure_ascii=False))
@@ -608,11 +602,11 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox:
         how = "created" if result.created else "resumed"
         click.echo(f"job {result.job_id} ({how}) state {result.state}")
         click.echo(f"  sent {result.parts_uploaded} part(s), "
-                   f"{_human_bytes(result.bytes_sent)} in {result.seconds:.1f} s; "
+                   f"{human(result.bytes_sent)} in {result.seconds:.1f} s; "
                    f"{result.parts_skipped} part(s) already there; "
-                   f"{result.parts_total} in total ({_human_bytes(result.bytes_total)})")
+                   f"{result.parts_total} in total ({human(result.bytes_total)})")
         for up in summary["uploads"]:
-            click.echo(f"  {up['slot']:<18} {_human_bytes(up['size']):>10}  {up['parts']} "
+            click.echo(f"  {up['slot']:<18} {human(up['size']):>10}  {up['parts']} "
                        f"part(s)  {up['content_type']}")
         if result.commands:
             click.echo(f"  commands: {', '.join(result.commands)}")
