@@ -99,43 +99,45 @@ def check(
     :raises ConfigError: invalid configuration, edition or slot.
     """
     if contact_sheet is not None:
-        kwargs = {k: v for k, v in locals().items() if k not in ("spec_or_paths", "contact_sheet")}
-        kwargs["cache"] = None  # the sheet needs the frames: never served from the cache
         from preflight.contact_sheet import checked_with_sheet
 
-        return checked_with_sheet(lambda: check(spec_or_paths, **kwargs), Path(contact_sheet))
+        # The sheet needs the sampled frames: never served from the cache.
+        return checked_with_sheet(
+            lambda: check(spec_or_paths, edition=edition, config=config, slot=slot, job=job,
+                          cache=None, jobs=jobs, exclude=exclude),
+            Path(contact_sheet),
+        )
     rc = _cache(cache)
-    if not isinstance(spec_or_paths, JobSpec):
-        items = ([spec_or_paths] if isinstance(spec_or_paths, str | Path)
-                 else list(spec_or_paths))
-        if not items:
-            raise ConfigError("nothing to check: give a spec file, media files or folders")
-        specs = sum(is_spec_path(p) for p in items)
-        from preflight import batch
+    if isinstance(spec_or_paths, JobSpec):
+        return _check_spec(spec_or_paths, edition, config, rc)
+    items = [spec_or_paths] if isinstance(spec_or_paths, str | Path) else list(spec_or_paths)
+    if not items:
+        raise ConfigError("nothing to check: give a spec file, media files or folders")
+    from preflight import batch
 
-        if any(batch.is_folder(p) for p in items) or (specs and len(items) > 1):
-            cfg = _config(config, Path(items[0]).absolute())
-            targets = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
-            checker = batch.Checker(cfg, edition=edition, cache=rc)
-            return batch.merge(batch.run(targets, checker, jobs), edition)
-        spec_or_paths = items[0] if len(items) == 1 and is_spec_path(items[0]) else items
-    if isinstance(spec_or_paths, JobSpec) or (
-        isinstance(spec_or_paths, str | Path) and is_spec_path(spec_or_paths)
+    if any(batch.is_folder(p) for p in items) or (
+        len(items) > 1 and any(is_spec_path(p) for p in items)
     ):
-        spec = (spec_or_paths if isinstance(spec_or_paths, JobSpec)
-                else load_spec(spec_or_paths))
-        cfg = _config(config, spec.base_dir)
-        ed = edition or cfg.edition or infer_edition(spec.job)
-        return Engine(ed, cfg, rc).run(spec, whole_spec=True)
-    paths = [spec_or_paths] if isinstance(spec_or_paths, str | Path) else list(spec_or_paths)
-    if not paths:
-        raise ConfigError("nothing to check: give a spec file or media files")
-    files = quick_files(paths, slot)
+        cfg = _config(config, Path(items[0]).absolute())
+        targets = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
+        checker = batch.Checker(cfg, edition=edition, cache=rc)
+        return batch.merge(batch.run(targets, checker, jobs), edition)
+    if len(items) == 1 and is_spec_path(items[0]):
+        return _check_spec(load_spec(items[0]), edition, config, rc)
+    files = quick_files(items, slot)
     body = {**QUICK_JOB_DEFAULTS, **(job or {})}
     spec = JobSpec(job=MappingProxyType(body))
     cfg = _config(config, files[0][1].parent)
     ed = edition or cfg.edition or infer_edition(body)
     return Engine(ed, cfg, rc).run(spec, whole_spec=False, files=files)
+
+
+def _check_spec(spec: JobSpec, edition: str | None, config: Config | str | Path | None,
+                cache: ResultCache | None) -> Report:
+    """A whole spec: body, every file it names and the whole-job rules."""
+    cfg = _config(config, spec.base_dir)
+    ed = edition or cfg.edition or infer_edition(spec.job)
+    return Engine(ed, cfg, cache).run(spec, whole_spec=True)
 
 
 def _cache(cache: ResultCache | str | Path | None) -> ResultCache | None:

@@ -62,14 +62,15 @@ class Engine:
 
     def _file_findings(self, ctx: FileContext) -> list[Finding]:
         rules = [r for r in self.rules.values() if r.target == "file" and ctx.slot in r.slots]
-        key = self.cache.key(ctx, rules, self.settings) if self.cache is not None else None
-        if key is not None and self.cache is not None:
-            cached = self.cache.get(key)
-            if cached is not None:
-                return cached
+        cache = self.cache
+        key = cache.key(ctx, rules, self.settings) if cache is not None else None
+        if cache is None or key is None:
+            return self._run_file_rules(ctx, rules)
+        cached = cache.get(key)
+        if cached is not None:
+            return cached
         out = self._run_file_rules(ctx, rules)
-        if key is not None and self.cache is not None:
-            self.cache.put(key, ctx.path, out)
+        cache.put(key, ctx.path, out)
         return out
 
     def _run_file_rules(self, ctx: FileContext, rules: list[Rule]) -> list[Finding]:
