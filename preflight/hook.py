@@ -27,9 +27,7 @@ from preflight.spec import JobSpec
 #: Files the hook looks at: videos, audio, images, PDF and avatar-style specs. The pre-commit
 #: framework has no file-type tags for mp4/mov/mp3, so `.pre-commit-hooks.yaml` uses this regex.
 FILES_REGEX = (
-    r"(?i)(\.(mp4|mov|m4v|mkv|avi|webm|flv|ts|mts|m2ts|wmv|3gp"
-    r"|wav|mp3|m4a|aac|flac|ogg|opus|wma"
-    r"|jpe?g|png|bmp|webp|gif|tiff?|heic|heif|pdf)"
+    r"(?i)(\.(" + "|".join(sorted(s.lstrip(".") for s in MEDIA_SUFFIXES)) + ")"
     r"|(^|/)[^/]*avatar[^/]*\.(toml|json))$"
 )
 #: Marks a hook script written by `install` (and so removable by `uninstall`).
