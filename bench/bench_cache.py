@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import big_video
 
 JOB = '{"name": "bench", "is_background_replacement": true}'
-_PROBE = ("import sys, json; from preflight.api import check; "
+_PROBE = ("import sys, json; from preflight.workflows.check import check; "
           "check([sys.argv[1]], job=json.loads(sys.argv[3]), cache=sys.argv[2]); "
           "print(json.dumps(sorted(m for m in ('av', 'numpy', 'PIL', 'pymediainfo') "
           "if m in sys.modules)))")
@@ -52,8 +52,8 @@ def _timed(cmd: list[str], runs: int) -> float:
 
 def run(cache_dir: Path) -> list[dict[str, Any]]:
     """Run the cache benchmark; returns the result rows."""
-    from preflight.api import check
-    from preflight.cache import FINGERPRINT_BYTES, ResultCache
+    from preflight.rules.cache import FINGERPRINT_BYTES, ResultCache
+    from preflight.workflows.check import check
 
     big = big_video(cache_dir, minutes=10)
     with tempfile.TemporaryDirectory(prefix="preflight-cache-bench-") as tmp:

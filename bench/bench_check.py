@@ -37,7 +37,7 @@ def _median(fn: Callable[[], Any], runs: int = 5) -> float:
 
 
 def _check(path: Path) -> Any:
-    from preflight.api import check
+    from preflight.workflows.check import check
 
     return check(path, slot="training_video", job=JOB)
 

@@ -25,9 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import big_video
-from preflight.package.hashing import hash_ranges
-from preflight.package.materialize import materialize
-from preflight.package.plan import auto_count, plan_parts
+from preflight.packager.hashing import hash_ranges
+from preflight.packager.materialize import materialize
+from preflight.parts import auto_count, plan_parts
 
 MB = 1e6
 
@@ -135,8 +135,8 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
         shutil.rmtree(work, ignore_errors=True)
 
     code = ("import sys; from pathlib import Path; "
-            "from preflight.package.plan import auto_count, plan_parts; "
-            "from preflight.package.hashing import hash_ranges; "
+            "from preflight.parts import auto_count, plan_parts; "
+            "from preflight.packager.hashing import hash_ranges; "
             "p = Path(sys.argv[1]); s = p.stat().st_size; "
             "hash_ranges(p, plan_parts(s, auto_count(s))); "
             "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')))")
@@ -159,7 +159,7 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
                             f'training_video = "{src}"\n[account]\nna_whitelisted = true\n',
                             encoding="utf-8")
             (work / "preflight.toml").write_text('select = ["REQ", "PKG"]\n', encoding="utf-8")
-            code = ("import sys, time, preflight; from preflight.api import check; "
+            code = ("import sys, time, preflight; from preflight.workflows.check import check; "
                     "hwm = lambda: int(next(l for l in open('/proc/self/status') "
                     "if l.startswith('VmHWM')).split()[1]); "
                     "check(sys.argv[1]); c = hwm(); t = time.perf_counter(); "

@@ -24,17 +24,18 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import big_video
-from preflight.package.hashing import hash_ranges
-from preflight.package.manifest import OCTET_STREAM, Manifest, Part, Upload
-from preflight.package.plan import plan_parts
+from preflight.manifest import Manifest, Part, Upload
+from preflight.metastudio import OCTET_STREAM
+from preflight.packager.hashing import hash_ranges
+from preflight.parts import plan_parts
 
 MB = 1e6
 PARTS = 8
 JOBS = 4
-CLI = [sys.executable, "-c", "from preflight.cli import main; main()"]
+CLI = [sys.executable, "-c", "import sys; from preflight.cli import main; sys.exit(main())"]
 CLIENT = """
 import json, sys
-from preflight.submit.api import submit
+from preflight.workflows.pipeline import submit
 r = submit(manifest=sys.argv[1], endpoint=sys.argv[2], state_dir=sys.argv[3], jobs=int(sys.argv[4]))
 print(json.dumps(r.to_dict()))
 """
@@ -87,8 +88,8 @@ def _child(args: list[str], env: dict[str, str]) -> tuple[str, float, float]:
 
 
 def _curl_url(endpoint: str, env: dict[str, str]) -> str:
-    from preflight.submit.client import MetaStudioClient
-    from preflight.submit.credentials import Credentials
+    from preflight.metastudio.credentials import Credentials
+    from preflight.submitter.client import MetaStudioClient
 
     with MetaStudioClient(endpoint, Credentials.from_env(env)) as c:
         data = c.create({"name": "curl reference"}).data

@@ -15,50 +15,65 @@ from typing import TYPE_CHECKING, Any
 from preflight._version import __version__
 from preflight.errors import (
     ConfigError,
+    HookError,
+    NetworkError,
+    PackageRefused,
     PackagingError,
     PreflightError,
     ProbeError,
+    ServiceError,
     SpecError,
     SubmitError,
+    UploadRefused,
 )
 from preflight.model import Finding, Report, Severity
 
 if TYPE_CHECKING:
-    from preflight.api import check
-    from preflight.cache import ResultCache
-    from preflight.config import Config
-    from preflight.package.builder import package
+    from preflight.rules.cache import ResultCache
+    from preflight.rules.config import Config
     from preflight.spec import JobSpec, load_spec
-    from preflight.submit.api import submit
+    from preflight.submitter.session import status
+    from preflight.workflows.check import check
+    from preflight.workflows.pipeline import package, submit
 
 __all__ = [
     "Config",
     "ConfigError",
     "Finding",
+    "HookError",
     "JobSpec",
+    "NetworkError",
+    "PackageRefused",
     "PackagingError",
     "PreflightError",
     "ProbeError",
     "Report",
     "ResultCache",
+    "ServiceError",
     "Severity",
     "SpecError",
     "SubmitError",
+    "UploadRefused",
     "__version__",
     "check",
     "load_spec",
     "package",
+    "status",
     "submit",
 ]
 
+#: The one lazy-attribute table: public name -> module that defines it (loaded on first use).
 _LAZY = {
-    "check": "preflight.api",
-    "Config": "preflight.config",
+    "check": "preflight.workflows.check",
+    "Config": "preflight.rules.config",
     "JobSpec": "preflight.spec",
     "load_spec": "preflight.spec",
-    "package": "preflight.package",
-    "ResultCache": "preflight.cache",
-    "submit": "preflight.submit",
+    "package": "preflight.workflows.pipeline",
+    "ResultCache": "preflight.rules.cache",
+    "status": "preflight.submitter.session",
+    "submit": "preflight.workflows.pipeline",
+    # subpackages reachable as attributes without importing them first
+    "sandbox": "preflight.sandbox",
 }
 
 
@@ -66,7 +81,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'preflight' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    loaded = importlib.import_module(module)
+    value = loaded if module == f"preflight.{name}" else getattr(loaded, name)
     globals()[name] = value
     return value
 

@@ -5,12 +5,21 @@
     ├── ConfigError        the configuration or the command line names unknown rules/options
     ├── ProbeError         a media file cannot be opened or parsed (becomes a finding in checks)
     ├── PackagingError     the upload package cannot be built or verified
+    │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
+    ├── HookError          the git hook cannot be installed or removed, or git cannot be asked
     └── SubmitError        the service or the network refused the submission
+        ├── ServiceError   the service answered with an error body (error_code/error_msg)
+        ├── NetworkError   no answer (``maybe_sent`` says whether the request may have arrived)
+        └── UploadRefused  an upload URL refused a PUT (spent, expired or wrong Content-Type)
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from preflight.model import Report
 
 
 class PreflightError(Exception):
@@ -50,6 +59,21 @@ class PackagingError(PreflightError):
     """The upload package cannot be built or verified."""
 
 
+class PackageRefused(PackagingError):
+    """The check found errors, so nothing was packaged. ``report`` holds the findings."""
+
+    def __init__(self, report: Report):
+        self.report = report
+        s = report.summary()
+        super().__init__(
+            f"not packaging: the check found {s['errors']} error(s) and {s['warnings']} "
+            "warning(s); fix them, or pass --force to package anyway")
+
+
+class HookError(PreflightError):
+    """The hook cannot be installed or removed, or git cannot be asked."""
+
+
 class SubmitError(PreflightError):
     """The service or network refused the submission."""
 
@@ -72,3 +96,24 @@ class SubmitError(PreflightError):
         if request_id:
             parts.append(f"request_id={request_id}")
         super().__init__(" | ".join(parts))
+
+
+class ServiceError(SubmitError):
+    """The service answered with an error body (``error_code``/``error_msg``)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None,
+                 error_msg: str | None = None, request_id: str | None = None):
+        self.error_msg = error_msg
+        super().__init__(message, status=status, error_code=error_code, request_id=request_id)
+
+
+class NetworkError(SubmitError):
+    """No answer. ``maybe_sent`` is False only when the connection was never established."""
+
+    def __init__(self, message: str, *, maybe_sent: bool):
+        self.maybe_sent = maybe_sent
+        super().__init__(message)
+
+
+class UploadRefused(SubmitError):
+    """An upload URL refused a PUT with a client error (spent, expired or wrong Content-Type)."""

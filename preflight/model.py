@@ -28,11 +28,6 @@ class Severity(enum.Enum):
     WARNING = "warning"
     INFO = "info"
 
-    @property
-    def rank(self) -> int:
-        """Higher is worse."""
-        return {"info": 0, "warning": 1, "error": 2}[self.value]
-
     @classmethod
     def parse(cls, value: str) -> Severity:
         """Parse `error`/`warning`/`info` (case-insensitive)."""
@@ -133,3 +128,25 @@ class Report:
             "infos": self.count(Severity.INFO),
             "files": len(self.files),
         }
+
+
+@dataclass(frozen=True, slots=True)
+class RuleInfo:
+    """What a report needs to know of a rule (formatters never import the rules themselves)."""
+
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    source: str
+    doc: str = ""
+    inferred: bool = False
+    #: Option name -> (default, one-line doc).
+    options: Mapping[str, tuple[Any, str]] = field(default_factory=lambda: MappingProxyType({}))
+    #: The slots a file rule judges (empty for job rules).
+    slots: frozenset[str] = frozenset()
+
+    @property
+    def family(self) -> str:
+        """The three-letter family prefix."""
+        return self.code[:3]

@@ -6,7 +6,7 @@ import re
 import sys
 from pathlib import Path
 
-from preflight.catalog import render_rules
+from preflight.rules.catalog import render_rules
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

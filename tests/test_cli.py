@@ -178,18 +178,31 @@ def test_version() -> None:
 
 
 def test_exit_code_is_decided_in_one_place() -> None:
-    from preflight.cli import exit_code
+    from preflight.cli import Outcome, exit_code
     from preflight.errors import SpecError, SubmitError
     from preflight.model import Finding, Report, Severity
 
     warn = Finding("REQ007", "x", Severity.WARNING, "m", "§1.2")
     err = Finding("REQ001", "y", Severity.ERROR, "m", "§1.2")
-    assert exit_code(Report.build("standard", [])) == 0
-    assert exit_code(Report.build("standard", [warn])) == 0
-    assert exit_code(Report.build("standard", [warn]), strict=True) == 1
-    assert exit_code(Report.build("standard", [err])) == 1
+    assert exit_code(Outcome(Report.build("standard", []))) == 0
+    assert exit_code(Outcome(Report.build("standard", [warn]))) == 0
+    assert exit_code(Outcome(Report.build("standard", [warn]), strict=True)) == 1
+    assert exit_code(Outcome(Report.build("standard", [err]))) == 1
+    assert exit_code(Outcome(findings=True)) == 1
+    assert exit_code(Outcome(Report.build("standard", [err]), unchecked=True)) == 2
+    assert exit_code(Outcome(service_failed=True)) == 3
+    assert exit_code(None) == 0
     assert exit_code(error=SpecError("x")) == 2
     assert exit_code(error=SubmitError("x")) == 3
+
+
+def test_main_returns_the_exit_code(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.cli import main
+
+    assert main(["--version"]) == 0
+    assert main(["check", str(tmp_path / "missing.mp4")]) == 1
+    assert main(["check", "--select", "NOPE", str(tmp_path / "x.mp4")]) == 2
+    assert main(["no-such-command"]) == 2
 
 
 @pytest.mark.skipif(os.geteuid() == 0, reason="root can read files without permission bits")

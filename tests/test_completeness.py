@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from preflight.catalog import render_rules
-from preflight.config import load_pack
 from preflight.model import FAMILIES
 from preflight.rules import registry
+from preflight.rules.catalog import render_rules
+from preflight.rules.config import load_pack
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parent.parent

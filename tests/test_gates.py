@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.api import check
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from preflight.api import check
 from preflight.model import Report
 from preflight.spec import Account, JobSpec
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 GOOD: dict[str, Any] = {"name": "Anna studio", "is_background_replacement": True}

@@ -8,12 +8,19 @@ from typing import Any
 
 import pytest
 
-from preflight.api import check
-from preflight.config import Config, config_from_dict, find_config, load_config, load_pack, resolve
 from preflight.errors import ConfigError, SpecError
 from preflight.model import Severity
 from preflight.rules import registry
+from preflight.rules.config import (
+    Config,
+    config_from_dict,
+    find_config,
+    load_config,
+    load_pack,
+    resolve,
+)
 from preflight.spec import load_spec
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 

@@ -46,7 +46,7 @@ def test_wheel_in_fresh_venv_runs_rules(tmp_path: Path) -> None:
                                              encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
     where = subprocess.run(
-        [str(py), "-c", "import preflight.config as c; print(c._packs_dir())"],
+        [str(py), "-c", "import preflight.rules.config as c; print(c._packs_dir())"],
         check=True, capture_output=True, text=True, cwd=tmp_path, env=env,
     ).stdout.strip()
     assert where.startswith(str(env_dir)), where

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from preflight.errors import ProbeError
 
@@ -15,9 +16,19 @@ if TYPE_CHECKING:
     from preflight.inspect.frames import FrameSample
     from preflight.inspect.image import ImageInfo, PdfInfo
     from preflight.inspect.probe import VideoProbe
-    from preflight.rules.base import FileContext
 
 T = TypeVar("T")
+
+
+class FileContext(Protocol):
+    """What the helpers need of their caller: the file, and a per-file memo."""
+
+    @property
+    def path(self) -> Path:
+        """The file."""
+
+    def memo(self, key: str, compute: Callable[[], T]) -> T:
+        """Compute once per file and share."""
 
 
 @dataclass(frozen=True)
@@ -113,12 +124,13 @@ def audio_file(ctx: FileContext) -> Outcome[AudioInfo]:
     return memo(ctx, "audio", lambda: analyse_audio_file(ctx.path))
 
 
-def image_file(ctx: FileContext, max_pixels: int) -> Outcome[ImageInfo | PdfInfo]:
-    """The decoded image, or the checked PDF for a grant letter."""
+def image_file(ctx: FileContext, max_pixels: int,
+               allow_pdf: bool = False) -> Outcome[ImageInfo | PdfInfo]:
+    """The decoded image, or the checked PDF where a PDF is allowed (the grant letter)."""
     from preflight.inspect.image import inspect_image, inspect_pdf, is_pdf
 
     def run() -> ImageInfo | PdfInfo:
-        if ctx.slot == "grant_file" and is_pdf(ctx.path):
+        if allow_pdf and is_pdf(ctx.path):
             return inspect_pdf(ctx.path)
         return inspect_image(ctx.path, max_pixels=max_pixels)
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import PurePath
+from types import MappingProxyType
 
-from preflight.model import Report
+from preflight.model import Report, RuleInfo
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,8 @@ class RenderOptions:
     version: str = ""
     #: Folder that file locations are made relative to (SARIF, GitHub annotations); None = as is.
     root: str | None = None
+    #: The rules to describe (SARIF descriptors, JUnit cases), by code; empty = none known.
+    rules: Mapping[str, RuleInfo] = field(default_factory=lambda: MappingProxyType({}))
 
 
 Formatter = Callable[[Report, RenderOptions], str]

@@ -9,41 +9,38 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
-from preflight.model import FAMILIES, Finding, Report, Severity
+from preflight.metastudio import SPEC_SUFFIXES, guess_slot
+from preflight.model import FAMILIES, Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions, relative_path
 
 JOB = "<job>"
-_SPEC_SUFFIXES = (".toml", ".json")
 
 
-def _file_families(path: str) -> list[str]:
+def _file_families(path: str, rules: Iterable[RuleInfo]) -> list[str]:
     """Families whose rules judge a file with this extension (REQ for specs)."""
     from pathlib import PurePath
 
-    from preflight.rules import registry
-    from preflight.spec.schema import guess_slot
-
     suffix = PurePath(path).suffix.lower()
-    if suffix in _SPEC_SUFFIXES:
+    if suffix in SPEC_SUFFIXES:
         return ["REQ"]
     slot = guess_slot(suffix)
     if slot is None:
         return []
-    return sorted({r.family for r in registry().values() if r.target == "file" and slot in r.slots},
-                  key=list(FAMILIES).index)
+    return sorted({r.family for r in rules if slot in r.slots}, key=list(FAMILIES).index)
 
 
-def cases(report: Report) -> dict[tuple[str, str], list[Finding]]:
+def cases(report: Report, rules: Iterable[RuleInfo] = ()) -> dict[tuple[str, str], list[Finding]]:
     """(location, family) -> findings, in a stable order: files as checked, then the rest."""
     out: dict[tuple[str, str], list[Finding]] = {}
+    known = tuple(rules)
     paths: list[str] = []
     if report.spec_path:
         paths.append(report.spec_path)
     paths.extend(p for p in report.files if p not in paths)
     for path in paths:
-        for fam in _file_families(path):
+        for fam in _file_families(path, known):
             out.setdefault((path, fam), [])
-    if not report.spec_path and not any(p.lower().endswith(_SPEC_SUFFIXES) for p in paths):
+    if not report.spec_path and not any(p.lower().endswith(SPEC_SUFFIXES) for p in paths):
         out.setdefault((JOB, "REQ"), [])
     for f in report.findings:
         out.setdefault((f.path or report.spec_path or JOB, f.family), []).append(f)
@@ -61,7 +58,7 @@ def _describe(findings: Iterable[Finding]) -> str:
 
 def as_element(report: Report, options: RenderOptions) -> ET.Element:
     """The ``<testsuites>`` element."""
-    table = cases(report)
+    table = cases(report, options.rules.values())
     failures = sum(1 for fs in table.values() if any(f.severity is Severity.ERROR for f in fs))
     counts = {"tests": str(len(table)), "failures": str(failures), "errors": "0", "skipped": "0"}
     root = ET.Element("testsuites", {"name": "preflight", **counts})

@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from preflight.model import Finding, Report, Severity
+from preflight.model import Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions, relative_path
-from preflight.rules import Rule, registry
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://support.huaweicloud.com/intl/en-us/api-metastudio/Create2dModelTrainingJob.html"
@@ -49,29 +48,33 @@ def help_uri(source: str) -> str:
     return INFORMATION_URI
 
 
-def descriptor(rule: Rule) -> dict[str, Any]:
+def descriptor(rule: RuleInfo) -> dict[str, Any]:
     """A SARIF reportingDescriptor for one rule."""
     doc = inspect.cleandoc(rule.doc) if rule.doc else rule.summary
-    options = "".join(f"\n- option `{k}` (default {o.default!r}): {o.doc}"
-                      for k, o in rule.options.items())
+    options = "".join(f"\n- option `{k}` (default {default!r}): {text}"
+                      for k, (default, text) in rule.options.items())
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": doc},
         "help": {
-            "text": f"{doc}\n\nSource: API dossier {rule.source_text}.{options}",
-            "markdown": f"{doc}\n\n**Source:** API dossier {rule.source_text}{options}",
+            "text": f"{doc}\n\nSource: API dossier {_source(rule)}.{options}",
+            "markdown": f"{doc}\n\n**Source:** API dossier {_source(rule)}{options}",
         },
         "helpUri": help_uri(rule.source),
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
             "family": rule.family,
-            "source": rule.source_text,
+            "source": _source(rule),
             "inferred": rule.inferred,
             "tags": [rule.family, "metastudio"],
         },
     }
+
+
+def _source(rule: RuleInfo) -> str:
+    return f"{rule.source} [inferred]" if rule.inferred else rule.source
 
 
 def _location(path: str, root: str | None) -> dict[str, Any]:
@@ -109,7 +112,7 @@ def result(finding: Finding, index: int, root: str | None, default_path: str | N
 
 def as_dict(report: Report, options: RenderOptions) -> dict[str, Any]:
     """The SARIF log object."""
-    rules = list(registry().values())
+    rules = list(options.rules.values())
     index = {r.code: i for i, r in enumerate(rules)}
     driver: dict[str, Any] = {
         "name": "metastudio-preflight",

@@ -10,13 +10,12 @@ from collections.abc import Mapping
 from functools import cache
 from types import MappingProxyType
 
-from preflight.model import FAMILIES
+from preflight.model import FAMILIES, RuleInfo
 from preflight.rules.base import Fact, FileContext, JobContext, Option, Rule, file_rule, job_rule
 
 #: Rule modules, in report order. Add a module here to register its ``RULES``.
 MODULES = (
     "preflight.rules.req",
-    "preflight.rules.files",
     "preflight.rules.vid",
     "preflight.rules.grn",
     "preflight.rules.aud",
@@ -43,6 +42,12 @@ def registry() -> Mapping[str, Rule]:
     )
 
 
+@cache
+def rule_infos() -> Mapping[str, RuleInfo]:
+    """Every rule as reports describe it (`preflight.report.RenderOptions.rules`)."""
+    return MappingProxyType({code: r.info() for code, r in registry().items()})
+
+
 def by_name() -> Mapping[str, Rule]:
     """Every rule by its kebab-case name."""
     return {r.name: r for r in registry().values()}
@@ -50,5 +55,5 @@ def by_name() -> Mapping[str, Rule]:
 
 __all__ = [
     "MODULES", "Fact", "FileContext", "JobContext", "Option", "Rule", "by_name", "file_rule",
-    "job_rule", "registry",
+    "job_rule", "registry", "rule_infos",
 ]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from preflight.inspect import shared
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, JobContext, Option, Options, file_rule, job_rule
+from preflight.rules.gates import lfs_gate, readable_gate
 
 if TYPE_CHECKING:
     from preflight.inspect.audio import AudioInfo
@@ -109,4 +110,12 @@ def audio_names(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         seen.setdefault(key, str(path))
 
 
-RULES = (audio_decode, audio_duration, audio_silent, audio_clipping, audio_rate, audio_names)
+audio_readable = readable_gate(
+    "AUD001", "audio-file-readable",
+    "Each audio file exists, is a regular file, readable and not empty.", "§3.4", "AUD")
+audio_lfs = lfs_gate(
+    "AUD090", "audio-lfs-pointer",
+    "The audio file is a Git LFS pointer, not the media: reported, not checked.", "§3.4", "AUD")
+
+RULES = (audio_readable, audio_lfs, audio_decode, audio_duration, audio_silent, audio_clipping,
+         audio_rate, audio_names)

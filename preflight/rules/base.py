@@ -13,8 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from preflight.model import Severity
-from preflight.spec.schema import BODY_DEFAULTS, json_type
+from preflight.metastudio import BODY_DEFAULTS
+from preflight.model import RuleInfo, Severity
+from preflight.spec.schema import json_type
 
 if TYPE_CHECKING:
     from preflight.spec import JobSpec
@@ -120,6 +121,8 @@ class Rule:
     slots: frozenset[str] = frozenset()
     whole_spec_only: bool = False
     gate: bool = False
+    #: Runs before every other rule of the file; when it fires, no other rule looks at the file.
+    claims_file: bool = False
     inferred: bool = False
     doc: str = ""
 
@@ -136,6 +139,15 @@ class Rule:
     def defaults(self) -> dict[str, Any]:
         """Option defaults."""
         return {k: o.default for k, o in self.options.items()}
+
+    def info(self) -> RuleInfo:
+        """The rule as reports describe it."""
+        return RuleInfo(
+            code=self.code, name=self.name, severity=self.severity, summary=self.summary,
+            source=self.source, doc=self.doc, inferred=self.inferred,
+            options=MappingProxyType({k: (o.default, o.doc) for k, o in self.options.items()}),
+            slots=self.slots,
+        )
 
 
 def job_rule(
@@ -171,15 +183,18 @@ def file_rule(
     slots: Iterable[str],
     options: Mapping[str, Option] | None = None,
     gate: bool = False,
+    claims_file: bool = False,
     inferred: bool = False,
 ) -> Callable[[FileCheck], Rule]:
-    """Declare a rule run once per file in `slots`. A `gate` rule that fires skips the rest."""
+    """Declare a rule run once per file in `slots`. A `gate` rule that fires skips the rest of
+    its family; a `claims_file` rule runs first and, when it fires, skips every other rule."""
 
     def wrap(fn: FileCheck) -> Rule:
         return Rule(
             code=code, name=name, severity=severity, summary=summary, source=source, check=fn,
             target="file", options=MappingProxyType(dict(options or {})), slots=frozenset(slots),
-            gate=gate, inferred=inferred, doc=(fn.__doc__ or "").strip(),
+            gate=gate or claims_file, claims_file=claims_file, inferred=inferred,
+            doc=(fn.__doc__ or "").strip(),
         )
 
     return wrap

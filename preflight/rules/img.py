@@ -7,19 +7,25 @@ from collections.abc import Iterator
 
 from preflight.inspect import shared
 from preflight.inspect.image import MAX_PIXELS
+from preflight.metastudio import family_slots
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, Option, Options, file_rule
-from preflight.spec.schema import SLOTS as ALL_SLOTS
+from preflight.rules.gates import lfs_gate, readable_gate
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-SLOTS = tuple(s for s, (fam, _) in ALL_SLOTS.items() if fam == "IMG")
+SLOTS = family_slots("IMG")
 ID_SLOTS = ("id_card_front", "id_card_back")
 _ORIENT = {2: "mirrored", 3: "rotated 180°", 4: "flipped", 5: "transposed",
            6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise"}
 
 
+def _pdf_ok(ctx: FileContext) -> bool:
+    """The grant letter may be a PDF (dossier §3.5)."""
+    return ctx.slot == "grant_file"
+
+
 def _image(ctx: FileContext) -> object:
-    return shared.image_file(ctx, MAX_PIXELS).value
+    return shared.image_file(ctx, MAX_PIXELS, _pdf_ok(ctx)).value
 
 
 @file_rule("IMG002", "image-decode", E,
@@ -32,7 +38,7 @@ def image_decode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     passes it). The pixel count is checked before decoding, so a decompression bomb is refused
     without using its memory. The grant letter may be a PDF: its header, end marker and at least
     one page are checked."""
-    got = shared.image_file(ctx, int(opts["max_pixels"]))
+    got = shared.image_file(ctx, int(opts["max_pixels"]), _pdf_ok(ctx))
     if got.error is not None:
         yield Fact(f"{ctx.slot} {ctx.path.name} {got.error.detail}",
                    details={"problem": got.error.detail})
@@ -105,4 +111,13 @@ def id_card_size(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                    details={"width": w, "height": h})
 
 
-RULES = (image_decode, image_format, image_mode, image_orientation, id_card_size)
+image_readable = readable_gate(
+    "IMG001", "image-file-readable",
+    "Each image/document exists, is a regular file, readable and not empty.", "§3.5", "IMG")
+image_lfs = lfs_gate(
+    "IMG090", "image-lfs-pointer",
+    "The image/document is a Git LFS pointer, not the media: reported, not checked.", "§3.5",
+    "IMG")
+
+RULES = (image_readable, image_lfs, image_decode, image_format, image_mode, image_orientation,
+         id_card_size)

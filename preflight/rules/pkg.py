@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from preflight.metastudio import AUDIO_EXTENSIONS, MULTIPART_MAX, MULTIPART_MIN
 from preflight.model import Severity
-from preflight.package.plan import auto_count, count_limits, count_problem, human
+from preflight.parts import auto_count, count_limits, count_problem, human
 from preflight.rules.base import Fact, FileContext, JobContext, Option, Options, file_rule, job_rule
-from preflight.spec.schema import AUDIO_EXTENSIONS, MULTIPART_MAX, MULTIPART_MIN
 
 E, W = Severity.ERROR, Severity.WARNING
 _COUNT_FIELD = {"training_video": "video_multipart_count",

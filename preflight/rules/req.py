@@ -6,10 +6,7 @@ import json
 import re
 from collections.abc import Iterator
 
-from preflight.model import Severity
-from preflight.rules.base import Fact, JobContext, Option, Options, job_rule
-from preflight.spec.loader import suggest
-from preflight.spec.schema import (
+from preflight.metastudio import (
     AUDIO_SOURCE_TYPES,
     BODY_FIELDS,
     COMMAND_MESSAGES,
@@ -20,9 +17,11 @@ from preflight.spec.schema import (
     MULTIPART_MIN,
     SUPPORTED_SERVICES,
     VOICE_FIELDS,
-    json_type,
-    matches_type,
 )
+from preflight.model import Severity
+from preflight.rules.base import Fact, JobContext, Option, Options, job_rule
+from preflight.spec.loader import suggest
+from preflight.spec.schema import json_type, matches_type
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 

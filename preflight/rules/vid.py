@@ -7,16 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from preflight import metastudio
 from preflight.inspect import shared
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, Option, Options, file_rule
+from preflight.rules.gates import lfs_gate, readable_gate
 
 if TYPE_CHECKING:
     from preflight.inspect.probe import VideoProbe
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 VIDEO_SLOTS = ("training_video", "action_video")
-ALLOWED_SIZES = ["1920x1080", "1080x1920", "3840x2160", "2160x3840"]
+ALLOWED_SIZES = [f"{w}x{h}" for w, h in metastudio.ALLOWED_SIZES]
 HDR_TRANSFERS = ("PQ", "HLG", "SMPTE ST 2084", "ARIB STD-B67", "BT.2100")
 
 
@@ -39,10 +41,8 @@ def _fix(ctx: FileContext, opts: Options | None = None) -> str | None:
         return None
 
     def build() -> str | None:
-        try:
-            from preflight.fixcmd import ffmpeg_args, plan_for, shell_line
-        except ImportError:
-            return None
+        from preflight.rules.conform import ffmpeg_args, plan_for, shell_line
+
         kw = {}
         if opts is not None and "min_seconds" in opts:
             kw = {"min_duration": float(opts["min_seconds"]),
@@ -303,6 +303,14 @@ def video_audio_clipping(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                    "scale", details={"clipped_fraction": lv.clipped_fraction})
 
 
-RULES = (video_parse, video_container, video_codec, video_hevc, video_resolution,
+video_readable = readable_gate(
+    "VID001", "video-file-readable",
+    "The video file exists, is a regular file, readable and not empty.", "§3.1", "VID")
+video_lfs = lfs_gate(
+    "VID090", "video-lfs-pointer",
+    "The video is a Git LFS pointer, not the media: reported, not checked.", "§3.1", "VID")
+
+RULES = (video_readable, video_lfs, video_parse, video_container, video_codec, video_hevc,
+         video_resolution,
          video_duration, video_frame_rate, video_vfr, video_interlaced, video_hdr,
          video_audio_track, video_audio_silent, video_audio_clipping)

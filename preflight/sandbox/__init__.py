@@ -7,15 +7,17 @@
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from preflight.metastudio.credentials import Credentials
 from preflight.sandbox.faults import FAULT_KINDS, FaultPlan
 from preflight.sandbox.server import (
     Handler,
@@ -24,10 +26,9 @@ from preflight.sandbox.server import (
     SandboxState,
     check_loopback,
 )
-from preflight.submit.credentials import Credentials
 
-__all__ = ["FAULT_KINDS", "FaultPlan", "Sandbox", "SandboxConfig", "read_journal", "running",
-           "throwaway_config"]
+__all__ = ["FAULT_KINDS", "FaultPlan", "Sandbox", "SandboxConfig", "config_from_env",
+           "read_journal", "running", "throwaway_config", "write_credentials"]
 
 
 def throwaway_config(**overrides: Any) -> SandboxConfig:
@@ -39,6 +40,32 @@ def throwaway_config(**overrides: Any) -> SandboxConfig:
     }
     values.update(overrides)
     return SandboxConfig(**values)
+
+
+def config_from_env(environ: Mapping[str, str], **settings: Any) -> tuple[SandboxConfig, bool]:
+    """A config with the AK/SK (and token) of ``HUAWEICLOUD_SDK_*`` in `environ`, or throwaway
+    ones when they are unset; the flag says whether they were made up. `settings` are the
+    other `SandboxConfig` fields (a ``project_id`` of None means a random one)."""
+    ak = environ.get("HUAWEICLOUD_SDK_AK", "").strip()
+    sk = environ.get("HUAWEICLOUD_SDK_SK", "").strip()
+    made_up = not (ak and sk)
+    values = dict(settings)
+    if not values.get("project_id"):
+        values["project_id"] = secrets.token_hex(16)
+    values.setdefault("token", environ.get("HUAWEICLOUD_SDK_TOKEN") or None)
+    if made_up:
+        return throwaway_config(**values), True
+    return SandboxConfig(ak=ak, sk=sk, **values), False
+
+
+def write_credentials(folder: Path, config: SandboxConfig) -> Path:
+    """Write ``credentials.env`` (owner-only) exporting the config's AK/SK and project id."""
+    path = folder / "credentials.env"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"export HUAWEICLOUD_SDK_AK={config.ak}\nexport HUAWEICLOUD_SDK_SK={config.sk}\n"
+                 f"export HUAWEICLOUD_SDK_PROJECT_ID={config.project_id}\n")
+    return path
 
 
 class Sandbox:

@@ -15,7 +15,6 @@ after SUBMITVERIFYING; a JSON-lines journal of every request; fault injection.
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import hmac
 import ipaddress
@@ -33,17 +32,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from preflight.config import Config
-from preflight.engine import Engine
 from preflight.errors import ConfigError
+from preflight.metastudio import (
+    COMMAND_FAILED,
+    COMMAND_OK,
+    COMMANDS,
+    DELETABLE_STATES,
+    NA_ONLY_COMMANDS,
+    SLOTS,
+    WAIT_FILE_UPLOAD,
+    signer,
+)
 from preflight.sandbox.faults import FaultPlan
-from preflight.spec import JobSpec
-from preflight.spec.schema import MULTIPART_FIELDS
-from preflight.submit import signer
+from preflight.sandbox.validate import body_problem
 
 API_RE = re.compile(r"^/v1/(?P<pid>[^/]+)/digital-human-training-manage/user/jobs"
                     r"(?:/(?P<job>[^/]+)(?P<cmd>/command)?)?/?$")
@@ -52,33 +56,6 @@ CHUNK = 1 << 20
 MAX_API_BODY = 1 << 20
 SKEW_LIMIT = 15 * 60
 
-#: Single-URL slots of the create response (dossier §1.4): field -> (slot, Content-Type).
-SINGLE_URLS = {
-    "audio_upload_url": ("audio", "application/zip"),
-    "cover_upload_url": ("cover", "application/octet-stream"),
-    "id_card_image1_upload_url": ("id_card_front", "application/octet-stream"),
-    "id_card_image2_upload_url": ("id_card_back", "application/octet-stream"),
-    "grant_file_upload_url": ("grant_file", "application/octet-stream"),
-    "pre_beauty_image_upload_url": ("pre_beauty_image", "application/octet-stream"),
-    "post_beauty_image_upload_url": ("post_beauty_image", "application/octet-stream"),
-}
-DOWNLOAD_FIELD = {
-    "training_video": "training_video_download_url", "action_video": "action_video_download_url",
-    "audio": "audio_file_download_url", "cover": "cover_download_url",
-    "id_card_front": "id_card_image1_download_url",
-    "id_card_back": "id_card_image2_download_url", "grant_file": "grant_file_download_url",
-}
-COMMANDS = ("SUBMITVERIFYING", "GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED",
-            "GET_ACTION_VIDEO_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
-            "CONFIRM_AUTHORIZATION_LETTER", "CONFIRM_REPAIR", "DELETE_JOB_VIDEO",
-            "CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING",
-            "CONFIRM_ACTIVE")
-NA_ONLY = frozenset({"CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING",
-                     "CONFIRM_ACTIVE"})
-DELETABLE = frozenset({"WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFYING",
-                       "MANUAL_VERIFY_FAILED", "TRAINING_DATA_PREPROCESS_FAILED", "TRAIN_FAILED",
-                       "INFERENCE_DATA_PREPROCESS_FAILED", "JOB_SUCCESS", "WAIT_USER_CONFIRM",
-                       "JOB_REJECT", "JOB_FINISH"})
 #: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
 PROGRESSION = ("AUTO_VERIFYING", "MANUAL_VERIFYING", "TRAINING", "JOB_SUCCESS")
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
@@ -114,7 +91,7 @@ class Job:
     body: dict[str, Any]
     app_user_id: str | None
     created: float
-    state: str = "WAIT_FILE_UPLOAD"
+    state: str = WAIT_FILE_UPLOAD
     updated: float = 0.0
     submitted_at: float | None = None
     confirmed: set[str] = field(default_factory=set)
@@ -122,7 +99,7 @@ class Job:
     logs: list[dict[str, Any]] = field(default_factory=list)
 
 
-class ApiError(Exception):
+class _ErrorAnswer(Exception):
     """An error answer: HTTP status and the documented error body."""
 
     def __init__(self, status: int, code: str, msg: str):
@@ -237,30 +214,13 @@ class SandboxState:
                       key=lambda u: u.part_number)
 
 
-#: The REQ rules that judge single fields, i.e. what the API itself validates (dossier §1.2).
-API_FIELD_RULES = ("REQ001", "REQ002", "REQ003", "REQ004", "REQ005", "REQ006", "REQ008",
-                   "REQ009", "REQ010", "REQ011")
-
-
-@functools.cache
-def _field_engine() -> Engine:
-    return Engine("standard", Config(select=API_FIELD_RULES))
-
-
-def _validate_create(body: Any) -> None:
-    """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003.
-
-    The field-level REQ rules are the single source of truth; a spec's "auto" part count is
-    not an API value.
-    """
-    if not isinstance(body, dict):
-        raise ApiError(400, "MSS.00000002", "Invalid body: expected a JSON object")
-    for key in MULTIPART_FIELDS:
-        if body.get(key) == "auto":
-            raise ApiError(400, "MSS.00000003", f"Invalid parameter: '{key}' must be an integer")
-    report = _field_engine().run(JobSpec(job=MappingProxyType(body)), whole_spec=False, files=[])
-    if report.errors:
-        raise ApiError(400, "MSS.00000003", f"Invalid parameter: {report.errors[0].message}")
+def _validate_create(body: Any) -> dict[str, Any]:
+    """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003."""
+    problem = body_problem(body)
+    if problem is not None:
+        code = "MSS.00000003" if isinstance(body, dict) else "MSS.00000002"
+        raise _ErrorAnswer(400, code, problem)
+    return dict(body)
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -295,7 +255,7 @@ class Handler(BaseHTTPRequestHandler):
         payload = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
         self._send(status, payload, "application/json;charset=UTF-8")
 
-    def _error(self, err: ApiError) -> None:
+    def _error(self, err: _ErrorAnswer) -> None:
         self._json(err.status, {"error_code": err.code, "error_msg": err.msg})
 
     def _xml_error(self, status: int, code: str, msg: str) -> None:
@@ -350,7 +310,7 @@ class Handler(BaseHTTPRequestHandler):
         length = self._length() or 0
         if length > MAX_API_BODY:
             self.close_connection = True
-            self._error(ApiError(413, "MSS.00000002", "Invalid body: too large"))
+            self._error(_ErrorAnswer(413, "MSS.00000002", "Invalid body: too large"))
             return
         raw = self.rfile.read(length) if length else b""
         with sb.lock:
@@ -362,16 +322,16 @@ class Handler(BaseHTTPRequestHandler):
             fault = sb.config.faults.api_fault(n)
             if fault == "throttle":
                 entry["fault"] = fault
-                raise ApiError(429, "APIGW.0308", "The throttling threshold has been reached")
+                raise _ErrorAnswer(429, "APIGW.0308", "The throttling threshold has been reached")
             if fault == "fail_api":
                 entry["fault"] = fault
-                raise ApiError(500, "MSS.00000004", "Internal service error (injected)")
+                raise _ErrorAnswer(500, "MSS.00000004", "Internal service error (injected)")
             m = API_RE.match(parts.path)
             if m is None:
-                raise ApiError(404, "MSS.00010003", "SR.api not found")
+                raise _ErrorAnswer(404, "MSS.00010003", "SR.api not found")
             self._authenticate(parts.path, parts.query, raw, m.group("pid"))
             status, data = self._route(m, parts.query, raw, entry)
-        except ApiError as err:
+        except _ErrorAnswer as err:
             entry.update(status=err.status, error_code=err.code)
             sb.log(**entry)
             self._error(err)
@@ -383,55 +343,55 @@ class Handler(BaseHTTPRequestHandler):
     def _authenticate(self, path: str, query: str, body: bytes, pid: str) -> None:
         cfg = self.sandbox.config
         if unquote(pid) != cfg.project_id:
-            raise ApiError(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+            raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
         token = self.headers.get("X-Auth-Token")
         if token is not None:
             if cfg.token and hmac.compare_digest(token, cfg.token):
                 return
-            raise ApiError(401, "APIG.0307", "The token must be updated")
+            raise _ErrorAnswer(401, "APIG.0307", "The token must be updated")
         auth = signer.parse_authorization(self.headers.get("Authorization", ""))
         if auth is None:
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "Authorization header missing or not SDK-HMAC-SHA256")
         if not hmac.compare_digest(auth.access, cfg.ak):
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "unknown access key")
         date = self.headers.get(signer.HEADER_DATE, "")
         try:
             when = datetime.strptime(date, signer.DATE_FORMAT).replace(tzinfo=UTC)
         except ValueError:
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "X-Sdk-Date missing or malformed") from None
         if abs(time.time() - when.timestamp()) > SKEW_LIMIT:
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail, the request time differs from the "
                            "server time by more than 15 minutes")
         if "x-sdk-date" not in auth.signed_headers:
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "x-sdk-date must be signed")
         headers = {k: v for k, v in self.headers.items()}
         pairs = parse_qsl(query, keep_blank_values=True)
         if not signer.verify(self.command, path, pairs, headers, body, sk=cfg.sk, auth=auth,
                              date=date):
-            raise ApiError(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail")
         xpid = self.headers.get("X-Project-Id")
         if xpid is not None and xpid != cfg.project_id:
-            raise ApiError(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+            raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
 
     def _json_body(self, raw: bytes) -> Any:
         ctype = self.headers.get("Content-Type", "")
         if not ctype.startswith("application/json"):
-            raise ApiError(400, "MSS.10000002", "Request JSON exception: check Content-Type")
+            raise _ErrorAnswer(400, "MSS.10000002", "Request JSON exception: check Content-Type")
         try:
             return json.loads(raw or b"{}")
         except ValueError:
-            raise ApiError(400, "MSS.00000002", "Invalid body") from None
+            raise _ErrorAnswer(400, "MSS.00000002", "Invalid body") from None
 
     def _app_user_id(self) -> str | None:
         value = self.headers.get("X-App-UserId")
         if value is not None and _CHINESE.search(value):
-            raise ApiError(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
                            "contain Chinese characters")
         return value
 
@@ -446,13 +406,13 @@ class Handler(BaseHTTPRequestHandler):
             if method == "GET":
                 entry["op"] = "list"
                 return 200, self._list(query)
-            raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+            raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
         job_id = unquote(job_id)
         entry["job_id"] = job_id
         job = self._job(job_id)
         if cmd:
             if method != "POST":
-                raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+                raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
             entry["op"] = "command"
             return self._command(job, raw, entry)
         if method == "GET":
@@ -461,21 +421,21 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE":
             entry["op"] = "delete"
             return self._delete(job)
-        raise ApiError(400, "MSS.00010004", "SR.method not allowed")
+        raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
 
     def _job(self, job_id: str) -> Job:
         sb = self.sandbox
         with sb.lock:
             job = sb.jobs.get(job_id)
             if job is None:
-                raise ApiError(404, "MSS.00000003", f"Invalid parameter: job {job_id} not found")
+                raise _ErrorAnswer(404, "MSS.00000003",
+                                   f"Invalid parameter: job {job_id} not found")
             sb.advance(job)
             return job
 
     def _create(self, raw: bytes, entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         sb = self.sandbox
-        body = self._json_body(raw)
-        _validate_create(body)
+        body = _validate_create(self._json_body(raw))
         app_user_id = self._app_user_id()
         now = time.time()
         job = Job(uuid.uuid4().hex, body, app_user_id, now, updated=now)
@@ -490,8 +450,9 @@ class Handler(BaseHTTPRequestHandler):
                 out["action_video_upload_url"] = [
                     sb.issue(job, "action_video", i, "application/octet-stream")
                     for i in range(1, body["action_video_multipart_count"] + 1)]
-            for url_field, (slot, ctype) in SINGLE_URLS.items():
-                out[url_field] = sb.issue(job, slot, 1, ctype)
+            for slot in SLOTS.values():
+                if not slot.multipart:
+                    out[slot.upload_field] = sb.issue(job, slot.name, 1, slot.content_type)
             job.logs.append({"operate_time": rfc3339(now), "log_type": "CREATE",
                              "log_description": "job created", "operate_user": "USER"})
         entry.update(job_id=job.job_id, body=body, app_user_id=app_user_id,
@@ -507,20 +468,20 @@ class Handler(BaseHTTPRequestHandler):
         sb = self.sandbox
         body = self._json_body(raw)
         if not isinstance(body, dict) or not isinstance(body.get("command"), str):
-            raise ApiError(400, "MSS.00000003", "Invalid parameter: 'command' is required")
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: 'command' is required")
         extra = set(body) - {"command", "command_message", "comment_data", "operation_reason"}
         if extra:
-            raise ApiError(400, "MSS.00000003", f"Invalid parameter: unknown field "
+            raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: unknown field "
                            f"'{sorted(extra)[0]}'")
         command = body["command"]
         entry["command"] = command
         if command not in COMMANDS:
-            raise ApiError(400, "MSS.00000003", f"Invalid parameter: unknown command {command}")
-        ok: dict[str, Any] = {"commond_result": "EXCUTE_SUCCESS"}
+            raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: unknown command {command}")
+        ok: dict[str, Any] = {"commond_result": COMMAND_OK}
 
         def failed(msg: str) -> tuple[int, dict[str, Any]]:
-            entry["result"] = "EXCUTE_FAILED"
-            return 200, {"commond_result": "EXCUTE_FAILED", "excute_failed_msg": msg,
+            entry["result"] = COMMAND_FAILED
+            return 200, {"commond_result": COMMAND_FAILED, "excute_failed_msg": msg,
                          "error_info": {"error_code": "MSS.00000003", "error_msg": msg}}
 
         with sb.lock:
@@ -528,13 +489,13 @@ class Handler(BaseHTTPRequestHandler):
                 return 200, {**ok, "multipart_data": self._multipart(job, "training_video")}
             if command == "GET_ACTION_VIDEO_MULTIPART_UPLOADED":
                 return 200, {**ok, "multipart_data": self._multipart(job, "action_video")}
-            if command in NA_ONLY:
-                raise ApiError(400, "MSS.00000003", f"Invalid parameter: {command} is only "
+            if command in NA_ONLY_COMMANDS:
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: {command} is only "
                                "available to NA-whitelisted users")
             if command in ("CONFIRM_REPAIR", "DELETE_JOB_VIDEO"):
                 return 200, ok
-            if job.state != "WAIT_FILE_UPLOAD":
-                raise ApiError(400, "MSS.00000003", f"Invalid parameter: job state "
+            if job.state != WAIT_FILE_UPLOAD:
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: job state "
                                f"{job.state} does not accept {command}")
             if command in ("CONFIRM_MULTIPART_UPLOADED",
                            "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"):
@@ -581,10 +542,11 @@ class Handler(BaseHTTPRequestHandler):
         }
         if job.state == "JOB_SUCCESS":
             out["asset_id"] = "asset-" + job.job_id[:16]
-        for slot, fld in DOWNLOAD_FIELD.items():
-            used = [u for u in sb.parts(job, slot) if u.used]
-            if used and (slot not in ("training_video", "action_video") or slot in job.confirmed):
-                out[fld] = f"{sb.base_url}/download/{job.job_id}/{slot}"
+        for slot in SLOTS.values():
+            used = [u for u in sb.parts(job, slot.name) if u.used]
+            if used and slot.download_fields and (not slot.multipart
+                                                  or slot.name in job.confirmed):
+                out[slot.download_fields[0]] = f"{sb.base_url}/download/{job.job_id}/{slot.name}"
         return {k: v for k, v in out.items() if v is not None}
 
     def _list(self, query: str) -> dict[str, Any]:
@@ -596,9 +558,9 @@ class Handler(BaseHTTPRequestHandler):
             offset = int(q.get("offset", "0"))
             limit = int(q.get("limit", "10"))
         except ValueError:
-            raise ApiError(400, "MSS.00000003", "Invalid parameter: offset/limit") from None
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset/limit") from None
         if not (0 <= offset <= 2147483647 and 1 <= limit <= 100):
-            raise ApiError(400, "MSS.00000003", "Invalid parameter: offset 0~2147483647, "
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset 0~2147483647, "
                            "limit 1~100")
         states = set(q["state"].split(",")) if q.get("state") else None
         with sb.lock:
@@ -622,8 +584,8 @@ class Handler(BaseHTTPRequestHandler):
     def _delete(self, job: Job) -> tuple[int, None]:
         sb = self.sandbox
         with sb.lock:
-            if job.state not in DELETABLE:
-                raise ApiError(400, "MSS.00000003", f"Invalid parameter: a job in state "
+            if job.state not in DELETABLE_STATES:
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
                                f"{job.state} cannot be deleted")
             del sb.jobs[job.job_id]
             sb.deleted.add(job.job_id)

@@ -13,14 +13,8 @@ from types import MappingProxyType
 from typing import Any
 
 from preflight.errors import SpecError
-from preflight.spec.schema import (
-    ACCOUNT_FIELDS,
-    MULTI_FILE_SLOTS,
-    SECTIONS,
-    SLOTS,
-    json_type,
-    matches_type,
-)
+from preflight.metastudio import MULTI_FILE_SLOTS, SLOTS
+from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, json_type, matches_type
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from preflight import batch
-from preflight.api import check
 from preflight.cli import cli
+from preflight.workflows import batch
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 SPEC = '[job]\nname = "A"\nis_background_replacement = false\n[media]\ntraining_video = "{v}"\n'

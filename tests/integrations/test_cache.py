@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from preflight.api import check
-from preflight.cache import ResultCache
 from preflight.cli import cli
-from preflight.config import Config, RuleOverride
-from preflight.engine import Engine
+from preflight.rules.cache import ResultCache
+from preflight.rules.config import Config, RuleOverride
+from preflight.rules.engine import Engine
+from preflight.workflows.check import check
 from tests.helpers import codes
 
 
@@ -85,7 +85,7 @@ def test_concurrent_threads_and_processes_share_the_cache(tmp_path: Path) -> Non
     cache = ResultCache(tmp_path / "c")
     threads = [threading.Thread(target=check, args=([p],), kwargs={"cache": cache})
                for p in imgs]
-    code = ("import sys; from preflight.api import check; "
+    code = ("import sys; from preflight.workflows.check import check; "
             "check(sys.argv[2:], cache=sys.argv[1])")
     procs = [subprocess.Popen([sys.executable, "-c", code, str(tmp_path / "c"),
                                *map(str, imgs)]) for _ in range(2)]
@@ -102,7 +102,7 @@ def test_concurrent_threads_and_processes_share_the_cache(tmp_path: Path) -> Non
 def test_a_cache_hit_does_not_load_media_libraries(tmp_path: Path) -> None:
     img = _image(tmp_path / "cover.png")
     check([img], cache=tmp_path / "c")
-    code = ("import sys; from preflight.api import check; "
+    code = ("import sys; from preflight.workflows.check import check; "
             "check([sys.argv[1]], cache=sys.argv[2]); "
             "print(sorted(m for m in ('av', 'numpy', 'PIL', 'pymediainfo') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code, str(img), str(tmp_path / "c")],

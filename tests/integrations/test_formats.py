@@ -10,11 +10,12 @@ import jsonschema
 import pytest
 from click.testing import CliRunner
 
-from preflight.api import check
-from preflight.cli import FORMATS, cli
+from preflight.cli import cli
+from preflight.cli._common import FORMATS
 from preflight.model import Report
 from preflight.report import RenderOptions, format_names, render, resolve_auto
-from preflight.rules import registry
+from preflight.rules import registry, rule_infos
+from preflight.workflows.check import check
 
 SCHEMA = Path(__file__).resolve().parent.parent / "fixtures" / "sarif-2.1.0.json"
 
@@ -33,7 +34,8 @@ def test_cli_format_choices_match_the_formatters() -> None:
 
 
 def test_sarif_validates_against_the_2_1_0_schema(report: Report, tmp_path: Path) -> None:
-    text = render(report, "sarif", RenderOptions(version="1.2.3", root=str(tmp_path)))
+    options = RenderOptions(version="1.2.3", root=str(tmp_path), rules=rule_infos())
+    text = render(report, "sarif", options)
     log = json.loads(text)
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     validator = jsonschema.Draft4Validator(
@@ -53,7 +55,7 @@ def test_sarif_validates_against_the_2_1_0_schema(report: Report, tmp_path: Path
 
 
 def test_sarif_without_root_uses_file_uris(report: Report) -> None:
-    log = json.loads(render(report, "sarif", RenderOptions()))
+    log = json.loads(render(report, "sarif", RenderOptions(rules=rule_infos())))
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
             for r in log["runs"][0]["results"] if "locations" in r]
     assert uris and all(u.startswith("file:///") for u in uris)
@@ -61,7 +63,8 @@ def test_sarif_without_root_uses_file_uris(report: Report) -> None:
 
 def test_junit_is_one_case_per_file_and_family_with_failures(report: Report,
                                                              tmp_path: Path) -> None:
-    root = ET.fromstring(render(report, "junit", RenderOptions(root=str(tmp_path))))
+    options = RenderOptions(root=str(tmp_path), rules=rule_infos())
+    root = ET.fromstring(render(report, "junit", options))
     assert root.tag == "testsuites"
     suite = root.find("testsuite")
     assert suite is not None

@@ -14,9 +14,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from preflight import hook
-from preflight.api import check
 from preflight.cli import cli
+from preflight.workflows import hook
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from preflight.api import check
 from preflight.model import Report
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 FLEXUS: dict[str, Any] = {"name": "t", "is_flexus": True, "is_background_replacement": False,

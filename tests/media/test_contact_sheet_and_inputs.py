@@ -11,10 +11,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from preflight.api import check
 from preflight.cli import cli
 from preflight.errors import PreflightError
 from preflight.spec import load_spec
+from preflight.workflows.check import check
 
 ROOT = Path(__file__).resolve().parents[2]
 

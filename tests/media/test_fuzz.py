@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from preflight.api import check
 from preflight.model import Report
+from preflight.workflows.check import check
 
 #: Generous per-file bound (a normal check of these files takes ~0.05 s).
 PER_FILE_SECONDS = 10.0

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from preflight.api import check
 from preflight.model import Report
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 GREEN_JOB: dict[str, Any] = {"name": "t", "is_background_replacement": True}

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from preflight.api import check
 from preflight.model import Report
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 

@@ -14,7 +14,8 @@ from click.testing import CliRunner
 from preflight.cli import cli
 from preflight.errors import PreflightError
 from preflight.fix import prepare, run
-from preflight.fixcmd import ffmpeg_args, fix_command, nearest_size, plan_for, shell_line
+from preflight.rules.conform import ffmpeg_args, fix_command, nearest_size, plan_for, shell_line
+from preflight.workflows.pipeline import fix_video
 
 BASE = {"container": "mp4", "video_codec": "h264", "audio_codec": "aac", "width": 1920,
         "height": 1080, "display_width": 1920, "display_height": 1080, "rotation": 0,
@@ -98,7 +99,7 @@ def test_fix_mov_named_mp4(tmp_path: Path) -> None:
     job = prepare(src, tmp_path / "fixed.mp4")
     assert job.plan.video == "encode" and job.plan.audio == "encode" and job.plan.trim == 1.0
     seen: list[float] = []
-    result = run(job, progress=lambda done, total: seen.append(done))
+    result = fix_video(job, progress=lambda done, total: seen.append(done))
     assert _sha(src) == before
     assert seen and seen[-1] == pytest.approx(1.0)
     assert not list(tmp_path.glob(".*part*"))
@@ -126,7 +127,7 @@ def test_fix_remux_keeps_stream(tmp_path: Path) -> None:
     src = _clip(tmp_path / "take.mov", "1920x1080", 1.0, rate=25, acodec="aac")
     job = prepare(src, tmp_path / "out.mp4")
     assert job.plan.remux_only and job.plan.reasons == ("container is mov, not MP4: remux to MP4",)
-    run(job, recheck=False)
+    run(job)
     with av.open(str(tmp_path / "out.mp4")) as c:
         assert c.metadata.get("major_brand") == "isom"
     with pytest.raises(PreflightError, match="exists"):

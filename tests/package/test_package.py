@@ -14,12 +14,12 @@ from click.testing import CliRunner
 
 import preflight
 from preflight.cli import cli
-from preflight.errors import PackagingError
-from preflight.package.audiozip import build_audio_zip
-from preflight.package.builder import PackageRefused, verify
-from preflight.package.hashing import hash_ranges
-from preflight.package.manifest import Manifest
-from preflight.package.plan import plan_parts
+from preflight.errors import PackageRefused, PackagingError
+from preflight.manifest import Manifest
+from preflight.packager.audiozip import build_audio_zip
+from preflight.packager.builder import verify
+from preflight.packager.hashing import hash_ranges
+from preflight.parts import plan_parts
 
 #: Only the rules about the body and packaging: these tests use synthetic bytes, not media.
 CONFIG = 'select = ["REQ", "PKG"]\n'
@@ -220,7 +220,7 @@ def test_cli_package_and_verify(job: Path, tmp_path: Path) -> None:
 
 
 def test_package_is_callable_after_submodule_import() -> None:
-    import preflight.package.manifest  # the subpackage shares the name
+    import preflight.manifest  # the subpackage shares the name
 
     assert callable(preflight.package)
     assert "package" in preflight.__all__

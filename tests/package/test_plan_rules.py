@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from preflight.api import check
-from preflight.config import Config, config_from_dict
-from preflight.package.plan import (
+from preflight.parts import (
     MAX_PART_SIZE,
     MIN_PART_SIZE,
     auto_count,
@@ -19,6 +17,8 @@ from preflight.package.plan import (
     part_range,
     plan_parts,
 )
+from preflight.rules.config import Config, config_from_dict
+from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
 PKG_ONLY = Config().with_cli(("PKG",))

@@ -12,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from preflight.errors import ConfigError
+from preflight.errors import ConfigError, ServiceError
+from preflight.metastudio.credentials import Credentials
 from preflight.sandbox import FaultPlan, Sandbox, running
-from preflight.submit.client import MetaStudioClient, ServiceError
-from preflight.submit.credentials import Credentials
+from preflight.submitter.client import MetaStudioClient
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def sb(tmp_path: Path) -> Iterator[Sandbox]:
 
 @pytest.fixture
 def client(sb: Sandbox) -> Iterator[MetaStudioClient]:
-    from preflight.submit.retry import NO_RETRY
+    from preflight.submitter.retry import NO_RETRY
 
     with MetaStudioClient(sb.url, sb.credentials, retry=NO_RETRY) as c:
         yield c
@@ -49,11 +49,11 @@ def test_create_returns_documented_url_fields(client: MetaStudioClient) -> None:
 
 
 @pytest.mark.parametrize("body,fragment", [
-    ({}, "job.name is mandatory"),
-    ({"name": "x", "nmae": "y"}, "job.nmae is not a field"),
-    ({"name": "x", "video_multipart_count": 0}, "1–1000"),
+    ({}, "'name' is required"),
+    ({"name": "x", "nmae": "y"}, "unknown field 'nmae'"),
+    ({"name": "x", "video_multipart_count": 0}, "1~1000"),
     ({"name": "x", "video_multipart_count": "auto"}, "integer"),
-    ({"name": "x", "video_multipart_count": 1001}, "1–1000"),
+    ({"name": "x", "video_multipart_count": 1001}, "1~1000"),
     ({"name": "x", "video_multipart_count": "3"}, "integer"),
     ({"name": "x", "model_version": "V4"}, "model_version"),
     ({"name": "x", "audio_source_type": "MIC"}, "audio_source_type"),

@@ -10,9 +10,10 @@ from typing import Any
 
 import pytest
 
-from preflight.package.manifest import OCTET_STREAM, ZIP, Manifest, Part, Upload
+from preflight.manifest import Manifest, Part, Upload
+from preflight.metastudio import OCTET_STREAM, ZIP
 from preflight.sandbox import Sandbox, running
-from preflight.submit.retry import RetryPolicy
+from preflight.submitter.retry import RetryPolicy
 
 URL_FIELDS = {
     "training_video": "training_video_upload_url", "action_video": "action_video_upload_url",

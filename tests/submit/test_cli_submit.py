@@ -18,7 +18,7 @@ import pytest
 from preflight.sandbox import Sandbox
 from tests.submit.conftest import make_manifest
 
-CLI = [sys.executable, "-c", "from preflight.cli import main; main()"]
+CLI = [sys.executable, "-c", "import sys; from preflight.cli import main; sys.exit(main())"]
 
 
 def _package(tmp: Path, **kw: Any) -> tuple[Path, Path, Any]:

@@ -8,11 +8,11 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from preflight.errors import SubmitError
-from preflight.submit.client import MetaStudioClient, NetworkError, ServiceError
-from preflight.submit.credentials import Credentials, resolve_endpoint
-from preflight.submit.retry import RetryPolicy, is_retryable_status
-from preflight.submit.signer import parse_authorization, verify
+from preflight.errors import NetworkError, ServiceError, SubmitError
+from preflight.metastudio.credentials import Credentials, resolve_endpoint
+from preflight.metastudio.signer import parse_authorization, verify
+from preflight.submitter.client import MetaStudioClient
+from preflight.submitter.retry import RetryPolicy, is_retryable_status
 
 SK = "s3cr3t-SK-value-0123456789"
 TOKEN = "MIIToken-abcdefghijklmnop"

@@ -8,12 +8,11 @@ from typing import Any
 
 import pytest
 
-from preflight.errors import SubmitError
+from preflight.errors import ServiceError, SubmitError
 from preflight.sandbox import Sandbox
-from preflight.submit.api import submit
-from preflight.submit.client import ServiceError
-from preflight.submit.flow import DryRun, SubmitResult, create_body
-from preflight.submit.state import StateStore
+from preflight.submitter.flow import DryRun, SubmitResult, create_body
+from preflight.submitter.state import StateStore
+from preflight.workflows.pipeline import submit
 from tests.submit.conftest import FAST_RETRY, make_manifest
 
 
@@ -142,7 +141,7 @@ def test_part_marked_sending_is_verified_not_reput(sandbox: Sandbox, tmp_path: P
 
 def test_interrupted_create_leaves_exactly_one_job(sandbox: Sandbox, tmp_path: Path) -> None:
     """A crash between sending create and recording its answer: the orphan is deleted."""
-    from preflight.submit.flow import make_client, submission_key
+    from preflight.submitter.flow import make_client, submission_key
 
     man = make_manifest(tmp_path / "job")
     store = StateStore(tmp_path / "state" / "preflight-state.sqlite")
@@ -210,7 +209,7 @@ def test_validation_error_is_not_retried_and_maps_to_exit_3(sandbox: Sandbox,
 
 
 def test_wrong_credentials_fail_with_auth_message(sandbox: Sandbox, tmp_path: Path) -> None:
-    from preflight.submit.credentials import Credentials
+    from preflight.metastudio.credentials import Credentials
 
     bad = Credentials(project_id=sandbox.config.project_id, ak=sandbox.config.ak,
                       sk="wrong-secret-key-value")
@@ -223,8 +222,8 @@ def test_wrong_credentials_fail_with_auth_message(sandbox: Sandbox, tmp_path: Pa
 
 
 def test_token_auth_end_to_end(tmp_path: Path) -> None:
+    from preflight.metastudio.credentials import Credentials
     from preflight.sandbox import running
-    from preflight.submit.credentials import Credentials
 
     with running(token="tok-abcdef-123456", advance_seconds=0.02) as sb:
         creds = Credentials(project_id=sb.config.project_id, token="tok-abcdef-123456")
@@ -257,7 +256,7 @@ def test_changed_source_is_refused_before_sending(sandbox: Sandbox, tmp_path: Pa
 
 
 def test_status_of_job_and_state_dump_is_redacted(sandbox: Sandbox, tmp_path: Path) -> None:
-    from preflight.submit.api import status
+    from preflight.submitter.session import status
 
     man = make_manifest(tmp_path / "job")
     result = _run(sandbox, tmp_path, man)

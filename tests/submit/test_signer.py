@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from preflight.submit import signer
+from preflight.metastudio import signer
 
 HOST = "service.endpoint.myhuaweicloud.com"
 DATE = "20200608T023900Z"

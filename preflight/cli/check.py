@@ -1,0 +1,155 @@
+"""`preflight check`: a spec, loose media files, or whole folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from preflight.cli._common import (
+    FORMATS,
+    SERIAL_ENV,
+    Outcome,
+    edition_choice,
+    render_options,
+    resolve_format,
+    result_cache,
+    slot_choice,
+    split,
+)
+
+if TYPE_CHECKING:
+    from preflight.model import Report
+    from preflight.report import RenderOptions
+    from preflight.rules.cache import ResultCache
+    from preflight.rules.config import Config
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        click.echo(text, nl=False)
+
+
+def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
+    """Text lines of a report's findings (no summary), as the text report prints them."""
+    from preflight.model import Severity
+    from preflight.report.text import line
+
+    out = []
+    for f in report.findings:
+        if options.quiet and f.severity is not Severity.ERROR:
+            continue
+        out.append(line(f, options.color))
+        if f.fix and not options.quiet:
+            out.append(f"    fix: {f.fix}")
+    return out
+
+
+def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None,
+                slot: str | None, job: dict[str, Any] | None, cache: ResultCache | None,
+                jobs: int | None, exclude: tuple[str, ...], fmt: str, options: RenderOptions,
+                output: str | None, strict: bool) -> Outcome:
+    """Batch check: stream text findings in input order, or render one merged report; then
+    the summary table (after a text report, on stderr otherwise)."""
+    from preflight.report import render
+    from preflight.workflows import batch
+
+    found = batch.discover(targets, exclude=exclude, slot=slot, job=job)
+    if not found:
+        click.echo("preflight: warning: no job specs or media files found", err=True)
+    checker = batch.Checker(config, edition=edition, cache=cache)
+    summary = batch.Summary()
+    stream = fmt == "text" and not output
+    kept: list[batch.Outcome] = []
+    for outcome in batch.run(found, checker, jobs):
+        summary.add(outcome)
+        if outcome.error is not None:
+            click.echo(f"{outcome.target.path}: error: {outcome.error}", err=True)
+            continue
+        kept.append(outcome)
+        if stream and outcome.report is not None:
+            for text_line in _finding_lines(outcome.report, options):
+                click.echo(text_line)
+    report = batch.merge(kept, edition)
+    table = batch.summary_table(summary, cache.stats.hits if cache is not None else None)
+    if stream:
+        click.echo(table, nl=False)
+    else:
+        _write(render(report, fmt, options), output)
+        click.echo(table, nl=False, err=True)
+    return Outcome(report=report, strict=strict, unchecked=bool(summary.failed))
+
+
+@click.command("check")
+@click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=str))
+@click.option("--slot", type=slot_choice,
+              help="Check loose files as this upload (default: guessed from the extension).")
+@click.option("--job-json", metavar="JSON",
+              help="Job body (JSON object) for checking loose files, e.g. '{\"is_flexus\": true}'.")
+@click.option("--edition", type=edition_choice,
+              help="Force the edition pack (default: from is_flexus/is_fast_flexus/is_live_copy).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="Report format; auto = github under GitHub Actions, else text.")
+@click.option("--select", multiple=True, metavar="CODES",
+              help="Only these rules (codes, names or families like VID; comma-separated).")
+@click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
+@click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
+              help="Configuration file (default: nearest preflight.toml or pyproject.toml).")
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
+              help="Write the report to a file instead of standard output.")
+@click.option("-j", "--jobs", type=click.IntRange(min=1),
+              help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
+@click.option("--exclude", multiple=True, metavar="PATTERN",
+              help="Skip files matching this .gitignore-style pattern in folders (repeatable).")
+@click.option("--no-cache", is_flag=True, help="Check every file afresh (ignore the result cache).")
+@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Result cache folder (default: .preflight_cache next to the spec, or here).")
+@click.option("--contact-sheet", type=click.Path(dir_okay=False, path_type=str), metavar="PNG",
+              help="Also write the sampled video frames with the green mask to this PNG.")
+def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
+              edition: str | None, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
+              config_path: str | None, strict: bool, quiet: bool, output: str | None,
+              jobs: int | None, exclude: tuple[str, ...], no_cache: bool, cache_dir: str | None,
+              contact_sheet: str | None) -> Outcome:
+    """Check a job spec (avatar.toml), loose media files, or whole folders before submitting.
+
+    \b
+    preflight check avatar.toml
+    preflight check take3.mp4 --job-json '{"is_flexus": true}'
+    preflight check footage/ --jobs 4 --format sarif -o preflight.sarif
+    """
+    from preflight.report import render
+    from preflight.rules.config import config_for
+    from preflight.workflows.check import check, classify, parse_job_json
+
+    kind = classify(targets)
+    if kind == "mixed":
+        raise click.UsageError("give either spec files or media files, not both")
+    if kind == "batch" and contact_sheet:
+        raise click.UsageError("--contact-sheet applies to one spec or video, not to folders")
+    if kind == "spec" and (slot or job_json):
+        raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
+    near = Path(targets[0]).absolute().parent
+    config = config_for(config_path, near).with_cli(split(select), split(ignore), edition)
+    cache = result_cache(no_cache, cache_dir, near if kind == "spec" else None)
+    fmt, color = resolve_format(fmt, output)
+    options = render_options(color=color, quiet=quiet, root=os.getcwd())
+    job = parse_job_json(job_json) if job_json else None
+    if kind == "batch":
+        return _check_many(targets, config, edition=edition, slot=slot, job=job, cache=cache,
+                           jobs=jobs, exclude=exclude, fmt=fmt, options=options, output=output,
+                           strict=strict)
+    if kind == "spec":
+        report = check(targets[0], config=config, edition=edition, cache=cache,
+                       contact_sheet=contact_sheet)
+    else:
+        report = check(list(targets), config=config, edition=edition, slot=slot, job=job,
+                       cache=cache, contact_sheet=contact_sheet)
+    _write(render(report, fmt, options), output)
+    return Outcome(report=report, strict=strict)

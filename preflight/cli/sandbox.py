@@ -1,0 +1,84 @@
+"""`preflight sandbox`: a local MetaStudio stand-in service."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command("sandbox")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Loopback address to bind (127.0.0.1, ::1 or localhost only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
+              help="Port (0 = any free port; the bound URL is printed).")
+@click.option("--project-id", envvar="HUAWEICLOUD_SDK_PROJECT_ID", help="Project id to accept "
+              "(default: $HUAWEICLOUD_SDK_PROJECT_ID or a random one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where uploads, the journal and generated credentials go (default: a temp "
+              "folder).")
+@click.option("--journal", type=click.Path(dir_okay=False, path_type=str),
+              help="JSON-lines journal of every request (default DATA_DIR/journal.jsonl).")
+@click.option("--advance-seconds", type=click.FloatRange(0), default=2.0, show_default=True,
+              help="Seconds per state step after SUBMITVERIFYING.")
+@click.option("--fail-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th upload PUT with HTTP 500.")
+@click.option("--drop-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Drop the connection half-way through the N-th PUT body.")
+@click.option("--lose-put", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Store the N-th PUT but drop the connection before answering.")
+@click.option("--throttle", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th API call with 429 APIGW.0308.")
+@click.option("--fail-api", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Answer the N-th API call with 500 MSS.00000004.")
+@click.option("--slow", "slow_ms", type=click.IntRange(0), default=0, metavar="MS",
+              help="Delay every response by MS milliseconds.")
+@click.option("--faults", "faults_file", type=click.Path(dir_okay=False, path_type=str),
+              help="JSON file of faults, e.g. {\"fail_put\": [3], \"throttle\": [1]}.")
+def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | None,
+                journal: str | None, advance_seconds: float, fail_put: tuple[int, ...],
+                drop_put: tuple[int, ...], lose_put: tuple[int, ...], throttle: tuple[int, ...],
+                fail_api: tuple[int, ...], slow_ms: int, faults_file: str | None) -> None:
+    """Run a local MetaStudio-compatible service for trying `preflight submit`.
+
+    It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
+    $HUAWEICLOUD_SDK_TOKEN); when they are unset it makes throwaway ones and writes them to
+    DATA_DIR/credentials.env (never printed). Stop with Ctrl-C.
+
+    \b
+    preflight sandbox --port 8765 --data-dir /tmp/sbx
+    . /tmp/sbx/credentials.env
+    preflight submit avatar.toml --endpoint http://127.0.0.1:8765 --wait
+    """
+    import tempfile
+
+    from preflight.sandbox import FaultPlan, Sandbox, config_from_env, write_credentials
+
+    plan = FaultPlan.load(Path(faults_file)) if faults_file else FaultPlan()
+    plan.fail_put.update(fail_put)
+    plan.drop_put.update(drop_put)
+    plan.lose_put.update(lose_put)
+    plan.throttle.update(throttle)
+    plan.fail_api.update(fail_api)
+    plan.slow_ms = slow_ms or plan.slow_ms
+    folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="preflight-sandbox-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    config, made_up = config_from_env(
+        os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
+        journal=Path(journal) if journal else None, faults=plan,
+        advance_seconds=advance_seconds)
+    sb = Sandbox(config)
+    if made_up:
+        click.echo(f"credentials: . {write_credentials(folder, config)}")
+    click.echo(f"project id: {config.project_id}")
+    click.echo(f"journal: {sb.journal_path}")
+    click.echo(f"sandbox listening on {sb.url}", nl=True)
+    sys.stdout.flush()
+    try:
+        sb.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sb.stop()

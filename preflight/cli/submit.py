@@ -1,0 +1,172 @@
+"""`preflight submit` and `preflight status`."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from preflight.cli._common import Outcome, count_option, region_choice, show_findings
+from preflight.cli.progress import SubmitDisplay
+from preflight.errors import PackageRefused
+
+if TYPE_CHECKING:
+    from preflight.submitter.flow import DryRun, SubmitResult
+
+
+def _show_dry_run(result: DryRun, fmt: str) -> None:
+    data = result.to_dict()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    click.echo("dry run: nothing is sent. Requests, in order:")
+    for req in data["requests"]:
+        click.echo(f"\n{req['method']} {req['url']}")
+        for k, v in req["headers"].items():
+            click.echo(f"  {k}: {v}")
+        if req.get("body") is not None:
+            body = req["body"]
+            click.echo("  " + (body if isinstance(body, str)
+                               else json.dumps(body, ensure_ascii=False)))
+
+
+def _show_result(result: SubmitResult, fmt: str) -> None:
+    from preflight.parts import human
+
+    summary = result.to_dict()
+    if fmt == "json":
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    how = "created" if result.created else "resumed"
+    click.echo(f"job {result.job_id} ({how}) state {result.state}")
+    click.echo(f"  sent {result.parts_uploaded} part(s), "
+               f"{human(result.bytes_sent)} in {result.seconds:.1f} s; "
+               f"{result.parts_skipped} part(s) already there; "
+               f"{result.parts_total} in total ({human(result.bytes_total)})")
+    for up in summary["uploads"]:
+        click.echo(f"  {up['slot']:<18} {human(up['size']):>10}  {up['parts']} "
+                   f"part(s)  {up['content_type']}")
+    if result.commands:
+        click.echo(f"  commands: {', '.join(result.commands)}")
+    for log in result.operation_logs[-3:] if result.success is False else []:
+        click.echo(f"  {log.get('operate_time', '')} {log.get('log_type', '')}: "
+                   f"{log.get('log_description', '')} {log.get('error_code', '') or ''}")
+    click.echo(f"  state store: {result.state_path}")
+
+
+@click.command("submit")
+@click.argument("spec", type=click.Path(dir_okay=False, path_type=str))
+@click.option("--region", type=region_choice,
+              help="Service region (endpoint metastudio.REGION.myhuaweicloud.com).")
+@click.option("--endpoint", metavar="URL", help="Service base URL instead of a region "
+              "(e.g. a `preflight sandbox`).")
+@click.option("--sandbox", "use_sandbox", is_flag=True,
+              help="Start a local stand-in service in-process and submit to it (no account "
+              "or credentials needed).")
+@click.option("--app-user-id", metavar="ID", help="X-App-UserId header (default: "
+              "[account] app_user_id of the spec).")
+@click.option("--package-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Package folder: reused when it holds a current manifest for this spec, "
+              "else packaged into (default .preflight/package next to the spec).")
+@click.option("--parts", metavar="N|auto", help="Training-video part count for packaging.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where the resume state lives (default .preflight next to the spec).")
+@click.option("-j", "--jobs", type=click.IntRange(1, 64), default=4, show_default=True,
+              envvar="PREFLIGHT_UPLOAD_JOBS", help="Concurrent uploads.")
+@click.option("--new-job", is_flag=True, help="Create a new job even if this spec and media "
+              "were already submitted.")
+@click.option("--wait", is_flag=True, help="Poll the job until a final state.")
+@click.option("--poll-interval", type=click.FloatRange(0.05), default=10.0, show_default=True,
+              help="Seconds between polls with --wait.")
+@click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
+              help="Stop waiting after this many seconds (the job goes on).")
+@click.option("--force", is_flag=True, help="Package even when the check finds errors.")
+@click.option("--dry-run", is_flag=True, help="Print the requests that would be sent "
+              "(secrets redacted) and send nothing.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Summary format.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
+def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox: bool,
+               app_user_id: str | None, package_dir: str | None, parts: str | None,
+               state_dir: str | None, jobs: int, new_job: bool, wait: bool,
+               poll_interval: float, wait_timeout: float | None, force: bool, dry_run: bool,
+               fmt: str, quiet: bool) -> Outcome:
+    """Check, package, upload and submit a job; rerun to resume after any interruption.
+
+    Credentials come from the environment: HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
+    HUAWEICLOUD_SDK_PROJECT_ID (or HUAWEICLOUD_SDK_TOKEN with the project id).
+    Exit 3 when the service or the network refuses the submission.
+
+    \b
+    preflight submit avatar.toml --region cn-north-4 --wait
+    preflight submit avatar.toml --sandbox --wait
+    preflight submit avatar.toml --region cn-north-4 --dry-run
+    """
+    from preflight.submitter.flow import DryRun
+    from preflight.workflows.pipeline import submit
+
+    if use_sandbox and (region or endpoint):
+        raise click.UsageError("--sandbox replaces --region/--endpoint")
+    if not (use_sandbox or region or endpoint or dry_run):
+        raise click.UsageError("give --region, --endpoint URL or --sandbox")
+    try:
+        with SubmitDisplay(quiet or fmt == "json") as display:
+            result = submit(spec, region=region, endpoint=endpoint, sandbox=use_sandbox,
+                            app_user_id=app_user_id, package_dir=package_dir,
+                            parts=count_option(parts, "--parts"), state_dir=state_dir,
+                            jobs=jobs, new_job=new_job, wait=wait, poll_interval=poll_interval,
+                            wait_timeout=wait_timeout, force=force, dry_run=dry_run,
+                            progress=display)
+    except PackageRefused as exc:
+        show_findings(exc.report)
+        click.echo(f"preflight: {exc}", err=True)
+        return Outcome(report=exc.report)
+    if isinstance(result, DryRun):
+        _show_dry_run(result, fmt)
+        return Outcome()
+    _show_result(result, fmt)
+    if result.success is False:
+        click.echo(f"preflight: job {result.job_id} ended in {result.state}", err=True)
+        return Outcome(service_failed=True)
+    return Outcome()
+
+
+@click.command("status")
+@click.argument("target", required=False, metavar="[SPEC|JOB_ID]")
+@click.option("--region", type=region_choice,
+              help="Service region (default: the endpoint recorded when submitting).")
+@click.option("--endpoint", metavar="URL", help="Service base URL.")
+@click.option("--app-user-id", metavar="ID", help="X-App-UserId header.")
+@click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
+              help="Where the resume state lives (default .preflight next to the spec).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+def status_cmd(target: str | None, region: str | None, endpoint: str | None,
+               app_user_id: str | None, state_dir: str | None, fmt: str) -> Outcome:
+    """Show a job's state and history from the service.
+
+    \b
+    preflight status avatar.toml        # the job submitted from this spec
+    preflight status 3f2a...            # any job id (give --region or --endpoint)
+    """
+    from preflight.submitter.session import status
+
+    results = status(target, region=region, endpoint=endpoint, app_user_id=app_user_id,
+                     state_dir=state_dir)
+    if fmt == "json":
+        click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
+        return Outcome()
+    for r in results:
+        click.echo(f"job {r.job_id}  {r.name or ''}  state {r.state}"
+                   + ("  (final)" if r.final else ""))
+        for log in r.history:
+            code = f" error_code={log['error_code']}" if log.get("error_code") else ""
+            click.echo(f"  {log.get('operate_time', ''):<22} {log.get('operate_user', ''):<6} "
+                       f"{log.get('log_type', '')}: {log.get('log_description', '')}{code}")
+        local: Any = r.local
+        if local:
+            parts = local.get("parts", [])
+            done = sum(1 for p in parts if p["status"] == "done")
+            click.echo(f"  local: {local['phase']}, {done}/{len(parts)} upload(s) done")
+    return Outcome()

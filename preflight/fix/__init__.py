@@ -1,0 +1,219 @@
+"""`preflight fix`: make a conforming copy of a training video with the bundled ffmpeg.
+
+    >>> job = prepare("take.mov", "take.fixed.mp4", edition="standard")
+    >>> print(job.command_line)          # exactly what `run` executes
+    >>> result = run(job)                # writes a temp file, then renames it into place
+
+`preflight.workflows.fix_video` runs a job and re-checks its output with the VID rules.
+
+The ffmpeg binary is imageio-ffmpeg's (never a system one). The input is never written:
+an output that resolves to the input is refused, and the output only appears once ffmpeg
+has finished successfully.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import subprocess
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from preflight.errors import PreflightError
+from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, shell_line
+
+if TYPE_CHECKING:
+    from preflight.model import Report
+    from preflight.rules.config import Config
+
+#: progress(done_seconds, total_seconds), called from the calling thread.
+Progress = Callable[[float, float], None]
+
+
+@dataclass(frozen=True)
+class FixJob:
+    """A planned fix: the input facts, the plan and the exact command that will run."""
+
+    src: Path
+    dst: Path
+    tmp: Path
+    edition: str
+    facts: Mapping[str, Any]
+    plan: FixPlan
+    args: tuple[str, ...]
+
+    @property
+    def command_line(self) -> str:
+        """The command as one shell line."""
+        return shell_line(list(self.args))
+
+    @property
+    def total_seconds(self) -> float:
+        """Expected output duration (for progress)."""
+        duration = float(self.facts.get("duration") or 0.0)
+        return min(duration, self.plan.trim) if self.plan.trim is not None else duration
+
+
+@dataclass(frozen=True)
+class FixResult:
+    """What `run` did: the output path and the output's check report."""
+
+    job: FixJob
+    dst: Path
+    #: The output's check (filled in by `preflight.workflows.fix_video`).
+    report: Report | None = None
+
+
+def ffmpeg_exe() -> str:
+    """imageio-ffmpeg's bundled ffmpeg binary.
+
+    :raises PreflightError: imageio-ffmpeg has no binary for this platform.
+    """
+    try:
+        import imageio_ffmpeg
+
+        return str(imageio_ffmpeg.get_ffmpeg_exe())
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise PreflightError(f"no ffmpeg binary from imageio-ffmpeg: {exc}") from None
+
+
+def video_facts(path: Path) -> dict[str, Any]:
+    """Plain facts of a video for `plan_for`.
+
+    :raises ProbeError: the file is not a readable video.
+    """
+    from preflight.inspect.probe import probe_video
+
+    return probe_video(path).facts()
+
+
+def duration_limits(edition: str, config: Config | str | Path | None = None,
+                    near: Path | None = None) -> tuple[float | None, float | None]:
+    """(min, max) seconds of the `video-duration` rule for this edition and configuration,
+    so that a fix trims to the limits the check applies; (None, None) if it has none."""
+    from preflight.rules import by_name
+    from preflight.rules.config import config_for, resolve
+
+    rule = by_name().get("video-duration")
+    if rule is None:
+        return None, None
+    opts = resolve(edition, config_for(config, near or Path.cwd()))[rule.code].options
+    try:
+        return float(opts["min_seconds"]), float(opts["max_seconds"])
+    except (KeyError, TypeError, ValueError):
+        return None, None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve() or (b.exists() and a.samefile(b))
+    except OSError:
+        return False
+
+
+def prepare(
+    src: str | Path,
+    dst: str | Path,
+    *,
+    edition: str = "standard",
+    overwrite: bool = False,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
+    ffmpeg: str | None = None,
+    config: Config | str | Path | None = None,
+) -> FixJob:
+    """Probe ``src`` and plan the fix into ``dst``. Nothing is written.
+
+    Duration limits are those of the `video-duration` rule in ``edition`` and the
+    configuration (found next to ``src`` when not given); ``min_duration``/``max_duration``
+    override them.
+
+    :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
+    :raises ProbeError: ``src`` is not a readable video.
+    """
+    s, d = Path(src).absolute(), Path(dst).absolute()
+    if not s.is_file():
+        raise PreflightError(f"{s}: no such file")
+    if _same(s, d):
+        raise PreflightError(f"output {d} is the input file; choose another output path")
+    if d.is_dir():
+        raise PreflightError(f"output {d} is a folder; give a file name such as "
+                             f"{d / (s.stem + '.fixed.mp4')}")
+    if d.exists() and not overwrite:
+        raise PreflightError(f"output {d} exists; pass --overwrite to replace it")
+    if not d.parent.is_dir():
+        raise PreflightError(f"output folder {d.parent} does not exist")
+    if min_duration is None and max_duration is None:
+        min_duration, max_duration = duration_limits(edition, config, s.parent)
+    facts = video_facts(s)
+    plan = plan_for(facts, edition=edition, min_duration=min_duration,
+                    max_duration=max_duration)
+    tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
+    args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
+    return FixJob(s, d, tmp, edition, facts, plan, tuple(args))
+
+
+def _parse_time(line: str) -> float | None:
+    key, _, value = line.partition("=")
+    if key == "out_time_us":
+        try:
+            return int(value) / 1e6
+        except ValueError:
+            return None
+    return None
+
+
+def run(job: FixJob, *, progress: Progress | None = None) -> FixResult:
+    """Run the planned command and move the output into place.
+
+    :raises PreflightError: ffmpeg failed (with the end of its log).
+    """
+    before = job.src.stat()
+    tail: collections.deque[str] = collections.deque(maxlen=30)
+    total = job.total_seconds
+    proc = subprocess.Popen(
+        list(job.args), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True, encoding="utf-8", errors="replace",
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    err = proc.stderr
+
+    def drain() -> None:
+        for line in err:
+            tail.append(line.rstrip())
+
+    reader = threading.Thread(target=drain, daemon=True, name="preflight-ffmpeg-log")
+    reader.start()
+    ok = False
+    try:
+        best = 0.0
+        for line in proc.stdout:
+            t = _parse_time(line.strip())
+            if t is not None and t > best and progress is not None:
+                best = t
+                progress(min(t, total) if total else t, total)
+        rc = proc.wait()
+        reader.join()
+        if rc != 0:
+            log = "\n".join(tail) or "(no output)"
+            raise PreflightError(f"ffmpeg failed (exit code {rc}):\n{log}")
+        if progress is not None:
+            progress(total, total)
+        os.replace(job.tmp, job.dst)
+        ok = True
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()
+        err.close()
+        if not ok:
+            job.tmp.unlink(missing_ok=True)
+    after = job.src.stat()
+    if (after.st_size, after.st_mtime_ns) != (before.st_size, before.st_mtime_ns):
+        raise PreflightError(f"{job.src} changed while it was being converted")  # never by us
+    return FixResult(job, job.dst)

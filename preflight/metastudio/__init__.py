@@ -1,0 +1,243 @@
+"""The MetaStudio API's vocabulary, stated once: body fields and their types, media slots and their
+upload/download fields and content types, commands, job states, editions, regions, media
+extensions and the accepted video sizes (dossier §1, §2, §3, §5).
+
+Everything else (the spec loader, the rules, the packager, the submitter and the stand-in
+service) reads these facts from here. Nothing in this package imports another part of preflight
+except the error tree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from types import MappingProxyType
+
+# ---- the create body (dossier §1.2) -------------------------------------------------------------
+
+#: Fields of the Create2dModelTrainingJob body and their JSON types (dossier §1.2).
+BODY_FIELDS: Mapping[str, str] = MappingProxyType(
+    {
+        "name": "string",
+        "contact": "string",
+        "command_message": "string",
+        "video_multipart_count": "integer",
+        "action_video_multipart_count": "integer",
+        "is_background_replacement": "boolean",
+        "batch_name": "string",
+        "tags": "array of string",
+        "model_version": "string",
+        "is_ondemand_resource": "boolean",
+        "is_flexus": "boolean",
+        "is_fast_flexus": "boolean",
+        "is_live_copy": "boolean",
+        "is_only_human_model": "boolean",
+        "audio_source_type": "string",
+        "voice_properties": "object",
+        "supported_service": "array of string",
+    }
+)
+#: Body fields the API requires (dossier §1.2).
+REQUIRED_FIELDS = ("name",)
+#: Fields of `voice_properties` and their enums (dossier §1.2); all three are required inside it.
+VOICE_FIELDS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        "job_tag": ("ECOMMERCE", "NEWS", "MARKETING"),
+        "sex": ("FEMALE", "MALE"),
+        "language": ("CN", "EN"),
+    }
+)
+COMMAND_MESSAGES = (
+    "UPDATE_VIDEO", "UPLOAD_VIDEO", "CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART",
+)
+MODEL_VERSIONS = ("V2", "V3", "V3.2", "V3.3")
+DEPRECATED_MODEL_VERSIONS = ("V2", "V3")
+AUDIO_SOURCE_TYPES = ("VIDEO", "AUDIO")
+SUPPORTED_SERVICES = ("VIDEO_2D", "LIVE_2D", "CHAT_2D")
+#: The part-count fields of the body, training video first.
+MULTIPART_FIELDS = ("video_multipart_count", "action_video_multipart_count")
+MULTIPART_MIN, MULTIPART_MAX = 1, 1000
+#: String fields with a documented length range of 0~64 (dossier §1.2).
+STRING_MAX_LENGTH: Mapping[str, int] = MappingProxyType({"command_message": 64,
+                                                        "model_version": 64})
+
+#: API defaults for flags that change meaning when omitted (dossier §1.2).
+BODY_DEFAULTS: Mapping[str, object] = MappingProxyType(
+    {
+        "is_background_replacement": True,
+        "is_flexus": False,
+        "is_fast_flexus": False,
+        "is_live_copy": False,
+        "is_only_human_model": False,
+        "model_version": "V3.2",
+        "command_message": "UPLOAD_VIDEO",
+        "video_multipart_count": 1,
+        "action_video_multipart_count": 1,
+    }
+)
+
+# ---- media slots (dossier §1.4, §2.3) -----------------------------------------------------------
+
+OCTET_STREAM = "application/octet-stream"
+ZIP = "application/zip"
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One upload of a job: the rule family that judges it, the create-response field with its
+    upload URL(s), the Show fields filled once it arrived, its Content-Type, and (for videos)
+    the body field holding its part count."""
+
+    name: str
+    family: str
+    upload_field: str
+    download_fields: tuple[str, ...] = ()
+    content_type: str = OCTET_STREAM
+    count_field: str | None = None
+    multi_file: bool = False
+
+    @property
+    def multipart(self) -> bool:
+        """Whether the upload is cut into parts (a list of URLs)."""
+        return self.count_field is not None
+
+
+#: Media slots: key in `[media]` -> facts about its upload, in upload order.
+SLOTS: Mapping[str, Slot] = MappingProxyType({
+    s.name: s for s in (
+        Slot("training_video", "VID", "training_video_upload_url",
+             ("training_video_download_url",), count_field="video_multipart_count"),
+        Slot("action_video", "VID", "action_video_upload_url",
+             ("action_video_download_url",), count_field="action_video_multipart_count"),
+        Slot("audio", "AUD", "audio_upload_url",
+             ("audio_file_download_url", "audio_download_url"), ZIP, multi_file=True),
+        Slot("cover", "IMG", "cover_upload_url", ("cover_download_url",)),
+        Slot("id_card_front", "IMG", "id_card_image1_upload_url",
+             ("id_card_image1_download_url",)),
+        Slot("id_card_back", "IMG", "id_card_image2_upload_url",
+             ("id_card_image2_download_url",)),
+        Slot("grant_file", "IMG", "grant_file_upload_url", ("grant_file_download_url",)),
+        Slot("pre_beauty_image", "IMG", "pre_beauty_image_upload_url"),
+        Slot("post_beauty_image", "IMG", "post_beauty_image_upload_url"),
+    )
+})
+SLOT_NAMES = tuple(SLOTS)
+#: Slots that may hold several files (zipped into one upload).
+MULTI_FILE_SLOTS = frozenset(s.name for s in SLOTS.values() if s.multi_file)
+#: Slot -> body field with its part count (the multipart slots only).
+COUNT_FIELDS: Mapping[str, str] = MappingProxyType(
+    {s.name: s.count_field for s in SLOTS.values() if s.count_field is not None})
+
+
+def family_slots(family: str) -> tuple[str, ...]:
+    """The slots judged by a rule family (``VID``, ``AUD``, ``IMG``)."""
+    return tuple(s.name for s in SLOTS.values() if s.family == family)
+
+
+# ---- commands and states (dossier §2.1, §2.3) ---------------------------------------------------
+
+COMMANDS = ("SUBMITVERIFYING", "GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED",
+            "GET_ACTION_VIDEO_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
+            "CONFIRM_AUTHORIZATION_LETTER", "CONFIRM_REPAIR", "DELETE_JOB_VIDEO",
+            "CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER", "CONFIRM_PENDING",
+            "CONFIRM_ACTIVE")
+#: Commands only NA-whitelist users may send.
+NA_ONLY_COMMANDS = frozenset({"CONFIRM_ACCEPT", "CONFIRM_REJECT", "CONFIRM_ANSWER",
+                              "CONFIRM_PENDING", "CONFIRM_ACTIVE"})
+#: Slot -> command listing its uploaded parts; slot -> command confirming them.
+MULTIPART_QUERY: Mapping[str, str] = MappingProxyType({
+    "training_video": "GET_MULTIPART_UPLOADED",
+    "action_video": "GET_ACTION_VIDEO_MULTIPART_UPLOADED"})
+MULTIPART_CONFIRM: Mapping[str, str] = MappingProxyType({
+    "training_video": "CONFIRM_MULTIPART_UPLOADED",
+    "action_video": "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"})
+#: The spelling the API uses in command answers (sic).
+COMMAND_OK, COMMAND_FAILED = "EXCUTE_SUCCESS", "EXCUTE_FAILED"
+
+WAIT_FILE_UPLOAD = "WAIT_FILE_UPLOAD"
+#: The job succeeded (normal users: JOB_SUCCESS; NA-whitelist users: JOB_FINISH).
+SUCCESS_STATES = frozenset({"JOB_SUCCESS", "JOB_FINISH"})
+#: States where waiting longer changes nothing without someone acting (dossier §2.3).
+STOP_STATES = frozenset({"WAIT_USER_CONFIRM", "JOB_REJECT", "JOB_PENDING"})
+#: States in which a job may be deleted (dossier §2.4).
+DELETABLE_STATES = frozenset({
+    "WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFYING", "MANUAL_VERIFY_FAILED",
+    "TRAINING_DATA_PREPROCESS_FAILED", "TRAIN_FAILED", "INFERENCE_DATA_PREPROCESS_FAILED",
+    "JOB_SUCCESS", "WAIT_USER_CONFIRM", "JOB_REJECT", "JOB_FINISH"})
+
+
+def is_failed(state: str | None) -> bool:
+    """A review/training failure state."""
+    return bool(state) and (str(state).endswith("_FAILED") or state == "JOB_REJECT")
+
+
+def is_final(state: str | None) -> bool:
+    """A state where polling stops."""
+    return state in SUCCESS_STATES or state in STOP_STATES or is_failed(state)
+
+
+# ---- editions, regions, endpoints (dossier §1.3, §3.2, §5.1) ------------------------------------
+
+#: Editions, each a rule pack: standard V3.2, Flexus, fast Flexus, livestream-room copy.
+EDITIONS = ("standard", "flexus", "fast-flexus", "live-copy")
+#: Region id -> endpoint host (§5.1). ap-southeast-3 is documented but absent from the SDK tables.
+REGIONS: Mapping[str, str] = MappingProxyType({
+    "cn-north-4": "metastudio.cn-north-4.myhuaweicloud.com",
+    "cn-east-3": "metastudio.cn-east-3.myhuaweicloud.com",
+    "ap-southeast-3": "metastudio.ap-southeast-3.myhuaweicloud.com",
+})
+REGION_NAMES = tuple(REGIONS)
+#: The jobs collection, relative to the endpoint.
+JOBS_PATH = "/v1/{project_id}/digital-human-training-manage/user/jobs"
+
+
+def edition_of(job: Mapping[str, object]) -> str:
+    """Edition from the body flags: live copy, fast Flexus, Flexus, else standard."""
+    if job.get("is_live_copy") is True:
+        return "live-copy"
+    if job.get("is_fast_flexus") is True:
+        return "fast-flexus"
+    if job.get("is_flexus") is True:
+        return "flexus"
+    return "standard"
+
+
+# ---- media (dossier §3) -------------------------------------------------------------------------
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".mov", ".m4v", ".mkv", ".avi", ".webm", ".flv", ".ts", ".mts", ".m2ts", ".wmv",
+     ".3gp"}
+)
+AUDIO_EXTENSIONS = frozenset({".wav", ".mp3", ".m4a", ".aac", ".flac", ".ogg", ".opus", ".wma"})
+IMAGE_EXTENSIONS = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic", ".heif"}
+)
+DOCUMENT_EXTENSIONS = frozenset({".pdf"})
+MEDIA_EXTENSIONS = frozenset(VIDEO_EXTENSIONS | AUDIO_EXTENSIONS | IMAGE_EXTENSIONS
+                             | DOCUMENT_EXTENSIONS)
+#: File suffixes of job specs.
+SPEC_SUFFIXES = (".toml", ".json")
+#: Display sizes the automatic review accepts (dossier §2.3 error 44005901, §3.1).
+ALLOWED_SIZES: tuple[tuple[int, int], ...] = (
+    (1920, 1080), (1080, 1920), (3840, 2160), (2160, 3840),
+)
+
+
+def is_spec_path(path: object) -> bool:
+    """Whether a path names a job spec (TOML/JSON) rather than a media file."""
+    return PurePath(str(path)).suffix.lower() in SPEC_SUFFIXES
+
+
+def guess_slot(suffix: str) -> str | None:
+    """The slot a lone file is checked as, from its extension (None when unknown)."""
+    s = suffix.lower()
+    if s in VIDEO_EXTENSIONS:
+        return "training_video"
+    if s in AUDIO_EXTENSIONS:
+        return "audio"
+    if s in IMAGE_EXTENSIONS:
+        return "cover"
+    if s in DOCUMENT_EXTENSIONS:
+        return "grant_file"
+    return None

@@ -1,0 +1,118 @@
+"""The audio zip (dossier §3.4: audio goes up as one ``application/zip``).
+
+Deterministic: entries sorted by name, fixed timestamp and attributes, fixed compression
+level, so the same inputs give the same bytes. Entry names are the files' base names (flat,
+no directories, no absolute paths, no ``..``); two inputs with the same name (compared
+case-insensitively, as Windows and macOS would unpack them) are an error. MP3 and other
+compressed audio are stored; WAV is deflated only when that makes it at least 1% smaller.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import unicodedata
+import zipfile
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from preflight.errors import PackagingError
+from preflight.metastudio import AUDIO_EXTENSIONS
+
+#: 1980-01-01 00:00:00, the earliest zip timestamp: entries carry no local time.
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+#: zlib's default level, which zipfile uses for entries written through ZipFile.open.
+DEFLATE_LEVEL = 6
+#: Formats worth trying deflate on (uncompressed PCM); everything else is stored.
+DEFLATABLE = frozenset({".wav"})
+#: Deflate is kept only when the entry shrinks to at most this fraction.
+MIN_GAIN = 0.99
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One zip member: its name, the file it came from and how it is stored."""
+
+    name: str
+    source: Path
+    size: int
+    deflated: bool
+
+
+def entry_name(path: Path) -> str:
+    """The flat zip entry name of an input file.
+
+    :raises PackagingError: the name is empty, a dot name, or holds control characters.
+    """
+    name = unicodedata.normalize("NFC", path.name)
+    if name in ("", ".", "..") or any(ord(c) < 32 or c in "/\\" for c in name):
+        raise PackagingError(f"{path}: cannot be used as a zip entry name")
+    return name
+
+
+def plan_entries(paths: Iterable[Path]) -> list[tuple[str, Path]]:
+    """Sorted (entry name, path) pairs.
+
+    :raises PackagingError: a non-audio file, or two inputs with the same entry name.
+    """
+    seen: dict[str, Path] = {}
+    out: list[tuple[str, Path]] = []
+    for p in paths:
+        if p.suffix.lower() not in AUDIO_EXTENSIONS:
+            raise PackagingError(
+                f"{p}: not an audio file ({p.suffix or 'no extension'}); the audio zip holds "
+                f"only audio ({', '.join(sorted(AUDIO_EXTENSIONS))})")
+        name = entry_name(p)
+        key = name.casefold()
+        if key in seen:
+            raise PackagingError(
+                f"audio files {seen[key]} and {p} would both be {name!r} in the zip; rename one")
+        seen[key] = p
+        out.append((name, p))
+    return sorted(out, key=lambda e: (e[0].encode("utf-8"), str(e[1])))
+
+
+def _deflated_size(path: Path) -> int:
+    comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
+    total = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(_CHUNK):
+            total += len(comp.compress(block))
+    return total + len(comp.flush())
+
+
+def _info(name: str, deflated: bool) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
+    info.compress_type = zipfile.ZIP_DEFLATED if deflated else zipfile.ZIP_STORED
+    info.create_system = 3  # Unix, whatever the host
+    info.external_attr = 0o100644 << 16
+    return info
+
+
+def build_audio_zip(paths: Iterable[Path], dst: Path) -> list[Entry]:
+    """Write the zip of ``paths`` to ``dst`` (atomically) and describe its entries.
+
+    :raises PackagingError: bad inputs (see `plan_entries`) or an unreadable file.
+    """
+    entries = plan_entries(paths)
+    tmp = dst.with_name(dst.name + ".tmp")
+    out: list[Entry] = []
+    try:
+        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+            for name, src in entries:
+                size = src.stat().st_size
+                deflated = (src.suffix.lower() in DEFLATABLE and size > 0
+                            and _deflated_size(src) <= size * MIN_GAIN)
+                info = _info(name, deflated)
+                info.file_size = size
+                with open(src, "rb") as fin, zf.open(info, "w", force_zip64=size >= 2**31) as fo:
+                    shutil.copyfileobj(fin, fo, _CHUNK)
+                out.append(Entry(name, src, size, deflated))
+        os.replace(tmp, dst)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise PackagingError(f"cannot build the audio zip: {exc}") from None
+    return out

@@ -1,0 +1,286 @@
+"""Result cache: the findings of one file under one rule configuration, kept in SQLite.
+
+A re-check of an unchanged file is served from here without opening the media: the key is
+built from ``stat`` (path, size, mtime, inode), a fingerprint of the first and last 64 KiB, the
+slot, the job body, edition and mode the file rules can read, the effective settings (severity
+and options) of every rule that runs on that slot, the tool version and the rule modules
+themselves. Changing the file, the rules, the configuration or the tool makes a new key.
+
+The database lives in ``.preflight_cache/results.sqlite3`` (WAL journal, busy timeout), so
+several runs may share it at once. A cache that cannot be read or written is skipped, never an
+error: it only ever saves time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+import stat
+import sys
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any
+
+from preflight._version import __version__
+from preflight.model import Finding, Severity
+
+if TYPE_CHECKING:
+    from preflight.rules import FileContext, Rule
+    from preflight.rules.config import RuleSetting
+
+#: Folder name used when no cache directory is given.
+CACHE_DIRNAME = ".preflight_cache"
+DB_NAME = "results.sqlite3"
+#: Bytes read from each end of a file for its fingerprint.
+FINGERPRINT_BYTES = 64 * 1024
+_SCHEMA = 1
+_BUSY_MS = 10_000
+
+
+def default_dir(near: Path | None = None) -> Path:
+    """``.preflight_cache`` in `near` (a folder; the current directory when None)."""
+    return (near or Path.cwd()) / CACHE_DIRNAME
+
+
+def fingerprint(path: Path, size: int) -> str:
+    """BLAKE2b of the first and last `FINGERPRINT_BYTES` of the file (not the whole file).
+
+    :raises OSError: the file cannot be read.
+    """
+    h = hashlib.blake2b(digest_size=16)
+    with open(path, "rb") as fh:
+        h.update(fh.read(FINGERPRINT_BYTES))
+        if size > FINGERPRINT_BYTES:
+            fh.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
+            h.update(fh.read(FINGERPRINT_BYTES))
+    return h.hexdigest()
+
+
+def _rules_signature(rules: Iterable[Rule]) -> list[Any]:
+    """Where each rule's code lives and when that file changed (catches edited rules)."""
+    out: list[Any] = []
+    for mod_name in sorted({r.check.__module__ for r in rules}):
+        module = sys.modules.get(mod_name)
+        file = getattr(module, "__file__", None)
+        try:
+            st = os.stat(file) if file else None
+        except OSError:
+            st = None
+        out.append([mod_name, st.st_size if st else None, st.st_mtime_ns if st else None])
+    return out
+
+
+def _json_default(value: object) -> Any:
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, Severity):
+        return value.value
+    raise TypeError(f"not cacheable: {type(value).__name__}")
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
+
+
+def encode(findings: Iterable[Finding]) -> str:
+    """Findings as compact JSON.
+
+    :raises TypeError: a finding carries a detail that is not plain data.
+    """
+    return _dumps([f.to_dict() for f in findings])
+
+
+def decode(text: str) -> list[Finding]:
+    """Findings back from `encode`."""
+    return [
+        Finding(
+            code=d["code"], name=d["name"], severity=Severity(d["severity"]),
+            message=d["message"], source=d["source"], path=d["path"], slot=d["slot"],
+            fix=d["fix"], details=d["details"],
+        )
+        for d in json.loads(text)
+    ]
+
+
+@dataclass
+class CacheStats:
+    """What the cache did during one run."""
+
+    hits: int = 0
+    misses: int = 0
+    writes: int = 0
+    failures: int = 0
+
+
+class ResultCache:
+    """Findings per file keyed by file identity and effective rule configuration.
+
+    Thread-safe (one connection behind a lock) and safe across processes (SQLite WAL).
+    Nothing is created on disk until the first write.
+    """
+
+    def __init__(self, directory: str | Path | None = None):
+        self.directory = Path(directory) if directory is not None else default_dir()
+        self.stats = CacheStats()
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._broken = False
+
+    @property
+    def db_path(self) -> Path:
+        """The SQLite file."""
+        return self.directory / DB_NAME
+
+    # ---- keys -------------------------------------------------------------------------------
+
+    def key(self, ctx: FileContext, rules: Iterable[Rule],
+            settings: Mapping[str, RuleSetting]) -> str | None:
+        """The cache key for this file as the given rules would judge it, or None when the
+        file cannot be stat'ed/read (then it is not cached: its gate will say why)."""
+        path = ctx.path
+        try:
+            st = os.stat(path)
+            if not stat.S_ISREG(st.st_mode) or st.st_size == 0:
+                return None  # never open a FIFO or device: it could block
+            fp = fingerprint(path, st.st_size)
+        except OSError:
+            return None
+        rule_list = list(rules)
+        config = [
+            [r.code, s.severity.value if s.severity else None, dict(s.options)]
+            for r in rule_list
+            for s in (settings[r.code],)
+        ]
+        material = [
+            _SCHEMA, __version__, str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, fp,
+            ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
+            _rules_signature(rule_list),
+        ]
+        try:
+            return hashlib.sha256(_dumps(material).encode("utf-8")).hexdigest()
+        except TypeError:
+            return None
+
+    # ---- storage ----------------------------------------------------------------------------
+
+    def _connect(self, create: bool) -> sqlite3.Connection | None:
+        if self._conn is not None or self._broken:
+            return self._conn
+        if not create and not self.db_path.exists():
+            return None
+        try:
+            if create:
+                self.directory.mkdir(parents=True, exist_ok=True)
+                ignore = self.directory / ".gitignore"
+                if not ignore.exists():
+                    ignore.write_text("# created by preflight\n*\n", encoding="utf-8")
+            conn = sqlite3.connect(self.db_path, timeout=_BUSY_MS / 1000,
+                                   check_same_thread=False, isolation_level=None)
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS results ("
+                " key TEXT PRIMARY KEY, path TEXT NOT NULL, findings TEXT NOT NULL,"
+                " created REAL NOT NULL)"
+            )
+            conn.execute("CREATE INDEX IF NOT EXISTS results_path ON results(path)")
+        except (sqlite3.Error, OSError):
+            self._broken = True
+            self.stats.failures += 1
+            return None
+        self._conn = conn
+        return conn
+
+    def get(self, key: str) -> list[Finding] | None:
+        """Cached findings for `key`, or None."""
+        with self._lock:
+            conn = self._connect(create=False)
+            row = None
+            if conn is not None:
+                try:
+                    row = conn.execute("SELECT findings FROM results WHERE key = ?",
+                                       (key,)).fetchone()
+                except sqlite3.Error:
+                    self.stats.failures += 1
+            if row is None:
+                self.stats.misses += 1
+                return None
+            try:
+                found = decode(row[0])
+            except (ValueError, KeyError, TypeError):
+                self.stats.misses += 1
+                return None
+            self.stats.hits += 1
+            return found
+
+    def put(self, key: str, path: Path, findings: Iterable[Finding]) -> None:
+        """Store findings; older entries for the same path are dropped (one per file stays
+        per configuration in use, so the database does not grow without bound)."""
+        try:
+            payload = encode(findings)
+        except TypeError:
+            return
+        with self._lock:
+            conn = self._connect(create=True)
+            if conn is None:
+                return
+            try:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    conn.execute(
+                        "DELETE FROM results WHERE path = ? AND key != ? AND created < ?",
+                        (str(path), key, time.time() - 7 * 86400),
+                    )
+                    conn.execute(
+                        "INSERT OR REPLACE INTO results (key, path, findings, created)"
+                        " VALUES (?, ?, ?, ?)", (key, str(path), payload, time.time()),
+                    )
+                self.stats.writes += 1
+            except sqlite3.Error:
+                self.stats.failures += 1
+
+    def clear(self) -> int:
+        """Remove every entry; returns how many there were. The folder stays."""
+        with self._lock:
+            conn = self._connect(create=False)
+            if conn is None:
+                return 0
+            try:
+                with conn:
+                    conn.execute("BEGIN IMMEDIATE")
+                    (n,) = conn.execute("SELECT COUNT(*) FROM results").fetchone()
+                    conn.execute("DELETE FROM results")
+                conn.execute("VACUUM")
+            except sqlite3.Error as exc:
+                from preflight.errors import PreflightError
+
+                raise PreflightError(f"cannot clear the cache {self.db_path}: {exc}") from None
+            return int(n)
+
+    def close(self) -> None:
+        """Close the database connection (reopened on next use)."""
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> ResultCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+__all__ = ["CACHE_DIRNAME", "CacheStats", "ResultCache", "decode", "default_dir", "encode",
+           "fingerprint"]

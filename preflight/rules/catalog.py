@@ -1,0 +1,61 @@
+"""The rule catalogue: every rule with its severity per edition (for `preflight rules`, README)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from preflight.metastudio import EDITIONS
+from preflight.rules import registry
+from preflight.rules.config import Config, resolve
+
+
+def catalog() -> list[dict[str, Any]]:
+    """One entry per rule, in code order."""
+    per_edition = {ed: resolve(ed, Config()) for ed in EDITIONS}
+    out = []
+    for code, rule in registry().items():
+        out.append({
+            "code": code,
+            "name": rule.name,
+            "family": rule.family,
+            "severity": {
+                ed: (sev.value if (sev := s[code].severity) is not None else "off")
+                for ed, s in per_edition.items()
+            },
+            "summary": rule.summary,
+            "source": rule.source_text,
+            "inferred": rule.inferred,
+            "target": "job" if rule.target == "job" else sorted(rule.slots),
+            "whole_spec_only": rule.whole_spec_only,
+            "options": {k: {"default": o.default, "doc": o.doc} for k, o in rule.options.items()},
+            "doc": rule.doc,
+        })
+    return out
+
+
+def _sev(entry: dict[str, Any]) -> str:
+    values = list(entry["severity"].values())
+    if len(set(values)) == 1:
+        return str(values[0])
+    return " / ".join(f"{ed}: {v}" for ed, v in entry["severity"].items())
+
+
+def render_rules(fmt: str) -> str:
+    """The catalogue as text, JSON (`preflight.rules/1`) or a Markdown table."""
+    entries = catalog()
+    if fmt == "json":
+        return json.dumps({"schema": "preflight.rules/1", "rules": entries}, indent=2,
+                          ensure_ascii=False) + "\n"
+    if fmt == "markdown":
+        rows = ["| Code | Name | Severity | What it checks | Source |",
+                "|---|---|---|---|---|"]
+        for e in entries:
+            summary = e["summary"].replace("|", "\\|")
+            rows.append(f"| {e['code']} | `{e['name']}` | {_sev(e)} | {summary} | {e['source']} |")
+        return "\n".join(rows) + "\n"
+    lines = []
+    for e in entries:
+        lines.append(f"{e['code']}  {e['name']:<38} {_sev(e)}")
+        lines.append(f"        {e['summary']}  [source: dossier {e['source']}]")
+    return "\n".join(lines) + "\n"

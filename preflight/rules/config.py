@@ -1,0 +1,286 @@
+"""Edition packs (data in the wheel) and user configuration, validated before any work."""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+from preflight.errors import ConfigError
+from preflight.metastudio import EDITIONS
+from preflight.model import FAMILIES, Severity
+from preflight.rules import Rule, by_name, registry
+from preflight.spec.loader import suggest
+
+_LEVELS = ("error", "warning", "info", "off")
+
+
+@dataclass(frozen=True)
+class RuleSetting:
+    """Severity (None = off) and options of one rule after packs and config are applied."""
+
+    severity: Severity | None
+    options: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class RuleOverride:
+    """What a pack or config file says about one rule."""
+
+    severity: str | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Config:
+    """User configuration: `[tool.preflight]` in pyproject.toml or a preflight.toml."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    rules: Mapping[str, RuleOverride] = field(default_factory=dict)
+    edition: str | None = None
+    path: Path | None = None
+
+    def with_cli(
+        self, select: Iterable[str] = (), ignore: Iterable[str] = (), edition: str | None = None
+    ) -> Config:
+        """Command-line selections replace/extend the file's (validated like the file's)."""
+        sel, ign = tuple(select), tuple(ignore)
+        for s in (*sel, *ign):
+            _check_selector(s, None, "command line")
+        if edition is not None:
+            _check_edition(edition, None, "--edition")
+        return Config(
+            select=sel or self.select,
+            ignore=self.ignore + ign,
+            rules=self.rules,
+            edition=edition or self.edition,
+            path=self.path,
+        )
+
+
+def _resolve_rule(key: str, path: Path | None, where: str) -> Rule:
+    reg, names = registry(), by_name()
+    if key in reg:
+        return reg[key]
+    if key in names:
+        return names[key]
+    raise ConfigError(
+        f"unknown rule {key!r} in {where}{suggest(key, [*reg, *names])}", path=path, key=key
+    )
+
+
+def _check_selector(sel: str, path: Path | None, where: str) -> None:
+    if sel in FAMILIES or sel == "ALL":
+        return
+    reg = registry()
+    if any(code.startswith(sel) for code in reg) and sel[:3] in FAMILIES:
+        return
+    _resolve_rule(sel, path, where)
+
+
+def _check_edition(edition: str, path: Path | None, where: str) -> None:
+    if edition not in EDITIONS:
+        raise ConfigError(
+            f"unknown edition {edition!r} in {where}; expected one of {', '.join(EDITIONS)}"
+            f"{suggest(edition, EDITIONS)}", path=path, key="edition",
+        )
+
+
+def _override(rule: Rule, raw: object, path: Path | None, where: str) -> RuleOverride:
+    if isinstance(raw, str):
+        raw = {"severity": raw}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}.{rule.code} must be a severity string or a table",
+                          path=path, key=rule.code)
+    for key in raw:
+        if key not in ("severity", "options"):
+            raise ConfigError(
+                f"unknown key {key!r} in {where}.{rule.code}; expected severity or options"
+                f"{suggest(key, ['severity', 'options'])}", path=path, key=key,
+            )
+    sev = raw.get("severity")
+    if sev is not None and sev not in _LEVELS:
+        raise ConfigError(
+            f"{where}.{rule.code}.severity = {sev!r}; expected one of {', '.join(_LEVELS)}",
+            path=path, key="severity",
+        )
+    opts = raw.get("options", {})
+    if not isinstance(opts, dict):
+        raise ConfigError(f"{where}.{rule.code}.options must be a table", path=path, key="options")
+    for name, value in opts.items():
+        if name not in rule.options:
+            valid = ", ".join(rule.options) or "none"
+            raise ConfigError(
+                f"unknown option {name!r} for {rule.code} {rule.name} (options: {valid})"
+                f"{suggest(name, list(rule.options))}", path=path, key=name,
+            )
+        if not rule.options[name].accepts(value):
+            raise ConfigError(
+                f"option {rule.code}.{name} must be {rule.options[name].type_name}, "
+                f"got {value!r}", path=path, key=name,
+            )
+    return RuleOverride(severity=sev, options=MappingProxyType(dict(opts)))
+
+
+def _rule_table(raw: object, path: Path | None, where: str) -> dict[str, RuleOverride]:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where} must be a table", path=path, key="rules")
+    out: dict[str, RuleOverride] = {}
+    for key, value in raw.items():
+        rule = _resolve_rule(key, path, where)
+        out[rule.code] = _override(rule, value, path, where)
+    return out
+
+
+_CONFIG_KEYS = ("select", "ignore", "rules", "edition")
+
+
+def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Config:
+    """Validate a `[tool.preflight]` table.
+
+    :raises ConfigError: unknown key, rule, option, severity or edition.
+    """
+    for key in data:
+        if key not in _CONFIG_KEYS:
+            raise ConfigError(f"unknown config key {key!r}{suggest(key, _CONFIG_KEYS)}",
+                              path=path, key=key)
+    sel: dict[str, tuple[str, ...]] = {}
+    for key in ("select", "ignore"):
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{key} must be a list of rule codes, names or families",
+                              path=path, key=key)
+        for v in value:
+            _check_selector(v, path, key)
+        sel[key] = tuple(value)
+    edition = data.get("edition")
+    if edition is not None:
+        if not isinstance(edition, str):
+            raise ConfigError("edition must be a string", path=path, key="edition")
+        _check_edition(edition, path, "config")
+    return Config(
+        select=sel["select"], ignore=sel["ignore"],
+        rules=MappingProxyType(_rule_table(data.get("rules", {}), path, "rules")),
+        edition=edition, path=path,
+    )
+
+
+def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise error(f"invalid TOML: {exc}", path=path) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"cannot read: {exc}", path=path) from None
+
+
+def load_config(path: str | Path) -> Config:
+    """Read a preflight.toml (top-level keys) or a pyproject.toml (`[tool.preflight]`)."""
+    p = Path(path)
+    data = _load_toml(p)
+    if p.name == "pyproject.toml":
+        data = data.get("tool", {}).get("preflight", {})
+        if not isinstance(data, dict):
+            raise ConfigError("[tool.preflight] must be a table", path=p)
+    return config_from_dict(data, p)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest preflight.toml, or pyproject.toml with [tool.preflight], at or above `start`."""
+    here = start if start.is_dir() else start.parent
+    for folder in (here, *here.parents):
+        candidate = folder / "preflight.toml"
+        if candidate.is_file():
+            return candidate
+        pyproject = folder / "pyproject.toml"
+        if pyproject.is_file():
+            try:
+                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
+            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                continue
+            if "preflight" in data.get("tool", {}):
+                return pyproject
+    return None
+
+
+def config_for(config: Config | str | Path | None, near: Path) -> Config:
+    """The given configuration (object or file), else the one found at or above `near`, else
+    the default."""
+    if isinstance(config, Config):
+        return config
+    found = Path(config) if config is not None else find_config(near)
+    return load_config(found) if found else Config()
+
+
+# ---- packs ------------------------------------------------------------------------------------
+
+def _packs_dir() -> Path:
+    """Where the built-in packs live: inside the wheel, or `rules/` of a source checkout."""
+    installed = resources.files("preflight").joinpath("packs")
+    if installed.is_dir():
+        return Path(str(installed))
+    return Path(__file__).resolve().parents[2] / "rules"
+
+
+def pack_names() -> tuple[str, ...]:
+    """The packs that ship with the tool (editions plus their bases)."""
+    return tuple(sorted(p.stem for p in _packs_dir().glob("*.toml")))
+
+
+def load_pack(name: str) -> dict[str, RuleOverride]:
+    """A pack's rule table with its `extends` chain applied (base first)."""
+    chain: list[dict[str, RuleOverride]] = []
+    seen: list[str] = []
+    current: str | None = name
+    while current is not None:
+        if current in seen:
+            raise ConfigError(f"pack {name!r} extends itself via {' -> '.join(seen)}")
+        seen.append(current)
+        path = _packs_dir() / f"{current}.toml"
+        if not path.is_file():
+            raise ConfigError(f"no built-in pack {current!r}{suggest(current, pack_names())}")
+        data = _load_toml(path)
+        meta = data.get("pack", {})
+        chain.append(_rule_table(data.get("rules", {}), path, "rules"))
+        current = meta.get("extends")
+    merged: dict[str, RuleOverride] = {}
+    for table in reversed(chain):
+        for code, ov in table.items():
+            prev = merged.get(code, RuleOverride())
+            merged[code] = RuleOverride(
+                severity=ov.severity if ov.severity is not None else prev.severity,
+                options=MappingProxyType({**prev.options, **ov.options}),
+            )
+    return merged
+
+
+def _matches(rule: Rule, selector: str) -> bool:
+    return selector in ("ALL", rule.name) or rule.code.startswith(selector)
+
+
+def resolve(edition: str, config: Config) -> dict[str, RuleSetting]:
+    """Effective severity and options of every rule for this edition and configuration."""
+    _check_edition(edition, None, "edition")
+    pack = load_pack(edition)
+    out: dict[str, RuleSetting] = {}
+    for code, rule in registry().items():
+        layers = [pack.get(code, RuleOverride()), config.rules.get(code, RuleOverride())]
+        level = rule.severity.value
+        options = rule.defaults()
+        for layer in layers:
+            level = layer.severity or level
+            options.update(layer.options)
+        enabled = level != "off"
+        if config.select and not any(_matches(rule, s) for s in config.select):
+            enabled = False
+        if any(_matches(rule, s) for s in config.ignore):
+            enabled = False
+        out[code] = RuleSetting(
+            severity=Severity(level) if enabled else None, options=MappingProxyType(options)
+        )
+    return out

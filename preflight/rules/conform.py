@@ -1,0 +1,278 @@
+"""What it takes to make a training video conform, and the exact ffmpeg command that does it.
+
+Pure functions over plain media facts; nothing here runs ffmpeg or touches files. The same
+command is shown in the ``fix`` field of VID findings and run by ``preflight fix``.
+
+    >>> plan = plan_for(facts, edition="standard")
+    >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
+
+Targets (dossier §3.1, §3.2): MP4 container; display size one of
+`preflight.metastudio.ALLOWED_SIZES` (orientation kept); duration within the edition pack's
+VID007 limits; frame rate ≥ 25 fps. Streams are copied when the codecs
+allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
+with AAC.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from preflight.errors import PreflightError
+from preflight.metastudio import ALLOWED_SIZES
+
+#: Lowest accepted frame rate and the rate slower videos are converted to (dossier §3.1).
+MIN_FPS = 25.0
+TARGET_FPS = 25
+#: Trimmed output ends this many seconds before the limit, so that audio/video tails that
+#: run a few milliseconds past the cut cannot push the result over it.
+TRIM_MARGIN = 1.0
+COPY_VIDEO_CODECS = frozenset({"h264", "hevc"})
+COPY_AUDIO_CODECS = frozenset({"aac"})
+MP4_NAMES = frozenset({"mp4", "mpeg-4", "isom", "iso base media"})
+#: H.264 8-bit 4:2:0 (plays everywhere, §3.1). CRF 17 keeps the picture visually lossless for
+#: training; "veryfast" keeps a 10-minute 4K re-encode to a reasonable wait on a laptop.
+X264_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "17", "-pix_fmt", "yuv420p")
+AAC_ARGS = ("-c:a", "aac", "-b:a", "192k")
+
+Action = Literal["copy", "encode", "none"]
+
+
+@dataclass(frozen=True)
+class FixPlan:
+    """What has to change to make one video conform.
+
+    ``video``/``audio`` say whether a stream is copied, re-encoded or (audio only) absent.
+    ``width``/``height`` is the display size to scale and pad to (``None``: keep).
+    ``trim`` is the output duration in seconds (``None``: keep). ``fps`` is the frame rate
+    to convert to (``None``: keep). ``reasons`` lists every change for people;
+    ``unfixable`` lists problems no command can fix (a too-short video).
+    """
+
+    video: Action = "copy"
+    audio: Action = "copy"
+    width: int | None = None
+    height: int | None = None
+    trim: float | None = None
+    fps: int | None = None
+    container: str = "mp4"
+    reasons: tuple[str, ...] = ()
+    unfixable: tuple[str, ...] = ()
+
+    @property
+    def needed(self) -> bool:
+        """True when the input does not conform as it is."""
+        return bool(self.reasons)
+
+    @property
+    def remux_only(self) -> bool:
+        """True when no stream is re-encoded (a fast, lossless copy)."""
+        return self.video != "encode" and self.audio != "encode"
+
+
+def _int(value: Any) -> int | None:
+    try:
+        return int(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _float(value: Any) -> float | None:
+    try:
+        result = float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+    return result if result is None or math.isfinite(result) else None
+
+
+def nearest_size(width: int, height: int) -> tuple[int, int]:
+    """The allowed display size closest to ``width``x``height`` with the same orientation.
+
+    Landscape (or square) goes to 1920x1080 / 3840x2160, portrait to 1080x1920 / 2160x3840;
+    of the two, the one whose long side is nearest on a log scale (ties go to 1080p).
+    """
+    landscape = width >= height
+    long_side = max(width, height, 1)
+    candidates = [s for s in ALLOWED_SIZES if (s[0] >= s[1]) == landscape]
+    return min(candidates, key=lambda s: (abs(math.log(long_side / max(s))), max(s)))
+
+
+def duration_limits(edition: str) -> tuple[float, float]:
+    """(min, max) duration in seconds for an edition: VID007's options in its pack."""
+    from preflight.rules.config import Config, resolve
+
+    opts = resolve(edition, Config())["VID007"].options
+    return float(opts["min_seconds"]), float(opts["max_seconds"])
+
+
+def plan_for(
+    facts: Mapping[str, Any],
+    *,
+    edition: str,
+    min_duration: float | None = None,
+    max_duration: float | None = None,
+) -> FixPlan:
+    """Decide what to change, from plain media facts.
+
+    ``facts`` keys: container, video_codec, audio_codec (or None), width, height (coded),
+    display_width, display_height (after rotation), rotation, duration, fps, and optionally
+    bit_depth / pix_fmt. Missing or unknown values are left alone rather than guessed.
+    ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
+    ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
+    """
+    reasons: list[str] = []
+    unfixable: list[str] = []
+    lo, hi = duration_limits(edition)
+    if max_duration is not None:
+        hi = max_duration
+        lo = 0.0 if min_duration is None else min_duration
+    elif min_duration is not None:
+        lo = min_duration
+
+    container = str(facts.get("container") or "").lower()
+    if container not in MP4_NAMES:
+        reasons.append(f"container is {container or 'unknown'}, not MP4: remux to MP4")
+
+    encode_video = False
+    vcodec = str(facts.get("video_codec") or "").lower()
+    if vcodec not in COPY_VIDEO_CODECS:
+        encode_video = True
+        reasons.append(f"video codec {vcodec or 'unknown'} is not H.264/H.265: encode H.264")
+    pix_fmt = str(facts.get("pix_fmt") or "")
+    if pix_fmt and not pix_fmt.startswith(("yuv420p", "yuvj420p", "nv12", "p010")):
+        encode_video = True
+        reasons.append(f"pixel format {pix_fmt} is not 4:2:0: encode H.264 yuv420p")
+
+    width = height = None
+    dw = _int(facts.get("display_width")) or _int(facts.get("width"))
+    dh = _int(facts.get("display_height")) or _int(facts.get("height"))
+    if dw and dh and (dw, dh) not in ALLOWED_SIZES:
+        width, height = nearest_size(dw, dh)
+        encode_video = True
+        reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}")
+
+    fps = None
+    rate = _float(facts.get("fps"))
+    if rate is not None and rate < MIN_FPS - 0.01:
+        fps = TARGET_FPS
+        encode_video = True
+        reasons.append(f"frame rate {rate:g} fps is below {MIN_FPS:g}: convert to {TARGET_FPS} fps")
+
+    trim = None
+    duration = _float(facts.get("duration"))
+    if duration is not None and duration > hi:
+        trim = max(hi - TRIM_MARGIN, lo, hi / 2)
+        reasons.append(f"duration {duration:.1f} s is over {hi:g} s: keep the first {trim:g} s")
+    elif duration is not None and duration < lo:
+        unfixable.append(f"duration {duration:.1f} s is under {lo:g} s: record a longer take")
+
+    acodec = facts.get("audio_codec")
+    audio: Action
+    if not acodec:
+        audio = "none"
+    elif str(acodec).lower() in COPY_AUDIO_CODECS:
+        audio = "copy"
+    else:
+        audio = "encode"
+        reasons.append(f"audio codec {acodec} is not AAC: encode AAC")
+
+    return FixPlan(
+        video="encode" if encode_video else "copy",
+        audio=audio,
+        width=width,
+        height=height,
+        trim=trim,
+        fps=fps,
+        reasons=tuple(reasons),
+        unfixable=tuple(unfixable),
+    )
+
+
+def video_filter(plan: FixPlan) -> str | None:
+    """The ``-vf`` chain for the plan (scale + pad keeping aspect, fps), or None."""
+    filters: list[str] = []
+    if plan.width and plan.height:
+        w, h = plan.width, plan.height
+        filters += [
+            f"scale={w}:{h}:force_original_aspect_ratio=decrease:force_divisible_by=2",
+            f"pad={w}:{h}:(ow-iw)/2:(oh-ih)/2",
+            "setsar=1",
+        ]
+    if plan.fps:
+        filters.append(f"fps={plan.fps}")
+    return ",".join(filters) or None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        if a.exists() and b.exists():
+            return a.samefile(b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def ffmpeg_args(
+    src: Path,
+    dst: Path,
+    plan: FixPlan,
+    ffmpeg: str = "ffmpeg",
+    *,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> list[str]:
+    """The ffmpeg argument vector (program first) that turns ``src`` into a conforming ``dst``.
+
+    ``overwrite`` passes ``-y`` (else ``-n``: never replace an existing file);
+    ``progress`` adds ``-progress pipe:1 -nostats`` for machine-readable progress.
+
+    :raises PreflightError: ``dst`` is ``src``; the input is never written over.
+    """
+    if _same_file(Path(src), Path(dst)):
+        raise PreflightError(f"output {dst} is the input file; choose another output path")
+    args = [ffmpeg, "-hide_banner", "-nostdin", "-y" if overwrite else "-n"]
+    if progress:
+        args += ["-progress", "pipe:1", "-nostats"]
+    args += ["-i", str(src), "-map", "0:v:0"]
+    if plan.audio != "none":
+        args += ["-map", "0:a:0?"]
+    args += ["-dn", "-sn"]
+    if plan.trim is not None:
+        args += ["-t", f"{plan.trim:g}"]
+    vf = video_filter(plan)
+    if plan.video == "encode":
+        if vf:
+            args += ["-vf", vf]
+        args += list(X264_ARGS)
+    else:
+        args += ["-c:v", "copy"]
+    if plan.audio == "encode":
+        args += list(AAC_ARGS)
+    elif plan.audio == "copy":
+        args += ["-c:a", "copy"]
+    args += ["-movflags", "+faststart", "-f", plan.container, str(dst)]
+    return args
+
+
+def shell_line(args: list[str]) -> str:
+    """The argument vector as one copy-pasteable POSIX shell line."""
+    return shlex.join(args)
+
+
+def fix_command(
+    facts: Mapping[str, Any], src: Path, *, edition: str, dst: Path | None = None
+) -> str | None:
+    """The shell line for a finding's ``fix`` field, or None when nothing needs fixing.
+
+    ``dst`` defaults to ``<stem>.fixed.mp4`` next to the input.
+    """
+    plan = plan_for(facts, edition=edition)
+    if not plan.needed:
+        return None
+    src = Path(src)
+    out = dst if dst is not None else src.with_name(src.stem + ".fixed.mp4")
+    return shell_line(ffmpeg_args(src, out, plan))

@@ -1,0 +1,540 @@
+"""``submit``: check → package → create → record → upload → confirm → SUBMITVERIFYING → poll.
+
+Every step is resumable from the state store (see :mod:`preflight.submitter.state`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from preflight.errors import NetworkError, PackagingError, ServiceError, SubmitError
+from preflight.manifest import Manifest, Upload
+from preflight.metastudio import (
+    BODY_FIELDS,
+    MULTIPART_QUERY,
+    SLOTS,
+    STOP_STATES,
+    SUCCESS_STATES,
+    WAIT_FILE_UPLOAD,
+    is_failed,
+    is_final,
+)
+from preflight.metastudio.credentials import Credentials, resolve_endpoint
+from preflight.submitter.client import MetaStudioClient, Response
+from preflight.submitter.progress import ProgressCallback, ProgressEvent, ProgressSink
+from preflight.submitter.redact import redact_url
+from preflight.submitter.retry import THROTTLE_CODES, RetryPolicy, is_retryable_status
+from preflight.submitter.state import DONE, FILE_NAME, SENDING, StateStore
+from preflight.submitter.uploader import PartTask, Uploader, etag_matches
+
+
+@dataclass
+class SubmitResult:
+    """What happened. ``success`` is None while the review is still running."""
+
+    job_id: str
+    state: str | None
+    endpoint: str
+    state_path: str
+    created: bool = False
+    resumed: bool = False
+    submitted_now: bool = False
+    parts_total: int = 0
+    parts_uploaded: int = 0
+    parts_skipped: int = 0
+    bytes_sent: int = 0
+    bytes_total: int = 0
+    seconds: float = 0.0
+    commands: list[str] = field(default_factory=list)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+    operation_logs: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def success(self) -> bool | None:
+        """True in a success state, False in a failed/stopped one, None while in progress."""
+        if self.state in SUCCESS_STATES:
+            return True
+        if is_failed(self.state) or self.state in STOP_STATES:
+            return False
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no secrets: URLs are not included)."""
+        return {
+            "job_id": self.job_id, "state": self.state, "success": self.success,
+            "endpoint": self.endpoint, "state_store": self.state_path, "created": self.created,
+            "resumed": self.resumed, "submitted_now": self.submitted_now,
+            "parts": {"total": self.parts_total, "uploaded": self.parts_uploaded,
+                      "skipped": self.parts_skipped},
+            "bytes": {"sent": self.bytes_sent, "total": self.bytes_total},
+            "seconds": round(self.seconds, 3), "commands": self.commands,
+            "uploads": self.uploads, "operation_logs": self.operation_logs,
+        }
+
+
+@dataclass
+class DryRun:
+    """The requests ``submit`` would send, secrets redacted, and the part plan."""
+
+    requests: list[dict[str, Any]]
+    parts: list[dict[str, Any]]
+    key: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form."""
+        return {"dry_run": True, "submission_key": self.key, "requests": self.requests,
+                "parts": self.parts}
+
+
+def create_body(manifest: Manifest) -> dict[str, Any]:
+    """The create body: only API fields, multipart counts matching the planned parts."""
+    body = {k: v for k, v in manifest.job.items() if k in BODY_FIELDS}
+    video = manifest.upload("training_video")
+    if video is not None and (len(video.parts) > 1 or "video_multipart_count" in body):
+        body["video_multipart_count"] = len(video.parts)
+    action = manifest.upload("action_video")
+    if action is not None:
+        body["action_video_multipart_count"] = len(action.parts)
+    return body
+
+
+def submission_key(manifest: Manifest, endpoint: str, project_id: str,
+                   app_user_id: str | None) -> str:
+    """Same spec + same media + same service/project/user ⇒ same key ⇒ same job on rerun."""
+    doc = {
+        "endpoint": endpoint, "project_id": project_id, "app_user_id": app_user_id or "",
+        "spec_sha256": manifest.spec_sha256, "body": create_body(manifest),
+        "uploads": [[u.slot, u.sha256, u.content_type,
+                     [[p.part_number, p.offset, p.length, p.md5] for p in u.parts]]
+                    for u in sorted(manifest.uploads, key=lambda u: u.slot)],
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def default_state_path(spec_path: str | Path | None, state_dir: str | Path | None) -> Path:
+    """``--state-dir/preflight-state.sqlite`` or ``.preflight/`` next to the spec."""
+    if state_dir is not None:
+        return Path(state_dir) / FILE_NAME
+    base = Path(spec_path).absolute().parent if spec_path else Path.cwd()
+    return base / ".preflight" / FILE_NAME
+
+
+def _urls_for(upload: Upload, data: Mapping[str, Any]) -> list[tuple[str, int, str]]:
+    value = data.get(upload.url_field)
+    urls: list[str]
+    if isinstance(value, str) and value:
+        urls = [value]
+    elif isinstance(value, list) and all(isinstance(v, str) and v for v in value):
+        urls = list(value)
+    else:
+        raise SubmitError(f"the service returned no {upload.url_field} for the {upload.slot} "
+                          "upload")
+    if len(urls) != len(upload.parts):
+        raise SubmitError(f"the service returned {len(urls)} URL(s) in {upload.url_field} for "
+                          f"{len(upload.parts)} planned part(s) of {upload.slot}")
+    return [(upload.slot, p.part_number, u) for p, u in zip(upload.parts, urls, strict=True)]
+
+
+def _parse_time(text: object) -> float | None:
+    if not isinstance(text, str) or not text:
+        return None
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def _multipart(data: Mapping[str, Any]) -> dict[int, str | None]:
+    out: dict[int, str | None] = {}
+    items = data.get("multipart_data")
+    if not isinstance(items, list):
+        return out
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        try:
+            n = int(str(item.get("part_number", "")).strip())
+        except ValueError:
+            continue
+        etag = item.get("etag")
+        out[n] = str(etag) if etag is not None else None
+    return out
+
+
+class Submission:
+    """One run of the submit flow against one client and one state store."""
+
+    def __init__(self, manifest: Manifest, client: MetaStudioClient, store: StateStore, *,
+                 spec_path: str, jobs: int = 4, new_job: bool = False,
+                 progress: ProgressCallback | None = None, poll_interval: float = 5.0,
+                 wait_timeout: float | None = None, sleep: Callable[[float], None] = time.sleep):
+        self.manifest = manifest
+        self.client = client
+        self.store = store
+        self.spec_path = spec_path
+        self.jobs = jobs
+        self.new_job = new_job
+        self.sink = ProgressSink(progress)
+        self.poll_interval = poll_interval
+        self.wait_timeout = wait_timeout
+        self.sleep = sleep
+        self.key = submission_key(manifest, client.endpoint, client.credentials.project_id,
+                                  client.app_user_id)
+
+    def _phase(self, message: str, **kw: Any) -> None:
+        self.sink.emit(ProgressEvent("phase", message=message, **kw))
+
+    # -- create --------------------------------------------------------------------------------
+
+    def _remove_orphans(self, row_name: str, started: float) -> None:
+        """A create whose answer was lost (crash between send and record) left a job we have no
+        URLs for; delete it so exactly one job remains."""
+        try:
+            data = self.client.list(name=row_name, state=WAIT_FILE_UPLOAD, limit=100).data
+        except SubmitError:
+            self.sink.emit(ProgressEvent("note", message="could not list jobs to clean up an "
+                                         "interrupted create"))
+            return
+        jobs = data.get("jobs") or data.get("job_list") or []
+        known = {j.job_id for j in self.store.jobs() if j.job_id}
+        for job in jobs if isinstance(jobs, list) else []:
+            if not isinstance(job, dict):
+                continue
+            created = _parse_time(job.get("create_time"))
+            jid = job.get("job_id")
+            if (not jid or jid in known or job.get("name") != row_name
+                    or job.get("state", WAIT_FILE_UPLOAD) != WAIT_FILE_UPLOAD
+                    or created is None or created < started - 5):
+                continue
+            if self.client.app_user_id and job.get("app_user_id") not in (
+                    None, self.client.app_user_id):
+                continue
+            try:
+                self.client.delete(str(jid))
+                self.sink.emit(ProgressEvent("note", job_id=str(jid), message=(
+                    f"deleted job {jid}: created by an interrupted run whose upload URLs "
+                    "were never received")))
+            except SubmitError:
+                pass
+
+    def _create_call(self, body: Mapping[str, Any], name: str, seq: int) -> Response:
+        """Create with retries. Throttling and refused connections are retried as is; after a
+        5xx or a lost answer, a job the service may have made is looked for and deleted first,
+        so at most one job remains."""
+        policy = self.client.retry
+        started = time.time()
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                return self.client.create(body)
+            except ServiceError as exc:
+                if not (exc.status and is_retryable_status(exc.status, exc.error_code)) \
+                        or attempt == policy.attempts:
+                    self.store.abandon(seq, "create refused")
+                    raise
+                ambiguous = not (exc.status == 429 or exc.error_code in THROTTLE_CODES)
+                why = f"HTTP {exc.status} {exc.error_code or ''}".strip()
+            except NetworkError as exc:
+                if attempt == policy.attempts:
+                    raise
+                ambiguous = exc.maybe_sent
+                why = "network error"
+            if ambiguous:
+                self._remove_orphans(name, started)
+            delay = policy.delay(attempt)
+            self.sink.emit(ProgressEvent("retry", message=f"create: {why}; retrying in "
+                                         f"{delay:.1f} s"))
+            policy.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _create(self) -> str:
+        body = create_body(self.manifest)
+        name = str(body.get("name", ""))
+        seq = self.store.begin_create(self.key, self.client.endpoint,
+                                      self.client.credentials.project_id, self.spec_path, name)
+        self._phase("creating the job")
+        resp = self._create_call(body, name, seq)
+        job_id = resp.data.get("job_id")
+        if not isinstance(job_id, str) or not job_id:
+            self.store.abandon(seq, "no job id")
+            raise SubmitError("the service accepted the job but returned no job_id",
+                              request_id=resp.request_id)
+        urls: list[tuple[str, int, str]] = []
+        try:
+            for upload in self.manifest.uploads:
+                urls.extend(_urls_for(upload, resp.data))
+        except SubmitError:
+            self.store.record_created(seq, job_id, urls)
+            raise
+        self.store.record_created(seq, job_id, urls)
+        self.sink.emit(ProgressEvent("note", job_id=job_id,
+                                     message=f"created job {job_id} ({len(urls)} upload URLs "
+                                     "recorded)"))
+        return job_id
+
+    # -- verify --------------------------------------------------------------------------------
+
+    def _verifier(self, job_id: str) -> Callable[[PartTask], bool | None]:
+        def verify(task: PartTask) -> bool | None:
+            query = MULTIPART_QUERY.get(task.slot)
+            if query is not None:
+                try:
+                    parts = _multipart(self.client.command(job_id, query).data)
+                except ServiceError:
+                    parts = {}
+                    if task.slot != "training_video":
+                        return self._verify_show(job_id, task.slot)
+                if task.part_number not in parts:
+                    return False if task.slot == "training_video" else None
+                match = etag_matches(parts[task.part_number], task.md5)
+                if match is False:
+                    raise SubmitError(f"{task.slot} part {task.part_number}: the service holds "
+                                      f"different bytes (ETag {parts[task.part_number]} ≠ MD5 "
+                                      f"{task.md5}); rerun with --new-job")
+                return True
+            return self._verify_show(job_id, task.slot)
+        return verify
+
+    def _verify_show(self, job_id: str, slot: str) -> bool | None:
+        fields = SLOTS[slot].download_fields if slot in SLOTS else None
+        if not fields:
+            return None
+        data = self.client.show(job_id).data
+        return True if any(data.get(f) for f in fields) else None
+
+    # -- upload --------------------------------------------------------------------------------
+
+    def _tasks(self, job_id: str, result: SubmitResult) -> list[PartTask]:
+        rows = {(p.slot, p.part_number): p for p in self.store.parts(job_id)}
+        tasks: list[PartTask] = []
+        listed: dict[str, dict[int, str | None]] = {}
+        for upload in self.manifest.uploads:
+            for part in upload.parts:
+                row = rows.get((upload.slot, part.part_number))
+                if row is None:
+                    raise SubmitError(f"the state store has no URL for {upload.slot} part "
+                                      f"{part.part_number}; rerun with --new-job")
+                result.parts_total += 1
+                result.bytes_total += part.length
+                if row.status == DONE:
+                    result.parts_skipped += 1
+                    continue
+                query = MULTIPART_QUERY.get(upload.slot)
+                if query is not None and row.status == SENDING:
+                    if upload.slot not in listed:
+                        try:
+                            listed[upload.slot] = _multipart(
+                                self.client.command(job_id, query).data)
+                        except ServiceError:
+                            listed[upload.slot] = {}
+                    etag = listed[upload.slot].get(part.part_number, "")
+                    if part.part_number in listed[upload.slot] and etag_matches(
+                            etag, part.md5) is not False:
+                        self.store.mark(job_id, upload.slot, part.part_number, DONE, etag)
+                        result.parts_skipped += 1
+                        continue
+                tasks.append(PartTask(job_id, upload.slot, part.part_number, row.url,
+                                      upload.source, part.offset, part.length, part.md5,
+                                      upload.content_type, row.status))
+        return tasks
+
+    def _check_sources(self) -> None:
+        for upload in self.manifest.uploads:
+            path = Path(upload.source)
+            try:
+                st = path.stat()
+            except OSError:
+                raise PackagingError(f"{upload.slot}: {path} is missing; package again") from None
+            if st.st_size != upload.size or st.st_mtime_ns != upload.mtime_ns:
+                raise PackagingError(f"{upload.slot}: {path} changed after packaging (size or "
+                                     "modification time differs); package again")
+
+    def _upload(self, job_id: str, result: SubmitResult) -> None:
+        tasks = self._tasks(job_id, result)
+        done_bytes = result.bytes_total - sum(t.length for t in tasks)
+        self.sink.emit(ProgressEvent("plan", total_bytes=result.bytes_total,
+                                     total_parts=result.parts_total, done_bytes=done_bytes,
+                                     done_parts=result.parts_total - len(tasks), job_id=job_id))
+        if not tasks:
+            return
+        self._phase(f"uploading {len(tasks)} part(s) with {self.jobs} connection(s)")
+        uploader = Uploader(self.client, self.store, self._verifier(job_id), self.sink,
+                            jobs=self.jobs)
+        try:
+            uploader.run(tasks)
+        finally:
+            result.bytes_sent = uploader.sent_bytes
+        result.parts_uploaded = len(tasks)
+
+    # -- confirm and submit --------------------------------------------------------------------
+
+    def _command_once(self, job_id: str, command: str, result: SubmitResult) -> None:
+        if self.store.step_done(job_id, command):
+            return
+        self._phase(command)
+        self.client.command(job_id, command)
+        self.store.record_step(job_id, command)
+        result.commands.append(command)
+
+    def _confirm(self, job_id: str, result: SubmitResult) -> None:
+        video = self.manifest.upload("training_video")
+        if video is not None:
+            if not self.store.step_done(job_id, "CONFIRM_MULTIPART_UPLOADED"):
+                listed = _multipart(self.client.command(job_id, "GET_MULTIPART_UPLOADED").data)
+                if listed:
+                    missing = [p.part_number for p in video.parts if p.part_number not in listed]
+                    wrong = [p.part_number for p in video.parts
+                             if etag_matches(listed.get(p.part_number), p.md5) is False]
+                    if missing or wrong:
+                        raise SubmitError(f"the service is missing training-video parts "
+                                          f"{missing} or holds wrong bytes for {wrong}")
+            self._command_once(job_id, "CONFIRM_MULTIPART_UPLOADED", result)
+        if self.manifest.upload("action_video") is not None:
+            self._command_once(job_id, "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED", result)
+        if self.manifest.upload("grant_file") is not None:
+            self._command_once(job_id, "CONFIRM_AUTHORIZATION_LETTER", result)
+
+    def _show(self, job_id: str, result: SubmitResult) -> str | None:
+        data = self.client.show(job_id).data
+        state = data.get("state")
+        result.state = str(state) if state is not None else None
+        logs = data.get("operation_logs")
+        result.operation_logs = [x for x in logs if isinstance(x, dict)] if isinstance(
+            logs, list) else []
+        self.sink.emit(ProgressEvent("state", job_id=job_id, state=result.state))
+        return result.state
+
+    def _poll(self, job_id: str, result: SubmitResult) -> None:
+        self._phase("waiting for the review")
+        deadline = None if self.wait_timeout is None else time.monotonic() + self.wait_timeout
+        last = None
+        while True:
+            state = self._show(job_id, result)
+            if state != last:
+                last = state
+            if is_final(state):
+                self.store.set_phase(job_id, "final", state)
+                return
+            if deadline is not None and time.monotonic() >= deadline:
+                return
+            self.sleep(self.poll_interval)
+
+    def run(self, *, wait: bool = False) -> SubmitResult:
+        """Do (or continue) the submission."""
+        started = time.monotonic()
+        row = None if self.new_job else self.store.latest(self.key)
+        if row is None or row.phase not in ("submitted", "final"):
+            self._check_sources()  # a submitted job needs no media any more: it is only polled
+        if row is not None and row.phase == "creating":
+            self._remove_orphans(row.name, row.started)
+            self.store.abandon(row.seq, "interrupted create")
+            row = None
+        elif row is not None and row.phase.startswith("abandoned"):
+            row = None
+        result = SubmitResult(job_id="", state=None, endpoint=self.client.endpoint,
+                              state_path=str(self.store.path))
+        if row is None or row.job_id is None:
+            job_id = self._create()
+            result.created = True
+        else:
+            job_id = row.job_id
+            result.resumed = True
+            self.sink.emit(ProgressEvent("note", job_id=job_id,
+                                         message=f"continuing job {job_id}"))
+        result.job_id = job_id
+        submitted = row is not None and row.phase in ("submitted", "final")
+        if not submitted and result.resumed:
+            try:
+                state = self._show(job_id, result)
+            except ServiceError as exc:
+                if exc.status == 404:
+                    raise SubmitError(f"job {job_id} no longer exists on the service; rerun "
+                                      "with --new-job", status=404, error_code=exc.error_code,
+                                      request_id=exc.request_id) from None
+                raise
+            submitted = state is not None and state != WAIT_FILE_UPLOAD
+            if submitted:
+                self.store.set_phase(job_id, "submitted", state)
+        if not submitted:
+            self._upload(job_id, result)
+            self._confirm(job_id, result)
+            self._phase("SUBMITVERIFYING")
+            try:
+                self.client.command(job_id, "SUBMITVERIFYING")
+            except ServiceError:
+                # a lost answer to an earlier try: the job may already be past WAIT_FILE_UPLOAD
+                if self._show(job_id, result) in (None, WAIT_FILE_UPLOAD):
+                    raise
+            result.commands.append("SUBMITVERIFYING")
+            result.submitted_now = True
+            self.store.set_phase(job_id, "submitted")
+        if wait:
+            self._poll(job_id, result)
+        else:
+            state = self._show(job_id, result)
+            self.store.set_phase(job_id, "final" if is_final(state) else "submitted", state)
+        result.uploads = [{"slot": u.slot, "source": u.source, "size": u.size,
+                           "parts": len(u.parts), "content_type": u.content_type}
+                          for u in self.manifest.uploads]
+        result.seconds = time.monotonic() - started
+        return result
+
+    def dry_run(self) -> DryRun:
+        """The requests that would be sent, with secrets redacted; nothing is sent."""
+        body = create_body(self.manifest)
+        c = self.client
+        reqs = [c.prepare("POST", c.base_path, body=body).redacted()]
+        parts: list[dict[str, Any]] = []
+        for u in self.manifest.uploads:
+            for p in u.parts:
+                parts.append({"slot": u.slot, "url_field": u.url_field,
+                              "part_number": p.part_number, "source": u.source,
+                              "offset": p.offset, "length": p.length, "md5": p.md5,
+                              "content_type": u.content_type})
+                reqs.append({"method": "PUT", "url": f"<{u.url_field}"
+                             + (f"[{p.part_number - 1}]" if u.url_field in (
+                                 "training_video_upload_url", "action_video_upload_url") else "")
+                             + ">", "headers": {"Content-Type": u.content_type,
+                                                "Content-Length": str(p.length)},
+                             "body": f"<{p.length} bytes of {Path(u.source).name} at "
+                                     f"{p.offset}>"})
+        commands = []
+        if self.manifest.upload("training_video"):
+            commands += ["GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED"]
+        if self.manifest.upload("action_video"):
+            commands.append("CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED")
+        if self.manifest.upload("grant_file"):
+            commands.append("CONFIRM_AUTHORIZATION_LETTER")
+        commands.append("SUBMITVERIFYING")
+        for cmd in commands:
+            reqs.append(c.prepare("POST", f"{c.base_path}/{{job_id}}/command",
+                                  body={"command": cmd}).redacted())
+        reqs.append(c.prepare("GET", f"{c.base_path}/{{job_id}}").redacted())
+        return DryRun(reqs, parts, self.key)
+
+
+def make_client(*, region: str | None = None, endpoint: str | None = None,
+                credentials: Credentials | None = None, app_user_id: str | None = None,
+                transport: httpx.BaseTransport | None = None, http: httpx.Client | None = None,
+                retry: RetryPolicy | None = None, jobs: int = 4,
+                timeout: float = 60.0) -> MetaStudioClient:
+    """A client for ``--region``/``--endpoint`` with environment credentials by default."""
+    base = resolve_endpoint(region, endpoint)
+    creds = credentials or Credentials.from_env()
+    return MetaStudioClient(base, creds, app_user_id=app_user_id, client=http,
+                            transport=transport, retry=retry, max_connections=jobs + 2,
+                            timeout=timeout)
+
+
+def redacted_parts(store: StateStore, job_id: str) -> list[dict[str, Any]]:
+    """Parts of a job for display (URLs without their query)."""
+    return [{"slot": p.slot, "part_number": p.part_number, "url": redact_url(p.url),
+             "status": p.status, "etag": p.etag} for p in store.parts(job_id)]

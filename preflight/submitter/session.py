@@ -1,0 +1,202 @@
+"""The submitter's entry points: ``connect`` a client, ``send`` a built package, ``status``.
+
+`preflight.submit` (`preflight.workflows.submit`) checks and packages a spec, then uses these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from preflight.errors import SubmitError
+from preflight.manifest import Manifest
+from preflight.metastudio import is_final, is_spec_path
+from preflight.metastudio.credentials import Credentials, resolve_endpoint
+from preflight.spec import load_spec
+from preflight.submitter.client import MetaStudioClient
+from preflight.submitter.flow import (
+    DryRun,
+    Submission,
+    SubmitResult,
+    default_state_path,
+    make_client,
+    redacted_parts,
+)
+from preflight.submitter.progress import ProgressCallback
+from preflight.submitter.retry import RetryPolicy
+from preflight.submitter.state import StateStore
+
+DRY_RUN_CREDENTIALS = Credentials(project_id="{project_id}", ak="{HUAWEICLOUD_SDK_AK}",
+                                  sk="dry-run-placeholder")
+
+
+def connect(
+    *,
+    region: str | None = None,
+    endpoint: str | None = None,
+    credentials: Credentials | None = None,
+    app_user_id: str | None = None,
+    jobs: int = 4,
+    dry_run: bool = False,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+) -> MetaStudioClient:
+    """A signed client for the endpoint (or region). For a dry run, missing credentials and
+    endpoint become placeholders, since nothing is sent.
+
+    :raises SubmitError: no usable credentials or endpoint.
+    """
+    if dry_run:
+        creds = credentials
+        if creds is None:
+            try:
+                creds = Credentials.from_env()
+            except SubmitError:
+                creds = DRY_RUN_CREDENTIALS
+        base = resolve_endpoint(region, endpoint) if (region or endpoint) \
+            else "https://metastudio.{region}.myhuaweicloud.com"
+        return MetaStudioClient(base, creds, app_user_id=app_user_id, transport=transport)
+    return make_client(region=region, endpoint=endpoint, credentials=credentials,
+                       app_user_id=app_user_id, transport=transport, retry=retry, jobs=jobs)
+
+
+def send(
+    manifest: Manifest,
+    client: MetaStudioClient,
+    *,
+    spec_path: str = "",
+    state_dir: str | Path | None = None,
+    jobs: int = 4,
+    new_job: bool = False,
+    wait: bool = False,
+    poll_interval: float = 5.0,
+    wait_timeout: float | None = None,
+    dry_run: bool = False,
+    progress: ProgressCallback | None = None,
+) -> SubmitResult | DryRun:
+    """Create (or resume), upload, confirm and submit the job of a built package; with
+    ``dry_run``, return the requests that would be sent instead.
+
+    :raises SubmitError: the service or the network refused (exit code 3 in the CLI).
+    """
+    if dry_run:
+        return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir))
+    store = StateStore(default_state_path(spec_path or None, state_dir))
+    try:
+        run = Submission(manifest, client, store, spec_path=spec_path, jobs=jobs,
+                         new_job=new_job, progress=progress, poll_interval=poll_interval,
+                         wait_timeout=wait_timeout)
+        return run.run(wait=wait)
+    finally:
+        store.close()
+
+
+def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path) -> DryRun:
+    class _NoStore:
+        path = store_path
+
+        def latest(self, key: str) -> None:
+            return None
+
+    run = Submission(man, client, _NoStore(), spec_path=spec_path)  # type: ignore[arg-type]
+    return run.dry_run()
+
+
+@dataclass
+class JobStatus:
+    """A job as the service reports it, plus what the local state store knows."""
+
+    job_id: str
+    state: str | None
+    name: str | None
+    final: bool
+    service: dict[str, Any]
+    local: dict[str, Any] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (download URLs redacted)."""
+        from preflight.submitter.redact import redact_url
+
+        shown = {k: (redact_url(v) if isinstance(v, str) and k.endswith("_url") else v)
+                 for k, v in self.service.items()}
+        return {"job_id": self.job_id, "state": self.state, "name": self.name,
+                "final": self.final, "history": self.history, "local": self.local,
+                "service": shown}
+
+
+def status(
+    target: str | Path | None = None,
+    *,
+    region: str | None = None,
+    endpoint: str | None = None,
+    credentials: Credentials | None = None,
+    app_user_id: str | None = None,
+    state_dir: str | Path | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> list[JobStatus]:
+    """State and history of jobs: for a spec (jobs submitted from it, newest first), a job id,
+    or, with no target, the jobs in the state store of the current directory.
+
+    :raises SubmitError: unknown job, no credentials, or the service refused.
+    """
+    spec_path: Path | None = None
+    job_ids: list[tuple[str, str | None]] = []  # (job_id, endpoint recorded)
+    if target is not None and is_spec_path(target) \
+            and Path(target).is_file():
+        spec_path = Path(target).absolute()
+    store_path = default_state_path(spec_path, state_dir)
+    store = StateStore(store_path) if store_path.is_file() else None
+    locals_: dict[str, dict[str, Any]] = {}
+    try:
+        if store is not None:
+            for row in store.jobs():
+                if not row.job_id:
+                    continue
+                if spec_path is not None and row.spec_path != str(spec_path):
+                    continue
+                if target is not None and spec_path is None and row.job_id != str(target):
+                    continue
+                if row.job_id not in locals_:
+                    locals_[row.job_id] = {"phase": row.phase, "spec": row.spec_path,
+                                           "endpoint": row.endpoint,
+                                           "parts": redacted_parts(store, row.job_id)}
+                    job_ids.append((row.job_id, row.endpoint))
+    finally:
+        if store is not None:
+            store.close()
+    if target is not None and spec_path is None and not job_ids:
+        job_ids.append((str(target), None))
+    if not job_ids:
+        where = f"for {spec_path}" if spec_path else f"in {store_path}"
+        raise SubmitError(f"no submitted job recorded {where}; give a job id")
+    user = app_user_id if app_user_id is not None or spec_path is None \
+        else load_spec(spec_path).account.app_user_id
+    out: list[JobStatus] = []
+    clients: dict[str, Any] = {}
+    try:
+        for job_id, recorded in job_ids[:1] if spec_path else job_ids:
+            base = endpoint or (None if region else recorded)
+            key = f"{region}|{base}"
+            if key not in clients:
+                if base is None and region is None:
+                    raise SubmitError("no endpoint: give --region or --endpoint")
+                clients[key] = make_client(region=region, endpoint=base, credentials=credentials,
+                                           app_user_id=user, transport=transport)
+            data = clients[key].show(job_id).data
+            state = data.get("state")
+            logs = data.get("operation_logs")
+            out.append(JobStatus(job_id=job_id, state=str(state) if state else None,
+                                 name=data.get("name"), final=is_final(state),
+                                 service=data, local=locals_.get(job_id),
+                                 history=[x for x in logs if isinstance(x, dict)]
+                                 if isinstance(logs, list) else []))
+    finally:
+        for c in clients.values():
+            c.close()
+    return out
+
+

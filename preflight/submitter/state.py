@@ -1,0 +1,229 @@
+"""The local state store: one SQLite file, every change a committed transaction.
+
+It remembers, per submission key (spec + media + endpoint + project), the job id, every upload
+URL and what happened to it, so a rerun after a crash or ``kill -9`` continues the same job.
+URLs are stored as received (they are needed to resume) and redacted whenever shown.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from preflight.errors import SubmitError
+from preflight.submitter.redact import redact_url
+
+SCHEMA_VERSION = 1
+FILE_NAME = "preflight-state.sqlite"
+
+# part status: pending (never sent), sending (a PUT was started), done (ETag received or the
+# service listed the part), spent (refused and not recorded by the service)
+PENDING, SENDING, DONE = "pending", "sending", "done"
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS jobs (
+    key TEXT NOT NULL, job_id TEXT, endpoint TEXT NOT NULL, project_id TEXT NOT NULL,
+    spec_path TEXT NOT NULL, name TEXT NOT NULL, phase TEXT NOT NULL,
+    started REAL NOT NULL, updated REAL NOT NULL, state TEXT,
+    seq INTEGER PRIMARY KEY AUTOINCREMENT
+);
+CREATE INDEX IF NOT EXISTS jobs_key ON jobs(key);
+CREATE TABLE IF NOT EXISTS parts (
+    job_id TEXT NOT NULL, slot TEXT NOT NULL, part_number INTEGER NOT NULL,
+    url TEXT NOT NULL, status TEXT NOT NULL, etag TEXT, attempts INTEGER NOT NULL DEFAULT 0,
+    updated REAL NOT NULL, PRIMARY KEY (job_id, slot, part_number)
+);
+CREATE TABLE IF NOT EXISTS steps (
+    job_id TEXT NOT NULL, step TEXT NOT NULL, done REAL NOT NULL, PRIMARY KEY (job_id, step)
+);
+"""
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One submission attempt: ``phase`` is creating, created, submitted or final."""
+
+    seq: int
+    key: str
+    job_id: str | None
+    endpoint: str
+    project_id: str
+    spec_path: str
+    name: str
+    phase: str
+    started: float
+    state: str | None
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One upload URL and its fate."""
+
+    job_id: str
+    slot: str
+    part_number: int
+    url: str
+    status: str
+    etag: str | None
+    attempts: int
+
+
+class StateStore:
+    """Thread-safe wrapper over one SQLite connection (WAL, synchronous=FULL)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        try:
+            # The store holds single-use upload URLs: readable by the owner only. SQLite gives
+            # its -wal/-shm files the database file's permissions.
+            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+            os.chmod(path, 0o600)
+            self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
+                                       timeout=30.0)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_DDL)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+        except (sqlite3.Error, OSError) as exc:
+            raise SubmitError(f"cannot open the state store {path}: {exc}") from None
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._db.close()
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        """One atomic transaction (BEGIN IMMEDIATE ... COMMIT, rollback on error)."""
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def _job(self, row: Sequence[Any] | None) -> JobRow | None:
+        if row is None:
+            return None
+        (key, job_id, endpoint, project_id, spec_path, name, phase, started, _updated, state,
+         seq) = row
+        return JobRow(seq, key, job_id, endpoint, project_id, spec_path, name, phase, started,
+                      state)
+
+    def latest(self, key: str) -> JobRow | None:
+        """The newest attempt for a submission key."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE key=? ORDER BY seq DESC LIMIT 1",
+                                   (key,)).fetchone()
+        return self._job(row)
+
+    def by_job_id(self, job_id: str) -> JobRow | None:
+        """The attempt that created ``job_id``."""
+        with self._lock:
+            row = self._db.execute("SELECT * FROM jobs WHERE job_id=? ORDER BY seq DESC LIMIT 1",
+                                   (job_id,)).fetchone()
+        return self._job(row)
+
+    def jobs(self) -> list[JobRow]:
+        """Every attempt, newest first."""
+        with self._lock:
+            rows = self._db.execute("SELECT * FROM jobs ORDER BY seq DESC").fetchall()
+        return [j for j in (self._job(r) for r in rows) if j]
+
+    def begin_create(self, key: str, endpoint: str, project_id: str, spec_path: str,
+                     name: str) -> int:
+        """Record that a create call is about to be sent (before it is sent)."""
+        now = time.time()
+        with self.tx() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (key, job_id, endpoint, project_id, spec_path, name, phase, "
+                "started, updated, state) VALUES (?, NULL, ?, ?, ?, ?, 'creating', ?, ?, NULL)",
+                (key, endpoint, project_id, spec_path, name, now, now))
+            return int(cur.lastrowid or 0)
+
+    def abandon(self, seq: int, reason: str) -> None:
+        """Mark an attempt as replaced (e.g. ``--new-job``) or failed before a job existed."""
+        with self.tx() as db:
+            db.execute("UPDATE jobs SET phase=?, updated=? WHERE seq=?",
+                       (f"abandoned:{reason}", time.time(), seq))
+
+    def record_created(self, seq: int, job_id: str,
+                       urls: Sequence[tuple[str, int, str]]) -> None:
+        """Store the job id and every (slot, part_number, url) in one transaction."""
+        now = time.time()
+        with self.tx() as db:
+            db.execute("UPDATE jobs SET job_id=?, phase='created', updated=? WHERE seq=?",
+                       (job_id, now, seq))
+            db.executemany(
+                "INSERT OR REPLACE INTO parts (job_id, slot, part_number, url, status, etag, "
+                "attempts, updated) VALUES (?, ?, ?, ?, 'pending', NULL, 0, ?)",
+                [(job_id, slot, n, url, now) for slot, n, url in urls])
+
+    def set_phase(self, job_id: str, phase: str, state: str | None = None) -> None:
+        """Advance an attempt (created → submitted → final) and remember the last state seen."""
+        with self.tx() as db:
+            db.execute("UPDATE jobs SET phase=?, state=COALESCE(?, state), updated=? "
+                       "WHERE job_id=?", (phase, state, time.time(), job_id))
+
+    # -- parts ---------------------------------------------------------------------------------
+
+    def parts(self, job_id: str) -> list[PartRow]:
+        """Every URL of a job."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT job_id, slot, part_number, url, status, etag, attempts FROM parts "
+                "WHERE job_id=? ORDER BY slot, part_number", (job_id,)).fetchall()
+        return [PartRow(*r) for r in rows]
+
+    def mark(self, job_id: str, slot: str, part_number: int, status: str,
+             etag: str | None = None, *, attempt: bool = False) -> None:
+        """Change one part's status (committed before returning)."""
+        with self.tx() as db:
+            db.execute(
+                "UPDATE parts SET status=?, etag=COALESCE(?, etag), updated=?, "
+                "attempts=attempts+? WHERE job_id=? AND slot=? AND part_number=?",
+                (status, etag, time.time(), 1 if attempt else 0, job_id, slot, part_number))
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    def step_done(self, job_id: str, step: str) -> bool:
+        """Whether a command (e.g. CONFIRM_MULTIPART_UPLOADED) was already acknowledged."""
+        with self._lock:
+            return self._db.execute("SELECT 1 FROM steps WHERE job_id=? AND step=?",
+                                    (job_id, step)).fetchone() is not None
+
+    def record_step(self, job_id: str, step: str) -> None:
+        """Remember an acknowledged command."""
+        with self.tx() as db:
+            db.execute("INSERT OR REPLACE INTO steps VALUES (?, ?, ?)", (job_id, step, time.time()))
+
+    # -- display -------------------------------------------------------------------------------
+
+    def dump(self) -> list[dict[str, Any]]:
+        """A readable dump with every URL redacted."""
+        out = []
+        for j in self.jobs():
+            out.append({
+                "job_id": j.job_id, "phase": j.phase, "state": j.state, "spec": j.spec_path,
+                "endpoint": j.endpoint, "name": j.name,
+                "parts": [{"slot": p.slot, "part_number": p.part_number,
+                           "url": redact_url(p.url), "status": p.status, "etag": p.etag,
+                           "attempts": p.attempts}
+                          for p in (self.parts(j.job_id) if j.job_id else [])],
+            })
+        return out

@@ -1,0 +1,192 @@
+"""The pipelines after the check: check → package, check → package → submit, and fix → re-check.
+
+Each step lives in its own layer (`preflight.packager`, `preflight.submitter`, `preflight.fix`,
+`preflight.sandbox`); only this module chains them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from preflight.errors import PackagingError, SubmitError
+from preflight.manifest import Manifest
+from preflight.packager.builder import (
+    MANIFEST_NAME,
+    Package,
+    PartCount,
+    Progress,
+    build,
+    verify,
+    with_counts,
+)
+from preflight.parts import TARGET_PART_SIZE
+from preflight.spec import JobSpec, load_spec
+from preflight.workflows.check import check
+
+if TYPE_CHECKING:
+    import httpx
+
+    from preflight.fix import FixJob, FixResult
+    from preflight.fix import Progress as FixProgress
+    from preflight.metastudio.credentials import Credentials
+    from preflight.rules.config import Config
+    from preflight.submitter.flow import DryRun, SubmitResult
+    from preflight.submitter.progress import ProgressCallback
+    from preflight.submitter.retry import RetryPolicy
+
+#: Where `submit` packages a spec when no --package-dir is given (next to the spec).
+PACKAGE_DIR = Path(".preflight") / "package"
+
+
+def package(
+    spec: JobSpec | str | Path,
+    out_dir: str | Path,
+    *,
+    parts: PartCount = None,
+    action_parts: PartCount = None,
+    edition: str | None = None,
+    config: Config | str | Path | None = None,
+    force: bool = False,
+    materialize: bool = False,
+    target_part_size: int = TARGET_PART_SIZE,
+    progress: Progress | None = None,
+) -> Package:
+    """Check ``spec`` and build its upload package in ``out_dir``.
+
+    ``parts``/``action_parts`` override the spec's ``video_multipart_count`` /
+    ``action_video_multipart_count`` (an integer or "auto"). ``force`` packages despite
+    error findings and marks the manifest ``forced``. ``materialize`` also writes each video
+    part as a file under ``out_dir/parts``.
+
+    :raises PackageRefused: the check found errors and ``force`` is false.
+    :raises PackagingError: a file cannot be read, or a count cannot cut its file.
+    :raises SpecError: the spec cannot be read.
+    :raises ConfigError: invalid configuration or edition.
+    """
+    js = spec if isinstance(spec, JobSpec) else load_spec(spec)
+    js = with_counts(js, parts, action_parts)
+    report = check(js, edition=edition, config=config)
+    return build(js, out_dir, report, force=force, materialize=materialize,
+                 target_part_size=target_part_size, progress=progress)
+
+
+def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: bool,
+                   parts: PartCount, progress: ProgressCallback | None) -> Manifest:
+    """Reuse an unchanged package for this spec, or check and package it now."""
+    from preflight.submitter.progress import ProgressEvent
+
+    spec_path = Path(spec).absolute()
+    out = Path(package_dir) if package_dir else spec_path.parent / PACKAGE_DIR
+    if (out / MANIFEST_NAME).is_file() and parts is None:
+        try:
+            ver = verify(out)
+        except PackagingError:
+            ver = None
+        if ver is not None and ver.ok and Path(ver.manifest.spec_path) == spec_path:
+            if progress:
+                progress(ProgressEvent("note", message=f"reusing the package in {out} "
+                                       "(sources unchanged)"))
+            return ver.manifest
+    if progress:
+        progress(ProgressEvent("phase", message=f"checking and packaging into {out}"))
+    return package(spec_path, out, force=force, parts=parts).manifest
+
+
+@contextmanager
+def _service(sandbox: bool, region: str | None, endpoint: str | None,
+             credentials: Credentials | None, progress: ProgressCallback | None
+             ) -> Iterator[tuple[str | None, str | None, Credentials | None, bool]]:
+    """(region, endpoint, credentials, local) to submit to: as given, or a stand-in service
+    started in-process for the duration of the call."""
+    if not sandbox:
+        yield region, endpoint, credentials, False
+        return
+    from preflight.sandbox import running
+    from preflight.submitter.progress import ProgressEvent
+
+    with running(advance_seconds=0.3) as sb:
+        if progress:
+            progress(ProgressEvent("note", message=f"sandbox service running at {sb.url}"))
+        yield None, sb.url, sb.credentials, True
+
+
+def submit(
+    spec: str | Path | None = None,
+    *,
+    manifest: Manifest | str | Path | None = None,
+    package_dir: str | Path | None = None,
+    region: str | None = None,
+    endpoint: str | None = None,
+    credentials: Credentials | None = None,
+    app_user_id: str | None = None,
+    state_dir: str | Path | None = None,
+    jobs: int = 4,
+    parts: PartCount = None,
+    new_job: bool = False,
+    wait: bool = False,
+    poll_interval: float = 5.0,
+    wait_timeout: float | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    sandbox: bool = False,
+    progress: ProgressCallback | None = None,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+) -> SubmitResult | DryRun:
+    """Check, package, create, upload, confirm and submit a job; resume it if interrupted.
+
+    ``spec`` is an ``avatar.toml``; or pass a ``manifest`` (object or ``manifest.json`` path)
+    to skip check and packaging. Credentials come from the environment unless given.
+    ``sandbox=True`` starts an in-process stand-in service with throwaway credentials and
+    submits to it. ``dry_run`` returns the requests that would be sent.
+
+    :raises SubmitError: the service or the network refused (exit code 3 in the CLI).
+    :raises PackagingError: the package cannot be built (e.g. error findings without force).
+    """
+    from preflight.submitter.session import connect, send
+
+    if spec is None and manifest is None:
+        raise SubmitError("give a spec file or a manifest")
+    man: Manifest | None = None
+    if isinstance(manifest, Manifest):
+        man = manifest
+    elif manifest is not None:
+        man = Manifest.load(Path(manifest))
+    spec_file = spec if spec else ((man.spec_path if man else None) or None)
+    user = app_user_id if app_user_id is not None or spec_file is None \
+        else load_spec(spec_file).account.app_user_id
+    with _service(sandbox, region, endpoint, credentials, progress) as (reg, ep, creds, local):
+        # credentials and endpoint are known good before the long part
+        client = connect(region=reg, endpoint=ep, credentials=creds, app_user_id=user,
+                         jobs=jobs, dry_run=dry_run, transport=transport, retry=retry)
+        try:
+            if man is None:
+                assert spec is not None
+                man = _spec_manifest(spec, package_dir, force=force, parts=parts,
+                                     progress=progress)
+            spec_path = str(Path(spec).absolute()) if spec else (man.spec_path or "")
+            return send(man, client, spec_path=spec_path, state_dir=state_dir, jobs=jobs,
+                        new_job=new_job, wait=wait,
+                        poll_interval=min(poll_interval, 0.2) if local else poll_interval,
+                        wait_timeout=wait_timeout, dry_run=dry_run, progress=progress)
+        finally:
+            client.close()
+
+
+def fix_video(job: FixJob, *, progress: FixProgress | None = None,
+              config: Config | str | Path | None = None) -> FixResult:
+    """Run a planned fix, then re-check the output with the VID rules for ``training_video``
+    in the job's edition (the container/stream rules the command can fix)."""
+    from dataclasses import replace
+
+    from preflight.fix import run
+    from preflight.rules.config import config_for
+
+    result = run(job, progress=progress)
+    cfg = config_for(config, job.dst.parent)
+    report = check(job.dst, slot="training_video", edition=job.edition,
+                   config=cfg.with_cli(("VID",)))
+    return replace(result, report=report)
