@@ -51,13 +51,30 @@ def write_spec(tmp_path: Path) -> Any:
     return write
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the completeness checks last: they read what the other tests recorded."""
-    items.sort(key=lambda item: item.get_closest_marker("completeness") is not None)
+_GAPS = pytest.StashKey[list[str]]()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "completeness: runs after every other test")
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """After the whole suite, in whatever order it ran: every rule was asserted both firing and
+    not firing (`tests.helpers.assert_codes` records both). A gap fails the run."""
+    from tests.helpers import completeness_gaps
+
+    root = Path(__file__).resolve().parent
+    collected = {Path(str(item.path)) for item in session.items}
+    whole = (collected == set(root.rglob("test_*.py")) and not session.config.option.keyword
+             and not session.config.option.markexpr)
+    if not whole or exitstatus != 0 or session.testsfailed:
+        return
+    gaps = completeness_gaps()
+    if gaps:
+        session.config.stash[_GAPS] = gaps
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    for line in config.stash.get(_GAPS, []):
+        terminalreporter.write_line(f"completeness FAILED: {line}", red=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """One-line rule assertions. Every call records which codes were seen firing and seen passing,
-so the completeness test can prove each rule has a failing and a passing case."""
+so that the end of the session (`conftest.pytest_sessionfinish`) can prove each rule has a
+failing and a passing case, whatever order the tests ran in."""
 
 from __future__ import annotations
 
@@ -28,3 +29,17 @@ def assert_codes(report: Report, expect: Iterable[str] = (), absent: Iterable[st
     for code in absent:
         assert code not in got, f"expected {code} not to fire; findings:\n{detail}"
         SEEN_PASSING.add(code)
+
+
+def completeness_gaps() -> list[str]:
+    """Rules never asserted to fire, and never asserted not to fire, in this session."""
+    from preflight.rules import registry
+
+    gaps = []
+    missing_fail = sorted(set(registry()) - SEEN_FIRING)
+    missing_pass = sorted(set(registry()) - SEEN_PASSING)
+    if missing_fail:
+        gaps.append(f"rules never asserted to fire: {', '.join(missing_fail)}")
+    if missing_pass:
+        gaps.append(f"rules never asserted to pass: {', '.join(missing_pass)}")
+    return gaps

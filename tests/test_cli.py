@@ -170,6 +170,12 @@ def test_rules_command_lists_every_rule_with_source() -> None:
     assert set(data["rules"][0]["severity"]) == {"standard", "flexus", "fast-flexus", "live-copy"}
     text = invoke("rules").output
     assert all(code in text for code in registry())
+    # Options are the effective ones per edition, not the declared defaults.
+    vid007 = next(r for r in data["rules"] if r["code"] == "VID007")["options"]
+    assert vid007["min_seconds"]["value"] == {"standard": 180.0, "flexus": 60.0,
+                                              "fast-flexus": 60.0, "live-copy": 180.0}
+    assert vid007["max_seconds"]["value"]["flexus"] == 300.0
+    assert "option max_seconds = standard: 600.0 / flexus: 300.0" in text
 
 
 def test_version() -> None:

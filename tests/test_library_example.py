@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,3 +58,29 @@ def test_example_refuses_a_folder_with_errors_and_passes_a_clean_one(
     (footage / "take1.mp4").unlink()
     exec(code, {"__name__": "__main__"})
     assert capsys.readouterr().out.startswith("ready: 1 files checked")
+
+
+SUBMIT_BLOCK = re.compile(
+    r"<!-- library-example-submit -->\s*```python\n(.*?)```\s*<!-- /library-example-submit -->",
+    re.S)
+
+
+def test_submit_example_runs_as_written_in_a_fresh_process(media_factory: Any,
+                                                             tmp_path: Path) -> None:
+    """In a new interpreter (nothing imported before, as a user runs it): the sandbox, submit
+    and status calls of the README work as shown."""
+    match = SUBMIT_BLOCK.search(README.read_text(encoding="utf-8"))
+    assert match, "README.md lacks the <!-- library-example-submit --> block"
+    video = media_factory.video(width=1080, height=1920, seconds=185)
+    (tmp_path / "take.mp4").symlink_to(video)
+    (tmp_path / "avatar.toml").write_text(
+        '[job]\nname = "readme"\naudio_source_type = "VIDEO"\n'
+        '[media]\ntraining_video = "take.mp4"\n[account]\nna_whitelisted = true\n',
+        encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")}
+    env["PYTHONPATH"] = str(README.parent)
+    done = subprocess.run([sys.executable, "-c", match.group(1)], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    job_id, state, states = done.stdout.strip().split(" ", 2)
+    assert len(job_id) == 32 and state == "JOB_SUCCESS" and states == "['JOB_SUCCESS']"

@@ -91,6 +91,7 @@ class Slot:
 
     name: str
     family: str
+    label: str
     upload_field: str
     download_fields: tuple[str, ...] = ()
     content_type: str = OCTET_STREAM
@@ -106,23 +107,30 @@ class Slot:
 #: Media slots: key in `[media]` -> facts about its upload, in upload order.
 SLOTS: Mapping[str, Slot] = MappingProxyType({
     s.name: s for s in (
-        Slot("training_video", "VID", "training_video_upload_url",
+        Slot("training_video", "VID", "training video", "training_video_upload_url",
              ("training_video_download_url",), count_field="video_multipart_count"),
-        Slot("action_video", "VID", "action_video_upload_url",
+        Slot("action_video", "VID", "action video", "action_video_upload_url",
              ("action_video_download_url",), count_field="action_video_multipart_count"),
-        Slot("audio", "AUD", "audio_upload_url",
+        Slot("audio", "AUD", "audio", "audio_upload_url",
              ("audio_file_download_url", "audio_download_url"), ZIP, multi_file=True),
-        Slot("cover", "IMG", "cover_upload_url", ("cover_download_url",)),
-        Slot("id_card_front", "IMG", "id_card_image1_upload_url",
-             ("id_card_image1_download_url",)),
-        Slot("id_card_back", "IMG", "id_card_image2_upload_url",
+        Slot("cover", "IMG", "cover image", "cover_upload_url", ("cover_download_url",)),
+        Slot("id_card_front", "IMG", "ID card front (portrait side)",
+             "id_card_image1_upload_url", ("id_card_image1_download_url",)),
+        Slot("id_card_back", "IMG", "ID card back (emblem side)", "id_card_image2_upload_url",
              ("id_card_image2_download_url",)),
-        Slot("grant_file", "IMG", "grant_file_upload_url", ("grant_file_download_url",)),
-        Slot("pre_beauty_image", "IMG", "pre_beauty_image_upload_url"),
-        Slot("post_beauty_image", "IMG", "post_beauty_image_upload_url"),
+        Slot("grant_file", "IMG", "authorization (grant) letter", "grant_file_upload_url",
+             ("grant_file_download_url",)),
+        Slot("pre_beauty_image", "IMG", "image before beautification",
+             "pre_beauty_image_upload_url"),
+        Slot("post_beauty_image", "IMG", "image after beautification",
+             "post_beauty_image_upload_url"),
     )
 })
 SLOT_NAMES = tuple(SLOTS)
+#: The two sides of the presenter's ID card.
+ID_CARD_SLOTS = ("id_card_front", "id_card_back")
+#: Identity documents a non-whitelisted account must upload (dossier §1.3 R10).
+ID_DOCUMENT_SLOTS = (*ID_CARD_SLOTS, "grant_file")
 #: Slots that may hold several files (zipped into one upload).
 MULTI_FILE_SLOTS = frozenset(s.name for s in SLOTS.values() if s.multi_file)
 #: Slot -> body field with its part count (the multipart slots only).
@@ -152,12 +160,19 @@ MULTIPART_QUERY: Mapping[str, str] = MappingProxyType({
 MULTIPART_CONFIRM: Mapping[str, str] = MappingProxyType({
     "training_video": "CONFIRM_MULTIPART_UPLOADED",
     "action_video": "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"})
+#: Confirms the authorization letter; sends the job to review (dossier §2.1).
+CONFIRM_GRANT_COMMAND = "CONFIRM_AUTHORIZATION_LETTER"
+SUBMIT_COMMAND = "SUBMITVERIFYING"
+#: Commands that only acknowledge (the stand-in answers them without a state change).
+ACKNOWLEDGE_COMMANDS = frozenset({"CONFIRM_REPAIR", "DELETE_JOB_VIDEO"})
 #: The spelling the API uses in command answers (sic).
 COMMAND_OK, COMMAND_FAILED = "EXCUTE_SUCCESS", "EXCUTE_FAILED"
 
 WAIT_FILE_UPLOAD = "WAIT_FILE_UPLOAD"
+#: The first state after SUBMITVERIFYING; success for a normal user.
+AUTO_VERIFYING, JOB_SUCCESS = "AUTO_VERIFYING", "JOB_SUCCESS"
 #: The job succeeded (normal users: JOB_SUCCESS; NA-whitelist users: JOB_FINISH).
-SUCCESS_STATES = frozenset({"JOB_SUCCESS", "JOB_FINISH"})
+SUCCESS_STATES = frozenset({JOB_SUCCESS, "JOB_FINISH"})
 #: States where waiting longer changes nothing without someone acting (dossier §2.3).
 STOP_STATES = frozenset({"WAIT_USER_CONFIRM", "JOB_REJECT", "JOB_PENDING"})
 #: States in which a job may be deleted (dossier §2.4).

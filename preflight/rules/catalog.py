@@ -1,4 +1,5 @@
-"""The rule catalogue: every rule with its severity per edition (for `preflight rules`, README)."""
+"""The rule catalogue: every rule with its severity and effective options per edition (for
+`preflight rules`, the README)."""
 
 from __future__ import annotations
 
@@ -28,17 +29,25 @@ def catalog() -> list[dict[str, Any]]:
             "inferred": rule.inferred,
             "target": "job" if rule.target == "job" else sorted(rule.slots),
             "whole_spec_only": rule.whole_spec_only,
-            "options": {k: {"default": o.default, "doc": o.doc} for k, o in rule.options.items()},
+            "options": {
+                k: {"default": o.default, "type": o.type_name, "doc": o.doc,
+                    "value": {ed: s[code].options[k] for ed, s in per_edition.items()}}
+                for k, o in rule.options.items()
+            },
             "doc": rule.doc,
         })
     return out
 
 
+def _per_edition(values: dict[str, Any]) -> str:
+    """One value when every edition agrees, else ``edition: value`` pairs."""
+    if len({json.dumps(v) for v in values.values()}) == 1:
+        return str(next(iter(values.values())))
+    return " / ".join(f"{ed}: {v}" for ed, v in values.items())
+
+
 def _sev(entry: dict[str, Any]) -> str:
-    values = list(entry["severity"].values())
-    if len(set(values)) == 1:
-        return str(values[0])
-    return " / ".join(f"{ed}: {v}" for ed, v in entry["severity"].items())
+    return _per_edition(entry["severity"])
 
 
 def render_rules(fmt: str) -> str:
@@ -58,4 +67,6 @@ def render_rules(fmt: str) -> str:
     for e in entries:
         lines.append(f"{e['code']}  {e['name']:<38} {_sev(e)}")
         lines.append(f"        {e['summary']}  [source: dossier {e['source']}]")
+        for name, opt in e["options"].items():
+            lines.append(f"        option {name} = {_per_edition(opt['value'])}  ({opt['doc']})")
     return "\n".join(lines) + "\n"

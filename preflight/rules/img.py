@@ -7,14 +7,13 @@ from collections.abc import Iterator
 
 from preflight.inspect import shared
 from preflight.inspect.image import MAX_PIXELS
-from preflight.metastudio import family_slots
+from preflight.metastudio import ID_CARD_SLOTS, family_slots
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, Option, Options, file_rule
 from preflight.rules.gates import lfs_gate, readable_gate
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 SLOTS = family_slots("IMG")
-ID_SLOTS = ("id_card_front", "id_card_back")
 _ORIENT = {2: "mirrored", 3: "rotated 180°", 4: "flipped", 5: "transposed",
            6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise"}
 
@@ -92,7 +91,7 @@ def image_orientation(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("IMG006", "id-card-resolution", W, "ID card photos are large enough to read.",
-           "§3.5, §3.1", slots=ID_SLOTS, inferred=True, options={
+           "§3.5, §3.1", slots=ID_CARD_SLOTS, inferred=True, options={
                "min_long_side": Option(800, "Least pixels on the long side."),
                "min_short_side": Option(500, "Least pixels on the short side."),
            })

@@ -11,10 +11,12 @@ from preflight.metastudio import (
     BODY_FIELDS,
     COMMAND_MESSAGES,
     DEPRECATED_MODEL_VERSIONS,
+    ID_DOCUMENT_SLOTS,
     MODEL_VERSIONS,
     MULTIPART_FIELDS,
     MULTIPART_MAX,
     MULTIPART_MIN,
+    SLOTS,
     SUPPORTED_SERVICES,
     VOICE_FIELDS,
 )
@@ -340,13 +342,6 @@ def audio_files_unused(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         )
 
 
-_ID_DOCS = (
-    ("id_card_front", "ID card front (portrait side)"),
-    ("id_card_back", "ID card back (emblem side)"),
-    ("grant_file", "authorization (grant) letter"),
-)
-
-
 @job_rule("REQ031", "id-documents-required", E,
           "Non-whitelisted accounts upload ID card front, back and the grant letter.",
           "§1.3 R10", whole_spec_only=True)
@@ -354,7 +349,8 @@ def id_documents(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """R10: mandatory for non-NA users, "otherwise the audit fails"."""
     if ctx.spec.account.na_whitelisted:
         return
-    for slot, label in _ID_DOCS:
+    for slot in ID_DOCUMENT_SLOTS:
+        label = SLOTS[slot].label
         if not ctx.spec.media.get(slot):
             yield Fact(
                 f"no {label} ([media].{slot}): the review will fail for a non-whitelisted account",

@@ -37,27 +37,35 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 from preflight.errors import ConfigError
 from preflight.metastudio import (
+    ACKNOWLEDGE_COMMANDS,
+    AUTO_VERIFYING,
     COMMAND_FAILED,
     COMMAND_OK,
     COMMANDS,
+    CONFIRM_GRANT_COMMAND,
     DELETABLE_STATES,
+    JOB_SUCCESS,
+    JOBS_PATH,
+    MULTIPART_CONFIRM,
+    MULTIPART_QUERY,
     NA_ONLY_COMMANDS,
     SLOTS,
+    SUCCESS_STATES,
     WAIT_FILE_UPLOAD,
     signer,
 )
 from preflight.sandbox.faults import FaultPlan
 from preflight.sandbox.validate import body_problem
 
-API_RE = re.compile(r"^/v1/(?P<pid>[^/]+)/digital-human-training-manage/user/jobs"
-                    r"(?:/(?P<job>[^/]+)(?P<cmd>/command)?)?/?$")
+API_RE = re.compile("^" + re.escape(JOBS_PATH).replace(re.escape("{project_id}"), "(?P<pid>[^/]+)")
+                    + r"(?:/(?P<job>[^/]+)(?P<cmd>/command)?)?/?$")
 UPLOAD_RE = re.compile(r"^/upload/(?P<token>[0-9a-f]{32})$")
 CHUNK = 1 << 20
 MAX_API_BODY = 1 << 20
 SKEW_LIMIT = 15 * 60
 
 #: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
-PROGRESSION = ("AUTO_VERIFYING", "MANUAL_VERIFYING", "TRAINING", "JOB_SUCCESS")
+PROGRESSION = (AUTO_VERIFYING, "MANUAL_VERIFYING", "TRAINING", JOB_SUCCESS)
 _CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -187,7 +195,7 @@ class SandboxState:
 
     def advance(self, job: Job) -> None:
         """Move a submitted job along on the timer."""
-        if job.submitted_at is None or job.state in ("JOB_SUCCESS", "JOB_FINISH"):
+        if job.submitted_at is None or job.state in SUCCESS_STATES:
             return
         if job.state not in PROGRESSION:
             return
@@ -442,17 +450,14 @@ class Handler(BaseHTTPRequestHandler):
         out: dict[str, Any] = {"job_id": job.job_id}
         with sb.lock:
             sb.jobs[job.job_id] = job
-            n = body.get("video_multipart_count", 1)
-            out["training_video_upload_url"] = [
-                sb.issue(job, "training_video", i, "application/octet-stream")
-                for i in range(1, n + 1)]
-            if "action_video_multipart_count" in body:
-                out["action_video_upload_url"] = [
-                    sb.issue(job, "action_video", i, "application/octet-stream")
-                    for i in range(1, body["action_video_multipart_count"] + 1)]
             for slot in SLOTS.values():
-                if not slot.multipart:
+                if slot.count_field is None:
                     out[slot.upload_field] = sb.issue(job, slot.name, 1, slot.content_type)
+                elif slot.name == "training_video" or slot.count_field in body:
+                    # The training video always has parts; the action video only when counted.
+                    out[slot.upload_field] = [
+                        sb.issue(job, slot.name, i, slot.content_type)
+                        for i in range(1, body.get(slot.count_field, 1) + 1)]
             job.logs.append({"operate_time": rfc3339(now), "log_type": "CREATE",
                              "log_description": "job created", "operate_user": "USER"})
         entry.update(job_id=job.job_id, body=body, app_user_id=app_user_id,
@@ -485,22 +490,20 @@ class Handler(BaseHTTPRequestHandler):
                          "error_info": {"error_code": "MSS.00000003", "error_msg": msg}}
 
         with sb.lock:
-            if command == "GET_MULTIPART_UPLOADED":
-                return 200, {**ok, "multipart_data": self._multipart(job, "training_video")}
-            if command == "GET_ACTION_VIDEO_MULTIPART_UPLOADED":
-                return 200, {**ok, "multipart_data": self._multipart(job, "action_video")}
+            for slot, query in MULTIPART_QUERY.items():
+                if command == query:
+                    return 200, {**ok, "multipart_data": self._multipart(job, slot)}
             if command in NA_ONLY_COMMANDS:
                 raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: {command} is only "
                                "available to NA-whitelisted users")
-            if command in ("CONFIRM_REPAIR", "DELETE_JOB_VIDEO"):
+            if command in ACKNOWLEDGE_COMMANDS:
                 return 200, ok
             if job.state != WAIT_FILE_UPLOAD:
                 raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: job state "
                                f"{job.state} does not accept {command}")
-            if command in ("CONFIRM_MULTIPART_UPLOADED",
-                           "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"):
-                slot = "training_video" if command == "CONFIRM_MULTIPART_UPLOADED" \
-                    else "action_video"
+            confirmed = [s for s, c in MULTIPART_CONFIRM.items() if c == command]
+            if confirmed:
+                slot = confirmed[0]
                 missing = [u.part_number for u in sb.parts(job, slot) if not u.used]
                 if not sb.parts(job, slot):
                     return failed(f"no {slot} parts were requested")
@@ -508,7 +511,7 @@ class Handler(BaseHTTPRequestHandler):
                     return failed(f"{slot} parts not uploaded: {missing}")
                 job.confirmed.add(slot)
                 return 200, ok
-            if command == "CONFIRM_AUTHORIZATION_LETTER":
+            if command == CONFIRM_GRANT_COMMAND:
                 if not any(u.used for u in sb.parts(job, "grant_file")):
                     return failed("the authorization letter has not been uploaded")
                 job.confirmed.add("grant_file")
@@ -518,7 +521,7 @@ class Handler(BaseHTTPRequestHandler):
                 return failed("training video parts not confirmed "
                               "(CONFIRM_MULTIPART_UPLOADED)")
             job.submitted_at = time.time()
-            sb._transition(job, "AUTO_VERIFYING", "USER", job.submitted_at)
+            sb._transition(job, AUTO_VERIFYING, "USER", job.submitted_at)
             return 200, ok
 
     def _show(self, job: Job) -> dict[str, Any]:
@@ -540,7 +543,7 @@ class Handler(BaseHTTPRequestHandler):
             "voice_properties": b.get("voice_properties"),
             "operation_logs": list(job.logs),
         }
-        if job.state == "JOB_SUCCESS":
+        if job.state == JOB_SUCCESS:
             out["asset_id"] = "asset-" + job.job_id[:16]
         for slot in SLOTS.values():
             used = [u for u in sb.parts(job, slot.name) if u.used]

@@ -20,12 +20,12 @@ import httpx
 
 from preflight._version import __version__
 from preflight.errors import NetworkError, ServiceError, SubmitError
+from preflight.metastudio import COMMAND_FAILED, JOBS_PATH
 from preflight.metastudio.credentials import Credentials
 from preflight.metastudio.signer import query_value, sign
 from preflight.submitter.redact import redact_headers, redact_url, scrub
 from preflight.submitter.retry import RetryPolicy, is_retryable_error, is_retryable_status
 
-API_PREFIX = "/v1/{project_id}/digital-human-training-manage/user/jobs"
 USER_AGENT = f"metastudio-preflight/{__version__}"
 CHUNK = 1 << 20
 CLOCK_SKEW_LIMIT = 15 * 60
@@ -126,7 +126,7 @@ class MetaStudioClient:
             limits=limits,
             trust_env=False,
         )
-        self.base_path = API_PREFIX.format(project_id=quote(credentials.project_id, safe=""))
+        self.base_path = JOBS_PATH.format(project_id=quote(credentials.project_id, safe=""))
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -223,7 +223,7 @@ class MetaStudioClient:
         body = {"command": command, **fields}
         resp = self.call("POST", f"{self.base_path}/{quote(job_id, safe='')}/command", body=body,
                          what=command)
-        if resp.data.get("commond_result") == "EXCUTE_FAILED":
+        if resp.data.get("commond_result") == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
             reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
             raise ServiceError(f"{command} failed: {reason}", status=resp.status,

@@ -20,9 +20,13 @@ from preflight.errors import NetworkError, PackagingError, ServiceError, SubmitE
 from preflight.manifest import Manifest, Upload
 from preflight.metastudio import (
     BODY_FIELDS,
+    CONFIRM_GRANT_COMMAND,
+    COUNT_FIELDS,
+    MULTIPART_CONFIRM,
     MULTIPART_QUERY,
     SLOTS,
     STOP_STATES,
+    SUBMIT_COMMAND,
     SUCCESS_STATES,
     WAIT_FILE_UPLOAD,
     is_failed,
@@ -387,8 +391,9 @@ class Submission:
     def _confirm(self, job_id: str, result: SubmitResult) -> None:
         video = self.manifest.upload("training_video")
         if video is not None:
-            if not self.store.step_done(job_id, "CONFIRM_MULTIPART_UPLOADED"):
-                listed = _multipart(self.client.command(job_id, "GET_MULTIPART_UPLOADED").data)
+            if not self.store.step_done(job_id, MULTIPART_CONFIRM["training_video"]):
+                query = MULTIPART_QUERY["training_video"]
+                listed = _multipart(self.client.command(job_id, query).data)
                 if listed:
                     missing = [p.part_number for p in video.parts if p.part_number not in listed]
                     wrong = [p.part_number for p in video.parts
@@ -396,11 +401,11 @@ class Submission:
                     if missing or wrong:
                         raise SubmitError(f"the service is missing training-video parts "
                                           f"{missing} or holds wrong bytes for {wrong}")
-            self._command_once(job_id, "CONFIRM_MULTIPART_UPLOADED", result)
+            self._command_once(job_id, MULTIPART_CONFIRM["training_video"], result)
         if self.manifest.upload("action_video") is not None:
-            self._command_once(job_id, "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED", result)
+            self._command_once(job_id, MULTIPART_CONFIRM["action_video"], result)
         if self.manifest.upload("grant_file") is not None:
-            self._command_once(job_id, "CONFIRM_AUTHORIZATION_LETTER", result)
+            self._command_once(job_id, CONFIRM_GRANT_COMMAND, result)
 
     def _show(self, job_id: str, result: SubmitResult) -> str | None:
         data = self.client.show(job_id).data
@@ -466,14 +471,14 @@ class Submission:
         if not submitted:
             self._upload(job_id, result)
             self._confirm(job_id, result)
-            self._phase("SUBMITVERIFYING")
+            self._phase(SUBMIT_COMMAND)
             try:
-                self.client.command(job_id, "SUBMITVERIFYING")
+                self.client.command(job_id, SUBMIT_COMMAND)
             except ServiceError:
                 # a lost answer to an earlier try: the job may already be past WAIT_FILE_UPLOAD
                 if self._show(job_id, result) in (None, WAIT_FILE_UPLOAD):
                     raise
-            result.commands.append("SUBMITVERIFYING")
+            result.commands.append(SUBMIT_COMMAND)
             result.submitted_now = True
             self.store.set_phase(job_id, "submitted")
         if wait:
@@ -500,20 +505,19 @@ class Submission:
                               "offset": p.offset, "length": p.length, "md5": p.md5,
                               "content_type": u.content_type})
                 reqs.append({"method": "PUT", "url": f"<{u.url_field}"
-                             + (f"[{p.part_number - 1}]" if u.url_field in (
-                                 "training_video_upload_url", "action_video_upload_url") else "")
+                             + (f"[{p.part_number - 1}]" if u.slot in COUNT_FIELDS else "")
                              + ">", "headers": {"Content-Type": u.content_type,
                                                 "Content-Length": str(p.length)},
                              "body": f"<{p.length} bytes of {Path(u.source).name} at "
                                      f"{p.offset}>"})
         commands = []
         if self.manifest.upload("training_video"):
-            commands += ["GET_MULTIPART_UPLOADED", "CONFIRM_MULTIPART_UPLOADED"]
+            commands += [MULTIPART_QUERY["training_video"], MULTIPART_CONFIRM["training_video"]]
         if self.manifest.upload("action_video"):
-            commands.append("CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED")
+            commands.append(MULTIPART_CONFIRM["action_video"])
         if self.manifest.upload("grant_file"):
-            commands.append("CONFIRM_AUTHORIZATION_LETTER")
-        commands.append("SUBMITVERIFYING")
+            commands.append(CONFIRM_GRANT_COMMAND)
+        commands.append(SUBMIT_COMMAND)
         for cmd in commands:
             reqs.append(c.prepare("POST", f"{c.base_path}/{{job_id}}/command",
                                   body={"command": cmd}).redacted())

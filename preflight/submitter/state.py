@@ -132,13 +132,6 @@ class StateStore:
                                    (key,)).fetchone()
         return self._job(row)
 
-    def by_job_id(self, job_id: str) -> JobRow | None:
-        """The attempt that created ``job_id``."""
-        with self._lock:
-            row = self._db.execute("SELECT * FROM jobs WHERE job_id=? ORDER BY seq DESC LIMIT 1",
-                                   (job_id,)).fetchone()
-        return self._job(row)
-
     def jobs(self) -> list[JobRow]:
         """Every attempt, newest first."""
         with self._lock:

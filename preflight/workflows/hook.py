@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight.errors import HookError, PreflightError
-from preflight.metastudio import MEDIA_EXTENSIONS
+from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
 from preflight.spec import JobSpec
 from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
 
@@ -78,7 +78,7 @@ def repo_specs(root: Path) -> list[JobSpec]:
 
     try:
         names = git(["ls-files", "-z", "--cached", "--others", "--exclude-standard", "--",
-                     "*.toml", "*.json"], root).split("\0")
+                     *(f"*{suffix}" for suffix in SPEC_SUFFIXES)], root).split("\0")
     except HookError:
         names = []
     specs = []
@@ -102,7 +102,7 @@ def plan(files: Iterable[str | Path], root: Path) -> list[Target]:
     named: set[Path] = set()
     media: list[Path] = []
     for p in paths:
-        if p.suffix.lower() in (".toml", ".json"):
+        if is_spec_path(p):
             if not p.exists():
                 continue
             if not looks_like_spec(p):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,3 @@ def env_creds(monkeypatch: pytest.MonkeyPatch, sandbox: Sandbox) -> dict[str, st
 def secrets_of(sb: Sandbox) -> list[str]:
     """Strings that must never be shown."""
     return [sb.config.sk]
-
-
-def _unused() -> None:  # keep os imported for helpers that need it later
-    os.getpid()
