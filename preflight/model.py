@@ -17,6 +17,7 @@ FAMILIES: Mapping[str, str] = MappingProxyType(
         "IMG": "images/documents",
         "PKG": "packaging",
         "NET": "submission",
+        "PRS": "presenter",
     }
 )
 

@@ -19,10 +19,14 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 MEDIA = HERE / "media"
 STAMP = MEDIA / ".generator"
+#: A real public-domain portrait (see tests/data/faces/SOURCE.md), so the face checks pass.
+FACE = HERE.parent / "tests" / "data" / "faces" / "astronaut.jpg"
+FACE_CROP = (120, 20, 370, 270)
 W, H, FPS = 1080, 1920, 25
 DURATION = 185  # 3:05
 GREEN = (0, 177, 64)
@@ -62,7 +66,18 @@ def presenter_png(path: Path, w: int, h: int) -> None:
         d.ellipse((cx + w * dx - 12, h * 0.34 - 8, cx + w * dx + 12, h * 0.34 + 8),
                   fill=(40, 30, 30, 255))
     d.arc((cx - 50, h * 0.38, cx + 50, h * 0.42), 20, 160, fill=(150, 60, 60, 255), width=6)
+    if FACE.exists():  # the real head over the drawn one
+        head = real_head(int(w * 0.42))
+        img.paste(head, (int(cx - head.width / 2), int(h * 0.2)))
     img.save(path)
+
+
+def real_head(width: int) -> Any:
+    """The portrait's head-and-shoulders crop, `width` pixels wide."""
+    from PIL import Image
+
+    face = Image.open(FACE).convert("RGB").crop(FACE_CROP)
+    return face.resize((width, width), Image.Resampling.LANCZOS)
 
 
 def office_png(path: Path, w: int, h: int) -> None:
@@ -137,6 +152,9 @@ def card(out: Path, side: str, size: tuple[int, int] = (1200, 760)) -> None:
     if side == "front":
         d.rectangle((w * 0.64, h * 0.15, w * 0.92, h * 0.8), fill=(200, 170, 150))
         d.ellipse((w * 0.70, h * 0.22, w * 0.86, h * 0.52), fill=(224, 172, 138))
+        if FACE.exists():
+            photo = real_head(int(w * 0.26)).convert("L").convert("RGB")
+            img.paste(photo, (int(w * 0.65), int(h * 0.18)))
     else:
         d.ellipse((w * 0.06, h * 0.1, w * 0.26, h * 0.42), outline=(180, 40, 40), width=10)
     for i in range(5):

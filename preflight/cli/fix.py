@@ -16,7 +16,11 @@ from preflight.cli.progress import Bars
               help="Edition whose limits apply (duration: standard 3–10 min, Flexus 1–5 min).")
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the command; run nothing.")
-def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool) -> Outcome:
+@click.option("--rotate", type=click.Choice(["0", "90", "180", "270"]), default="0",
+              help="Turn the picture clockwise by this many degrees (a take shot sideways; "
+                   "PRS002 says which).")
+def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool,
+            rotate: str) -> Outcome:
     """Make a conforming MP4 copy of a training video with the bundled ffmpeg.
 
     Remuxes without re-encoding when the codecs allow, scales and pads to the nearest
@@ -25,11 +29,12 @@ def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool
 
     \b
     preflight fix take.mov -o take.fixed.mp4
+    preflight fix sideways.mp4 --rotate 90 -o upright.mp4
     """
     from preflight.fix import prepare
     from preflight.workflows.pipeline import fix_video
 
-    job = prepare(file, output, edition=edition, overwrite=overwrite)
+    job = prepare(file, output, edition=edition, overwrite=overwrite, rotate=int(rotate))
     for problem in job.plan.unfixable:
         click.secho(f"cannot fix: {problem}", fg="yellow", err=True)
     if not job.plan.needed:

@@ -124,12 +124,13 @@ def prepare(
     max_duration: float | None = None,
     ffmpeg: str | None = None,
     config: Config | str | Path | None = None,
+    rotate: int = 0,
 ) -> FixJob:
     """Probe ``src`` and plan the fix into ``dst``. Nothing is written.
 
     Duration limits are those of the `video-duration` rule in ``edition`` and the
     configuration (found next to ``src`` when not given); ``min_duration``/``max_duration``
-    override them.
+    override them. ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees.
 
     :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
     :raises ProbeError: ``src`` is not a readable video.
@@ -150,7 +151,7 @@ def prepare(
         min_duration, max_duration = duration_limits(edition, config, s.parent)
     facts = video_facts(s)
     plan = plan_for(facts, edition=edition, min_duration=min_duration,
-                    max_duration=max_duration)
+                    max_duration=max_duration, rotate=rotate)
     tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
     return FixJob(s, d, tmp, edition, facts, plan, tuple(args))

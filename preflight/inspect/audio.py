@@ -216,3 +216,104 @@ def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
     finally:
         if own:
             container.close()
+
+
+@dataclass(frozen=True)
+class QuietRun:
+    """The longest stretch found where the audio stays below the speech threshold."""
+
+    start: float
+    end: float
+    #: Spacing of the measurements that bound it (the run is known to about this much).
+    resolution: float
+
+    @property
+    def seconds(self) -> float:
+        """Length of the run."""
+        return max(0.0, self.end - self.start)
+
+
+def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> float | None:
+    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable."""
+    import av
+
+    tb = float(stream.time_base or 0) or 1 / 48000
+    meter = _Meter()
+    got = 0.0
+    try:
+        container.seek(max(0, int(start / tb)), stream=stream, backward=True)
+        for n, packet in enumerate(container.demux(stream)):
+            if n > 400:
+                break
+            for frame in packet.decode():
+                meter.add(frame)
+                got += frame.samples / (frame.sample_rate or 1)
+            if got >= seconds:
+                break
+    except (av.FFmpegError, ValueError):
+        return None
+    meter.flush()
+    return meter.levels().loudest_block_dbfs if meter.samples else None
+
+
+def longest_quiet(path: Path, duration: float | None, *, quiet_dbfs: float, coarse: float,
+                  fine: float = 1.0, window: float = 0.25, refine: int = 3) -> QuietRun | None:
+    """The longest run where nobody speaks in a video's audio track (None without one).
+
+    Short windows are measured every `coarse` seconds (a run of 2 x `coarse` always holds two
+    quiet ones), then the `refine` longest quiet stretches are measured again every `fine`
+    seconds between the loud windows around them. Never decodes the whole track.
+
+    :raises ProbeError: the file cannot be opened, or no window of the track decodes.
+    """
+    container = _open(path)
+    try:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        dur = duration or (container.duration or 0) / 1_000_000
+        if dur <= 0:
+            raise ProbeError(path, "has no known duration")
+        coarse, fine = max(coarse, 0.5), max(min(fine, coarse), 0.1)
+
+        def quiet_at(times: list[float]) -> list[bool | None]:
+            out: list[bool | None] = []
+            for t in times:
+                level = _window_dbfs(container, stream, t, window)
+                out.append(None if level is None else level < quiet_dbfs)
+            return out
+
+        grid = [t * coarse for t in range(int(max(0.0, dur - window) // coarse) + 1)]
+        flags = quiet_at(grid)
+        if all(f is None for f in flags):
+            raise ProbeError(path, "the audio track cannot be decoded")
+        runs = _runs(grid, flags)
+        best = QuietRun(0.0, 0.0, coarse)
+        for first, last in sorted(runs, key=lambda r: r[0] - r[1])[:refine]:
+            lo = grid[first - 1] if first > 0 else 0.0
+            hi = grid[last + 1] if last + 1 < len(grid) else dur
+            n = int((hi - lo) // fine)
+            times = [lo + i * fine for i in range(n + 1) if lo + i * fine <= dur - window]
+            sub = _runs(times, quiet_at(times))
+            for a, b in sub:
+                start = times[a] if a > 0 else (lo if first > 0 else 0.0)
+                end = min(dur, times[b] + fine) if b + 1 < len(times) else \
+                    (hi if last + 1 < len(grid) else dur)
+                if end - start > best.seconds:
+                    best = QuietRun(start, end, fine)
+        return best
+    finally:
+        container.close()
+
+
+def _runs(times: list[float], flags: list[bool | None]) -> list[tuple[int, int]]:
+    """Index ranges (first, last) of consecutive quiet measurements."""
+    out: list[tuple[int, int]] = []
+    start = None
+    for i, f in enumerate([*flags, False]):
+        if f and start is None:
+            start = i
+        elif not f and start is not None:
+            out.append((start, i - 1))
+            start = None
+    return out

@@ -100,11 +100,13 @@ def open_video(path: Path) -> Any:
 
 
 def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEFAULT_MAX_SIDE,
-                  duration: float | None = None, container: Any = None) -> FrameSample:
+                  duration: float | None = None, container: Any = None,
+                  collect: bool = True) -> FrameSample:
     """Decode `count` frames spread evenly over the video, scaled to ≤ `max_side` pixels.
 
     `container` is an already open PyAV container of `path` (left open), else the file is
-    opened and closed here.
+    opened and closed here. `collect=False` keeps the sample off a contact sheet's record
+    (one extra frame looked at by a rule).
 
     :raises ProbeError: the file cannot be opened by FFmpeg, has no video stream, or not a
         single frame decodes.
@@ -145,7 +147,7 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
         why = f": {errors[0]}" if errors else ""
         raise ProbeError(path, f"no video frame could be decoded{why}")
     sample = FrameSample(path, tuple(frames), tuple(failed), tuple(errors))
-    seen = _collector.get()
+    seen = _collector.get() if collect else None
     if seen is not None:
         seen[path] = sample
     return sample

@@ -149,3 +149,75 @@ def green_results(ctx: FileContext, opts: Any) -> Any:
     if frames is None:
         return None
     return ctx.memo(f"green:{params}", lambda: analyse(frames.frames, params))
+
+
+def video_faces(ctx: FileContext, upsample: int) -> Any:
+    """Faces in each sampled frame of this video (`FrameFaces` per frame), or None when the
+    video has no usable frames. Reuses the frames the VID/GRN rules sampled."""
+    from preflight.inspect.face import faces_in
+
+    probe = video_probe(ctx).value
+    if probe is None or not probe.video_tracks or probe.truncated:
+        return None
+    frames = video_frames(ctx).value
+    if frames is None:
+        return None
+    return ctx.memo(f"faces:{upsample}", lambda: faces_in(
+        [(f.time, f.rgb) for f in frames.frames], upsample))
+
+
+def video_orientation(ctx: FileContext, upsample: int) -> int | None:
+    """Quarter turns that make the presenter upright when no sampled frame shows an upright
+    face (None: upright, or no face either way)."""
+    from preflight.inspect.face import orientation
+
+    faces = video_faces(ctx, upsample)
+    frames = video_frames(ctx).value
+    if not faces or frames is None or any(f.boxes for f in faces):
+        return None
+    return ctx.memo(f"orientation:{upsample}", lambda: orientation(
+        [f.rgb for f in frames.frames], upsample))
+
+
+def video_frame_at(ctx: FileContext, seconds: float, max_side: int) -> Any:
+    """One more frame of this video near `seconds`, as displayed (a `Frame`, or None)."""
+    from preflight.inspect.frames import sample_frames
+
+    probe = video_probe(ctx).value
+    if probe is None or not probe.duration:
+        return None
+    dur = float(probe.duration)
+    # sample_frames takes the middle of [0, duration/count]: aim that middle at `seconds`.
+    span = min(dur, 2 * max(0.01, seconds))
+    got = memo(ctx, f"frame:{round(seconds, 2)}:{max_side}", lambda: sample_frames(
+        ctx.path, count=1, max_side=max_side, duration=span, collect=False))
+    return got.value.frames[0] if got.value is not None else None
+
+
+def video_quiet(ctx: FileContext, quiet_dbfs: float, coarse: float, fine: float) -> Any:
+    """The longest quiet run of the video's audio track (`QuietRun`), None without a track."""
+    from preflight.inspect.audio import longest_quiet
+
+    def run() -> Any:
+        probe = video_probe(ctx).value
+        return longest_quiet(ctx.path, probe.duration if probe else None,
+                             quiet_dbfs=quiet_dbfs, coarse=coarse, fine=fine)
+
+    return memo(ctx, f"quiet:{quiet_dbfs}:{coarse}:{fine}", run)
+
+
+def photo(ctx: FileContext, max_pixels: int) -> Outcome[Any]:
+    """The image as displayed, RGB, at most 1280 px (for face detection)."""
+    from preflight.inspect.face import load_photo
+
+    return memo(ctx, "photo", lambda: load_photo(ctx.path, max_pixels))
+
+
+def photo_faces(ctx: FileContext, max_pixels: int, upsample: int) -> Any:
+    """Faces in the image (a tuple of `Box`), or None when it cannot be decoded."""
+    from preflight.inspect.face import detect
+
+    img = photo(ctx, max_pixels).value
+    if img is None:
+        return None
+    return ctx.memo(f"photo-faces:{upsample}", lambda: detect(img, upsample))

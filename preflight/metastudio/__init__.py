@@ -256,3 +256,22 @@ def guess_slot(suffix: str) -> str | None:
     if s in DOCUMENT_EXTENSIONS:
         return "grant_file"
     return None
+
+
+#: File-name stems that name an ID card side (quick mode: ``id_front.jpg`` is the front).
+_ID_STEMS = (("id_card_front", ("id_card_front", "id_front", "idcard_front", "id-front",
+                                "id-card-front")),
+             ("id_card_back", ("id_card_back", "id_back", "idcard_back", "id-back",
+                               "id-card-back")))
+
+
+def guess_slot_from_name(name: str) -> str | None:
+    """The slot a lone file is checked as, from its name: ``id_front*.jpg`` and the like are
+    ID card sides, anything else as `guess_slot` says from the extension."""
+    path = PurePath(name)
+    stem = path.stem.lower()
+    if path.suffix.lower() in IMAGE_EXTENSIONS:
+        for slot, stems in _ID_STEMS:
+            if stem.startswith(stems):
+                return slot
+    return guess_slot(path.suffix)

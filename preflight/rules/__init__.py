@@ -21,6 +21,7 @@ MODULES = (
     "preflight.rules.aud",
     "preflight.rules.img",
     "preflight.rules.pkg",
+    "preflight.rules.prs",
 )
 
 

@@ -63,11 +63,14 @@ class Option:
 class JobContext:
     """What job-level rules see: the body as written, the spec, the edition, the mode."""
 
-    def __init__(self, spec: JobSpec, edition: str, whole_spec: bool):
+    def __init__(self, spec: JobSpec, edition: str, whole_spec: bool,
+                 files: Iterable[tuple[str, Path]] = ()):
         self.spec = spec
         self.body: Mapping[str, Any] = spec.job
         self.edition = edition
         self.whole_spec = whole_spec
+        #: The files of this check by slot (a rule comparing two uploads finds its peer here).
+        self.files: Mapping[str, tuple[Path, ...]] = _by_slot(files)
 
     def value(self, key: str) -> Any:
         """The body value, or the API default when omitted (dossier §1.2)."""
@@ -82,6 +85,13 @@ class JobContext:
     def is_flexus_family(self) -> bool:
         """Flexus or fast Flexus (both real-scene, VIDEO_2D only)."""
         return self.flag("is_flexus") or self.flag("is_fast_flexus")
+
+
+def _by_slot(files: Iterable[tuple[str, Path]]) -> Mapping[str, tuple[Path, ...]]:
+    out: dict[str, list[Path]] = {}
+    for slot, path in files:
+        out.setdefault(slot, []).append(path)
+    return MappingProxyType({k: tuple(v) for k, v in out.items()})
 
 
 class FileContext:
@@ -125,6 +135,8 @@ class Rule:
     claims_file: bool = False
     inferred: bool = False
     doc: str = ""
+    #: Other slots whose files this file rule also reads (their content joins the cache key).
+    peers: frozenset[str] = frozenset()
 
     @property
     def family(self) -> str:
@@ -185,6 +197,7 @@ def file_rule(
     gate: bool = False,
     claims_file: bool = False,
     inferred: bool = False,
+    peers: Iterable[str] = (),
 ) -> Callable[[FileCheck], Rule]:
     """Declare a rule run once per file in `slots`. A `gate` rule that fires skips the rest of
     its family; a `claims_file` rule runs first and, when it fires, skips every other rule."""
@@ -194,7 +207,7 @@ def file_rule(
             code=code, name=name, severity=severity, summary=summary, source=source, check=fn,
             target="file", options=MappingProxyType(dict(options or {})), slots=frozenset(slots),
             gate=gate or claims_file, claims_file=claims_file, inferred=inferred,
-            doc=(fn.__doc__ or "").strip(),
+            doc=(fn.__doc__ or "").strip(), peers=frozenset(peers),
         )
 
     return wrap

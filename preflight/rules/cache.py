@@ -62,6 +62,17 @@ def fingerprint(path: Path, size: int) -> str:
     return h.hexdigest()
 
 
+def _file_key(path: Path) -> list[Any]:
+    """What identifies another file a rule reads (an ID card compared with the video)."""
+    try:
+        st = os.stat(path)
+        if not stat.S_ISREG(st.st_mode):
+            return [str(path), "not a regular file"]
+        return [str(path.resolve()), st.st_size, st.st_mtime_ns, fingerprint(path, st.st_size)]
+    except OSError as exc:
+        return [str(path), exc.errno]
+
+
 def _rules_signature(rules: Iterable[Rule]) -> list[Any]:
     """Where each rule's code lives and when that file changed (catches edited rules)."""
     out: list[Any] = []
@@ -161,10 +172,12 @@ class ResultCache:
             for r in rule_list
             for s in (settings[r.code],)
         ]
+        peers = sorted({s for r in rule_list if settings[r.code].severity for s in r.peers})
         material = [
             _SCHEMA, __version__, str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, fp,
             ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
             _rules_signature(rule_list),
+            [[s, [_file_key(p) for p in ctx.job.files.get(s, ())]] for s in peers],
         ]
         try:
             return hashlib.sha256(_dumps(material).encode("utf-8")).hexdigest()

@@ -51,6 +51,7 @@ class FixPlan:
     ``trim`` is the output duration in seconds (``None``: keep). ``fps`` is the frame rate
     to convert to (``None``: keep). ``reasons`` lists every change for people;
     ``unfixable`` lists problems no command can fix (a too-short video).
+    ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees (a take shot sideways).
     """
 
     video: Action = "copy"
@@ -60,6 +61,7 @@ class FixPlan:
     trim: float | None = None
     fps: int | None = None
     container: str = "mp4"
+    rotate: int = 0
     reasons: tuple[str, ...] = ()
     unfixable: tuple[str, ...] = ()
 
@@ -109,12 +111,18 @@ def duration_limits(edition: str) -> tuple[float, float]:
     return float(opts["min_seconds"]), float(opts["max_seconds"])
 
 
+#: Degrees clockwise -> ffmpeg filters that turn the picture so.
+ROTATIONS: Mapping[int, tuple[str, ...]] = {
+    0: (), 90: ("transpose=1",), 180: ("transpose=1", "transpose=1"), 270: ("transpose=2",)}
+
+
 def plan_for(
     facts: Mapping[str, Any],
     *,
     edition: str,
     min_duration: float | None = None,
     max_duration: float | None = None,
+    rotate: int = 0,
 ) -> FixPlan:
     """Decide what to change, from plain media facts.
 
@@ -123,8 +131,12 @@ def plan_for(
     bit_depth / pix_fmt. Missing or unknown values are left alone rather than guessed.
     ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
     ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
+    ``rotate`` (degrees clockwise: 90, 180, 270) turns the picture as displayed.
     """
     reasons: list[str] = []
+    rotate %= 360
+    if rotate not in ROTATIONS:
+        raise ValueError(f"rotate must be one of 0, 90, 180, 270 (got {rotate})")
     unfixable: list[str] = []
     lo, hi = duration_limits(edition)
     if max_duration is not None:
@@ -150,6 +162,11 @@ def plan_for(
     width = height = None
     dw = _int(facts.get("display_width")) or _int(facts.get("width"))
     dh = _int(facts.get("display_height")) or _int(facts.get("height"))
+    encode_video = encode_video or bool(rotate)
+    if rotate:
+        reasons.append(f"the presenter is not upright: turn the picture {rotate}° clockwise")
+        if rotate in (90, 270) and dw and dh:
+            dw, dh = dh, dw
     if dw and dh and (dw, dh) not in ALLOWED_SIZES:
         width, height = nearest_size(dw, dh)
         encode_video = True
@@ -187,6 +204,7 @@ def plan_for(
         height=height,
         trim=trim,
         fps=fps,
+        rotate=rotate,
         reasons=tuple(reasons),
         unfixable=tuple(unfixable),
     )
@@ -194,7 +212,7 @@ def plan_for(
 
 def video_filter(plan: FixPlan) -> str | None:
     """The ``-vf`` chain for the plan (scale + pad keeping aspect, fps), or None."""
-    filters: list[str] = []
+    filters: list[str] = list(ROTATIONS[plan.rotate])
     if plan.width and plan.height:
         w, h = plan.width, plan.height
         filters += [

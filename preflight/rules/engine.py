@@ -95,10 +95,10 @@ class Engine:
     def run(self, spec: JobSpec, *, whole_spec: bool,
             files: Iterable[tuple[str, Path]] | None = None) -> Report:
         """Check the body and each (slot, file); quick mode passes `whole_spec=False`."""
-        job = JobContext(spec, self.edition, whole_spec)
+        pairs = list(files) if files is not None else list(spec.files())
+        job = JobContext(spec, self.edition, whole_spec, pairs)
         label = str(spec.path) if spec.path else None
         findings = self._job_findings(job, label)
-        pairs = list(files) if files is not None else spec.files()
         memos: dict[Path, dict[str, Any]] = {}
         for slot, path in pairs:
             memo = memos.setdefault(path, {})

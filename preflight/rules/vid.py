@@ -43,11 +43,11 @@ def _fix(ctx: FileContext, opts: Options | None = None) -> str | None:
     def build() -> str | None:
         from preflight.rules.conform import ffmpeg_args, plan_for, shell_line
 
-        kw = {}
+        lo = hi = None
         if opts is not None and "min_seconds" in opts:
-            kw = {"min_duration": float(opts["min_seconds"]),
-                  "max_duration": float(opts["max_seconds"])}
-        plan = plan_for(probe.facts(), edition=ctx.job.edition, **kw)
+            lo, hi = float(opts["min_seconds"]), float(opts["max_seconds"])
+        plan = plan_for(probe.facts(), edition=ctx.job.edition, min_duration=lo,
+                        max_duration=hi)
         if not plan.needed:
             return None
         dst = ctx.path.with_name(ctx.path.stem + ".fixed.mp4")

@@ -9,7 +9,7 @@ from types import MappingProxyType
 from typing import Any, Literal
 
 from preflight.errors import ConfigError, SpecError
-from preflight.metastudio import SLOTS, edition_of, guess_slot, is_spec_path
+from preflight.metastudio import SLOTS, edition_of, guess_slot_from_name, is_spec_path
 from preflight.model import Report
 from preflight.rules.cache import ResultCache
 from preflight.rules.config import Config, config_for
@@ -52,7 +52,7 @@ def quick_files(paths: Iterable[str | Path], slot: str | None) -> list[tuple[str
     out = []
     for p in paths:
         path = Path(p).absolute()
-        s = slot or guess_slot(path.suffix)
+        s = slot or guess_slot_from_name(path.name)
         if s is None:
             raise ConfigError(
                 f"{path}: cannot tell which upload this file is from its extension "

@@ -21,7 +21,8 @@ def run(path: Path, slot: str = "cover") -> Report:
 def test_good_images_pass(media_factory: Any, fmt: str) -> None:
     for slot in ("cover", "id_card_front", "id_card_back", "grant_file", "pre_beauty_image"):
         report = run(media_factory.image(fmt=fmt), slot)
-        assert [f.code for f in report.findings] == []
+        # A plain generated picture has no face: only the presenter rules may speak.
+        assert [f.code for f in report.findings if f.family != "PRS"] == []
         assert_codes(report, absent=["IMG002", "IMG003", "IMG004", "IMG005", "IMG006"])
 
 

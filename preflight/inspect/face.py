@@ -1,0 +1,301 @@
+"""Face detection and description with dlib (the optional ``face`` extra).
+
+Models: dlib's HOG frontal face detector (built into dlib), the 5-point shape predictor and the
+ResNet face descriptor shipped in the ``face-recognition-models`` wheel (nothing is downloaded).
+The 68-point landmark model in that wheel is never loaded: its training data is licensed for
+non-commercial use only. Models are loaded lazily, once per process, by the first rule that
+needs them; detection alone never loads the descriptor.
+
+Everything here works on RGB ``uint8`` arrays as displayed (rotation already applied), so a
+caller can pass the frames the check has sampled anyway.
+"""
+
+from __future__ import annotations
+
+import threading
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from preflight.errors import ProbeError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    RGB = npt.NDArray[np.uint8]
+
+#: What to install when the models are missing.
+EXTRA = "face"
+INSTALL = "pip install 'metastudio-preflight[face]'"
+#: Rotations (quarter turns counter-clockwise, as `numpy.rot90`) tried when no upright face is
+#: found; the name is what the viewer sees the take needs.
+TURNS = {1: "90° clockwise", 2: "180°", 3: "90° counter-clockwise"}
+_lock = threading.Lock()
+#: Least brightness spread (grey levels) of a background for its shift to be measured.
+MIN_TEXTURE = 6.0
+#: Grey level from which a face pixel counts as nearly white (glare, washed out).
+WHITE = 235
+
+
+@dataclass(frozen=True)
+class Box:
+    """A face box in pixels of the image it was found in, with the detector's score."""
+
+    left: int
+    top: int
+    right: int
+    bottom: int
+    score: float = 0.0
+
+    @property
+    def width(self) -> int:
+        """Box width."""
+        return self.right - self.left
+
+    @property
+    def height(self) -> int:
+        """Box height."""
+        return self.bottom - self.top
+
+    def as_list(self) -> list[int]:
+        """[left, top, right, bottom] for JSON details."""
+        return [self.left, self.top, self.right, self.bottom]
+
+
+@dataclass(frozen=True)
+class FrameFaces:
+    """The faces found in one sampled frame."""
+
+    time: float
+    size: tuple[int, int]
+    boxes: tuple[Box, ...]
+
+    @property
+    def largest(self) -> Box | None:
+        """The biggest face (the presenter), if any."""
+        return max(self.boxes, key=lambda b: b.width * b.height, default=None)
+
+
+@cache
+def unavailable() -> str | None:
+    """Why the face models cannot be used (None when they can)."""
+    try:
+        import dlib  # noqa: F401
+        import face_recognition_models  # noqa: F401
+    except Exception as exc:  # ImportError, or a broken binary wheel (OSError)
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@cache
+def _detector() -> Any:
+    import dlib
+
+    return dlib.get_frontal_face_detector()
+
+
+@cache
+def _describer() -> tuple[Any, Any]:
+    import dlib
+    import face_recognition_models as models
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
+        net = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+    return shape, net
+
+
+def detect(rgb: RGB, upsample: int = 1) -> tuple[Box, ...]:
+    """Frontal faces in an RGB image (HOG detector, `upsample` doublings for small faces)."""
+    import numpy as np
+
+    img = np.ascontiguousarray(rgb)
+    with _lock:  # the dlib detector object is not documented as thread-safe
+        det = _detector()
+        rects, scores, _ = det.run(img, max(0, upsample), 0.0)
+    h, w = img.shape[:2]
+    return tuple(
+        Box(max(0, r.left()), max(0, r.top()), min(w, r.right()), min(h, r.bottom()), float(s))
+        for r, s in zip(rects, scores, strict=True)
+    )
+
+
+def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1) -> tuple[FrameFaces, ...]:
+    """Faces in each (time, rgb) frame."""
+    return tuple(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), detect(rgb, upsample))
+                 for t, rgb in frames)
+
+
+def turned(rgb: RGB, quarter_turns: int) -> RGB:
+    """The image turned by `quarter_turns` x 90° counter-clockwise."""
+    import numpy as np
+
+    return np.ascontiguousarray(np.rot90(rgb, k=quarter_turns))
+
+
+def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 3) -> int | None:
+    """The quarter turns (1-3) that make faces appear in frames without an upright face, or
+    None. At most `tries` frames are turned (the middle ones), each in the three ways."""
+    if not frames:
+        return None
+    step = max(1, len(frames) // max(1, tries))
+    picked = list(frames)[step // 2::step][:tries]
+    hits = {k: sum(1 for f in picked if detect(turned(f, k), upsample)) for k in TURNS}
+    best = max(hits, key=lambda k: hits[k])
+    return best if hits[best] * 2 > len(picked) or (hits[best] and len(picked) == 1) else None
+
+
+def descriptor(rgb: RGB, box: Box) -> npt.NDArray[np.float64]:
+    """The 128-d ResNet descriptor of the face in `box` (5-point alignment)."""
+    import dlib
+    import numpy as np
+
+    img = np.ascontiguousarray(rgb)
+    with _lock:
+        shape, net = _describer()
+        rect = dlib.rectangle(box.left, box.top, box.right, box.bottom)
+        vec = net.compute_face_descriptor(img, shape(img, rect), 1)
+    return np.asarray(vec, dtype=np.float64)
+
+
+def distance(a: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> float:
+    """Euclidean distance of two descriptors (dlib: same person below about 0.6)."""
+    import numpy as np
+
+    return float(np.linalg.norm(a - b))
+
+
+@dataclass(frozen=True)
+class Quality:
+    """Sharpness and exposure of a face region."""
+
+    #: Variance of the Laplacian of the grey face region scaled to 128 px high.
+    sharpness: float
+    #: Share of face pixels that are nearly white (glare, washed out).
+    washed_out: float
+    #: Mean brightness (0-255).
+    brightness: float
+
+
+def face_quality(rgb: RGB, box: Box) -> Quality:
+    """Blur (variance of the Laplacian) and glare of the face region, measured at a fixed
+    scale so that large and small photos compare."""
+    import numpy as np
+    from PIL import Image
+
+    crop = rgb[box.top:box.bottom, box.left:box.right]
+    if crop.size == 0:
+        return Quality(0.0, 0.0, 0.0)
+    grey = Image.fromarray(crop).convert("L")
+    scale = 128 / max(1, grey.height)
+    grey = grey.resize((max(8, round(grey.width * scale)), 128), Image.Resampling.BILINEAR)
+    g = np.asarray(grey, dtype=np.float64)
+    lap = (g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1])
+    return Quality(float(lap.var()), float((g >= WHITE).mean()), float(g.mean()))
+
+
+def load_photo(path: Path, max_pixels: int, max_side: int = 1280) -> RGB:
+    """An image file as displayed (EXIF rotation applied), RGB, at most `max_side` pixels.
+
+    :raises ProbeError: not an image, too many pixels, or undecodable.
+    """
+    import numpy as np
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = None  # checked explicitly below
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ProbeError(path, f"has {w * h / 1e6:.0f} megapixels, over the limit")
+                img.draft("RGB", (max_side, max_side))
+                shown = ImageOps.exif_transpose(img).convert("RGB")
+                shown.thumbnail((max_side, max_side))
+                return np.asarray(shown, dtype=np.uint8)
+    except ProbeError:
+        raise
+    except UnidentifiedImageError:
+        raise ProbeError(path, "is not an image Pillow can read") from None
+    except Exception as exc:  # any decoder failure of a bad file
+        raise ProbeError(path, f"cannot be decoded: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Steadiness:
+    """How much the background moved or changed between consecutive sampled frames."""
+
+    #: Largest camera shift between two frames, as a share of the frame width.
+    shift: float
+    #: Largest share of background pixels that changed by more than 12 % brightness.
+    changed: float
+    #: The pair of frame times where each maximum was measured.
+    shift_at: tuple[float, float]
+    changed_at: tuple[float, float]
+
+
+def _background_mask(size: tuple[int, int], boxes: Sequence[Box | None]) -> npt.NDArray[Any]:
+    """True outside the presenter: each face box widened to the shoulders and extended to the
+    bottom of the frame (the body under the head)."""
+    import numpy as np
+
+    w, h = size
+    mask = np.ones((h, w), dtype=bool)
+    for b in boxes:
+        if b is None:
+            continue
+        cx, fw = (b.left + b.right) / 2, b.width
+        left, right = int(max(0, cx - 1.2 * fw)), int(min(w, cx + 1.2 * fw))
+        top = int(max(0, b.top - 0.6 * b.height))
+        mask[top:, left:right] = False
+    return mask
+
+
+def _shift(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[int, int]:
+    """Translation between two grey images by phase correlation."""
+    import numpy as np
+
+    fa, fb = np.fft.rfft2(a - a.mean()), np.fft.rfft2(b - b.mean())
+    cross = fa * np.conj(fb)
+    corr = np.fft.irfft2(cross / (np.abs(cross) + 1e-9), s=a.shape)
+    dy, dx = np.unravel_index(int(np.argmax(corr)), corr.shape)
+    h, w = a.shape
+    return (int(dy) - h if dy > h // 2 else int(dy)), (int(dx) - w if dx > w // 2 else int(dx))
+
+
+def steadiness(frames: Sequence[tuple[float, RGB]], faces: Sequence[FrameFaces]) -> Steadiness:
+    """Camera shift and background change between consecutive frames, measured outside the
+    presenter (face boxes of both frames, widened to the body)."""
+    import numpy as np
+
+    best_shift, best_change = 0.0, 0.0
+    shift_at: tuple[float, float] = (0.0, 0.0)
+    change_at: tuple[float, float] = (0.0, 0.0)
+    greys = [np.asarray(rgb, dtype=np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+             for _, rgb in frames]
+    for i in range(1, len(frames)):
+        a, b = greys[i - 1], greys[i]
+        if a.shape != b.shape:
+            continue
+        h, w = a.shape
+        mask = _background_mask((w, h), [f.largest for f in faces[i - 1:i + 1]])
+        if mask.mean() < 0.05:
+            continue
+        moved = 0.0
+        if float(a[mask].std()) >= MIN_TEXTURE:  # a plain screen has nothing to track
+            fill_a, fill_b = float(a[mask].mean()), float(b[mask].mean())
+            dy, dx = _shift(np.where(mask, a, fill_a), np.where(mask, b, fill_b))
+            moved = float(np.hypot(dx, dy)) / w
+        changed = float((np.abs(a - b)[mask] > 0.12 * 255).mean())
+        t = (frames[i - 1][0], frames[i][0])
+        if moved > best_shift:
+            best_shift, shift_at = moved, t
+        if changed > best_change:
+            best_change, change_at = changed, t
+    return Steadiness(best_shift, best_change, shift_at, change_at)

@@ -1,0 +1,162 @@
+"""Presenter test media built from the two real portraits in tests/data/faces (see SOURCE.md):
+green-screen and real-scene takes with a little movement, a take shot sideways, two people,
+no face, a small face, a take with a silent pause; ID cards (front with a face, back without)
+and a blurred one. Frames are drawn with Pillow and encoded by the imageio-ffmpeg binary."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from tests.media.factory import ffmpeg, run_ffmpeg
+
+FACES = Path(__file__).resolve().parent.parent / "data" / "faces"
+PEOPLE = {"astronaut": "astronaut.jpg", "hopper": "grace_hopper.jpg"}
+#: The face region of each portrait (left, top, right, bottom in the source image): the crop
+#: is about 2.2 face heights around the face the HOG detector finds there.
+CROPS = {"astronaut": (120, 20, 370, 270), "hopper": (120, 50, 420, 350)}
+SPEECH = "0.3*sin(2*PI*180*t)*(0.55+0.45*sin(2*PI*4*t))"
+
+
+def head(person: str, width: int) -> Any:
+    """The portrait's head-and-shoulders crop, `width` pixels wide."""
+    from PIL import Image
+
+    img = Image.open(FACES / PEOPLE[person]).convert("RGB").crop(CROPS[person])
+    return img.resize((width, round(width * img.height / img.width)), Image.Resampling.LANCZOS)
+
+
+def _background(w: int, h: int, kind: str) -> Any:
+    from PIL import Image, ImageDraw
+
+    if kind == "green":
+        return Image.new("RGB", (w, h), (0, 177, 64))
+    img = Image.new("RGB", (w, h), (200, 184, 154))
+    d = ImageDraw.Draw(img)
+    d.rectangle((w * 0.05, h * 0.05, w * 0.3, h * 0.35), fill=(210, 225, 236), outline=(90,) * 3,
+                width=6)
+    for i in range(12):
+        x = w * (0.6 + 0.03 * i)
+        d.rectangle((x, h * 0.08, x + w * 0.02, h * 0.25), fill=((i * 53) % 255, 60, 120))
+    d.rectangle((0, h * 0.8, w, h), fill=(107, 74, 46))
+    for i in range(0, w, max(8, w // 40)):
+        d.line((i, h * 0.8, i + w // 20, h), fill=(80, 55, 35), width=3)
+    return img
+
+
+def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg: str,
+          shake: float = 0.0) -> Any:
+    """One frame at time `t`: the background, each person's head with a small sway."""
+    base = _background(w, h, bg)
+    if shake:
+        from PIL import ImageChops
+
+        base = ImageChops.offset(base, int(shake * w * math.sin(2 * math.pi * t / 1.3)), 0)
+    n = len(people)
+    for i, person in enumerate(people):
+        hw = int(w * scale / n)
+        face = head(person, hw)
+        cx = w * (i + 0.5) / n + 6 * math.sin(2 * math.pi * t / 2)
+        base.paste(face, (int(cx - hw / 2), int(h * 0.12 + 3 * math.sin(2 * math.pi * t))))
+    return base
+
+
+class FaceMedia:
+    """Makes presenter media into `root`, reusing earlier ones with the same parameters."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def _path(self, kind: str, params: dict[str, Any], suffix: str) -> tuple[Path, bool]:
+        key = hashlib.sha1(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()[:12]
+        p = self.root / f"{kind}-{key}{suffix}"
+        return p, p.exists()
+
+    def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.0,
+              bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,
+              width: int = 720, height: int = 1280, pause: tuple[float, float] | None = None,
+              shake: float = 0.0, audio: bool = True) -> Path:
+        """A take; `turn` stores the picture turned clockwise by that many degrees with no
+        metadata (shot sideways), `rotation` stores it turned with display rotation metadata
+        that shows it upright; `pause` = (start, end) seconds of silence in the speech."""
+        params = dict(locals())
+        params.pop("self")
+        out, have = self._path("face-video", params, ".mp4")
+        if have:
+            return out
+        fps, clip_s = 5, 2.0
+        clip = out.with_suffix(".clip.nut")
+        cmd = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
+               "-f", "rawvideo", "-pix_fmt", "rgb24"]
+        turned = (turn or rotation) in (90, 270)
+        sw, sh = (height, width) if turned else (width, height)
+        cmd += ["-s", f"{sw}x{sh}", "-r", str(fps), "-i", "-", "-c:v", "libx264",
+                "-preset", "ultrafast", "-crf", "26", "-g", str(fps), "-pix_fmt", "yuv420p",
+                str(clip)]
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdin is not None
+        for i in range(int(fps * clip_s)):
+            img = frame(i / fps, w=width, h=height, people=people, scale=scale, bg=bg,
+                        shake=shake) if people or bg else None
+            if not people:
+                img = _background(width, height, bg)
+            deg = turn or rotation
+            if deg and img is not None:
+                img = img.rotate(-deg, expand=True)  # PIL turns counter-clockwise
+            assert img is not None
+            proc.stdin.write(img.tobytes())
+        _, err = proc.communicate()
+        assert proc.returncode == 0, err
+        loops = int(seconds // clip_s) + 1
+        args = ["-stream_loop", str(loops)]
+        if rotation:
+            args += ["-display_rotation", str(rotation)]
+        args += ["-i", str(clip)]
+        amap: list[str] = []
+        if audio:
+            expr = SPEECH
+            if pause:
+                expr += f"*(1-between(t\\,{pause[0]}\\,{pause[1]}))"
+            args += ["-f", "lavfi", "-i", f"aevalsrc={expr}:s=48000:c=mono:d={seconds}"]
+            amap = ["-map", "1:a", "-c:a", "aac", "-b:a", "64k"]
+        run_ffmpeg(*args, "-map", "0:v", *amap, "-c:v", "copy", "-t", f"{seconds:g}",
+                   "-movflags", "+faststart", str(out))
+        return out
+
+    def id_card(self, *, person: str | None = "astronaut", side: str = "front",
+                blur: float = 0.0, faces: int = 1, glare: bool = False) -> Path:
+        """An ID-card-like JPEG: the portrait (greyish, scaled) on the front, an emblem and
+        text lines on the back; `blur` is a Gaussian radius over the whole card."""
+        params = dict(locals())
+        params.pop("self")
+        out, have = self._path("id-card", params, ".jpg")
+        if have:
+            return out
+        from PIL import Image, ImageDraw, ImageFilter
+
+        w, h = 1200, 760
+        img = Image.new("RGB", (w, h), (226, 232, 240))
+        d = ImageDraw.Draw(img)
+        d.rounded_rectangle((10, 10, w - 10, h - 10), radius=40, outline=(90, 110, 140), width=6)
+        if side == "front" and person:
+            for i in range(faces):
+                photo = head(person, 300).convert("L").convert("RGB")
+                img.paste(photo, (w - 340 - i * 360, 120))
+                if glare:  # a reflection washing out the left half of the photo
+                    box = (w - 340 - i * 360, 120, w - 190 - i * 360, 420)
+                    white = Image.new("RGB", (box[2] - box[0], box[3] - box[1]), (255,) * 3)
+                    img.paste(Image.blend(img.crop(box), white, 0.75), box[:2])
+        else:
+            d.ellipse((w * 0.06, h * 0.1, w * 0.26, h * 0.42), outline=(180, 40, 40), width=10)
+        for i in range(5):
+            y = h * 0.18 + i * h * 0.13
+            d.rectangle((w * 0.08, y, w * 0.4, y + h * 0.05), fill=(70, 80, 95))
+        if blur:
+            img = img.filter(ImageFilter.GaussianBlur(blur))
+        img.save(out, "JPEG", quality=90)
+        return out
