@@ -154,7 +154,7 @@ def green_results(ctx: FileContext, opts: Any) -> Any:
 def video_faces(ctx: FileContext, upsample: int) -> Any:
     """Faces in each sampled frame of this video (`FrameFaces` per frame), or None when the
     video has no usable frames. Reuses the frames the VID/GRN rules sampled."""
-    from preflight.inspect.face import faces_in
+    from preflight.inspect.face import faces_in, note
 
     probe = video_probe(ctx).value
     if probe is None or not probe.video_tracks or probe.truncated:
@@ -162,21 +162,32 @@ def video_faces(ctx: FileContext, upsample: int) -> Any:
     frames = video_frames(ctx).value
     if frames is None:
         return None
-    return ctx.memo(f"faces:{upsample}", lambda: faces_in(
-        [(f.time, f.rgb) for f in frames.frames], upsample))
+
+    def run() -> Any:
+        got = faces_in([(f.time, f.rgb) for f in frames.frames], upsample)
+        note(ctx.path, faces=got)
+        return got
+
+    return ctx.memo(f"faces:{upsample}", run)
 
 
 def video_orientation(ctx: FileContext, upsample: int) -> int | None:
     """Quarter turns that make the presenter upright when no sampled frame shows an upright
     face (None: upright, or no face either way)."""
-    from preflight.inspect.face import orientation
+    from preflight.inspect.face import note, orientation
 
     faces = video_faces(ctx, upsample)
     frames = video_frames(ctx).value
     if not faces or frames is None or any(f.boxes for f in faces):
         return None
-    return ctx.memo(f"orientation:{upsample}", lambda: orientation(
-        [f.rgb for f in frames.frames], upsample))
+
+    def run() -> int | None:
+        got = orientation([f.rgb for f in frames.frames], upsample)
+        note(ctx.path, orientation=got)
+        return got
+
+    turns: int | None = ctx.memo(f"orientation:{upsample}", run)
+    return turns
 
 
 def video_frame_at(ctx: FileContext, seconds: float, max_side: int) -> Any:

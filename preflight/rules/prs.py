@@ -267,7 +267,7 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
 
     def compute() -> dict[str, Any] | None:
         from preflight.errors import ProbeError
-        from preflight.inspect.face import descriptor, detect, distance, load_photo
+        from preflight.inspect.face import descriptor, detect, distance, load_photo, note
 
         best = max((f for f in faces if f.boxes), default=None,
                    key=lambda f: f.largest.height if f.largest else 0)
@@ -290,6 +290,7 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
         face = max(boxes, key=lambda b: b.height)
         card_face = max(card_boxes, key=lambda b: b.height)
         d = distance(descriptor(card, card_face), descriptor(frame.rgb, face))
+        note(ctx.path, identity=(round(d, 3), fronts[0].name))
         return {"distance": round(d, 3), "id_card_front": str(fronts[0]),
                 "video_time": round(frame.time, 2), "video_box": face.as_list(),
                 "video_frame_size": [int(frame.rgb.shape[1]), int(frame.rgb.shape[0])],

@@ -1,5 +1,6 @@
 """Contact sheets: the sampled frames of a video in a grid, with the green mask overlaid and the
-per-frame coverage numbers, so a person sees at a glance why GRN passed or failed.
+per-frame coverage numbers, so a person sees at a glance why GRN passed or failed; with the
+presenter checks, also the face boxes, the orientation verdict and the identity distance.
 
 The sheet is drawn from the frames the check already sampled (no second decode); only when
 the check did not sample them (results reused from the cache, a rule selection without VID/GRN)
@@ -54,22 +55,27 @@ def checked_with_sheet(run: Callable[[], Report], out: Path,
 
     :raises PreflightError: the check named no video, or the sheet cannot be written.
     """
+    from preflight.inspect.face import noting
     from preflight.inspect.frames import collecting
 
-    with collecting() as seen:
+    with collecting() as seen, noting() as faces:
         report = run()
     path, sample = _pick(report, seen)
     if path is None:
         raise PreflightError("--contact-sheet: the check named no video to draw")
     edition = report.edition if report.edition != "mixed" else "standard"
-    write_contact_sheet(out, path, sample, green_options(edition, config))
+    write_contact_sheet(out, path, sample, green_options(edition, config),
+                        faces.get(path) if sample is not None else None)
     return report
 
 
 def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = None,
-                        green: Mapping[str, Any] | None = None) -> Path:
+                        green: Mapping[str, Any] | None = None,
+                        presenter: Mapping[str, Any] | None = None) -> Path:
     """Draw the sheet for `video` from `sample` (sampled now when None) into the PNG `out`,
-    with `green` thresholds (default: the standard edition's).
+    with `green` thresholds (default: the standard edition's) and what the presenter rules
+    found (`presenter`: ``faces``, ``orientation``, ``identity`` as noted by
+    `preflight.inspect.face.noting`).
 
     :raises PreflightError: the sheet cannot be written.
     """
@@ -83,7 +89,7 @@ def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = Non
             sample = sample_frames(video)
         except ProbeError as exc:
             error = exc.detail
-    img = render(video, sample, error, green or green_options("standard"))
+    img = render(video, sample, error, green or green_options("standard"), presenter)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
         img.save(out, "PNG")
@@ -101,9 +107,30 @@ def _font(size: int) -> Any:
         return ImageFont.load_default()
 
 
+def presenter_line(presenter: Mapping[str, Any] | None) -> str | None:
+    """The sheet's presenter summary: faces found, orientation, identity distance."""
+    from preflight.inspect.face import TURNS
+
+    if not presenter or "faces" not in presenter:
+        return None
+    faces = presenter["faces"]
+    found = sum(1 for f in faces if f.boxes)
+    parts = [f"presenter: face in {found} of {len(faces)} frames"]
+    turns = presenter.get("orientation")
+    if found:
+        parts.append("upright")
+    elif turns:
+        parts.append(f"NOT UPRIGHT (shown rotated {TURNS[turns]})")
+    if "identity" in presenter:
+        dist, card = presenter["identity"]
+        parts.append(f"identity distance {dist:.2f} to {card}")
+    return "   ".join(parts)
+
+
 def render(video: Path, sample: FrameSample | None, error: str | None,
-           green: Mapping[str, Any]) -> Any:
-    """The sheet as a Pillow image, frames judged with the `green` thresholds."""
+           green: Mapping[str, Any], presenter: Mapping[str, Any] | None = None) -> Any:
+    """The sheet as a Pillow image, frames judged with the `green` thresholds, with the
+    presenter rules' face boxes and verdicts when given."""
     import numpy as np
     from PIL import Image, ImageDraw
 
@@ -126,7 +153,10 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
                                    float(green["frame_fraction"]))
     tw = max(f.rgb.shape[1] for f in frames)
     th = max(f.rgb.shape[0] for f in frames)
-    cap, pad, top = 40, 8, 84
+    line = presenter_line(presenter)
+    boxes = {round(f.time, 3): f.boxes for f in presenter["faces"]} if line and presenter \
+        else {}
+    cap, pad, top = 40, 8, 84 + (20 if line else 0)
     cols = min(COLUMNS, len(frames))
     rows = -(-len(frames) // cols)
     sheet = Image.new("RGB", (max(640, pad + cols * (tw + pad)), top + rows * (th + cap + pad)),
@@ -139,6 +169,8 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
            font=small, fill=(200, 200, 200))
     d.text((pad, 56), "under each frame: time, verdict, green share of the border ring / frame",
            font=small, fill=(200, 200, 200))
+    if line:
+        d.text((pad, 76), line + "   (cyan box: face)", font=small, fill=(120, 230, 255))
     for i, (fr, res) in enumerate(zip(frames, results, strict=True)):
         x = pad + (i % cols) * (tw + pad)
         y = top + (i // cols) * (th + cap + pad)
@@ -156,6 +188,9 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
         if res.subject_box:
             x0, y0, x1, y1 = res.subject_box
             td.rectangle((x + x0, y + y0, x + x1 - 1, y + y1 - 1), outline=(255, 230, 0), width=2)
+        for b in boxes.get(round(fr.time, 3), ()):
+            td.rectangle((x + b.left, y + b.top, x + b.right - 1, y + b.bottom - 1),
+                         outline=(0, 230, 255), width=2)
         kind = res.kind(ring_min, side_min, side_full)
         t = fr.time
         td.text((x, y + h + 4), f"{int(t // 60)}:{t % 60:04.1f}  {kind}", font=small,

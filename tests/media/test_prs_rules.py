@@ -258,3 +258,36 @@ def test_report_details_carry_face_boxes(faces: FaceMedia) -> None:
     box = f.details["faces"][0]["boxes"][0]
     w, h = f.details["frame_size"]
     assert 0 <= box[0] < box[2] <= w and 0 <= box[1] < box[3] <= h
+
+
+def test_contact_sheet_draws_face_boxes_and_verdicts(faces: FaceMedia, tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from preflight.inspect.face import noting
+    from preflight.workflows.contact_sheet import presenter_line
+
+    sheet = tmp_path / "sheet.png"
+    p = spec(tmp_path, faces.video(), faces.id_card(person="hopper"))
+    check(p, contact_sheet=sheet)
+    px = np.asarray(Image.open(sheet).convert("RGB")).astype(int)
+    cyan = (px[..., 0] < 40) & (px[..., 1] > 200) & (px[..., 2] > 230)
+    assert cyan.sum() > 200  # the face boxes (and the legend)
+    with noting() as seen:
+        check(p)
+    line = presenter_line(next(iter(seen.values())))
+    assert line is not None and "face in 8 of 8 frames" in line and "upright" in line
+    assert "identity distance 0." in line
+    with noting() as seen:
+        take(faces.video(turn=90))
+    line = presenter_line(next(iter(seen.values())))
+    assert line is not None and "NOT UPRIGHT" in line
+
+
+def test_json_report_carries_faces_and_distance(faces: FaceMedia, tmp_path: Path) -> None:
+    from preflight.report import render
+
+    report = check(spec(tmp_path, faces.video(), faces.id_card(person="hopper")))
+    data = json.loads(render(report, "json"))
+    f = next(f for f in data["findings"] if f["code"] == "PRS009")
+    assert f["details"]["distance"] > 0.6 and len(f["details"]["video_box"]) == 4
