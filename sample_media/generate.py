@@ -25,8 +25,10 @@ HERE = Path(__file__).resolve().parent
 MEDIA = HERE / "media"
 STAMP = MEDIA / ".generator"
 #: A real public-domain portrait (see tests/data/faces/SOURCE.md), so the face checks pass.
-FACE = HERE.parent / "tests" / "data" / "faces" / "astronaut.jpg"
-FACE_CROP = (120, 20, 370, 270)
+FACES = HERE.parent / "tests" / "data" / "faces"
+FACE = FACES / "astronaut.jpg"
+#: Head-and-shoulders crops of the two portraits (source pixels).
+FACE_CROPS = {"astronaut.jpg": (120, 20, 370, 270), "grace_hopper.jpg": (120, 50, 420, 350)}
 W, H, FPS = 1080, 1920, 25
 DURATION = 185  # 3:05
 GREEN = (0, 177, 64)
@@ -67,16 +69,16 @@ def presenter_png(path: Path, w: int, h: int) -> None:
                   fill=(40, 30, 30, 255))
     d.arc((cx - 50, h * 0.38, cx + 50, h * 0.42), 20, 160, fill=(150, 60, 60, 255), width=6)
     if FACE.exists():  # the real head over the drawn one
-        head = real_head(int(w * 0.42))
-        img.paste(head, (int(cx - head.width / 2), int(h * 0.2)))
+        head = real_head(int(w * 0.85))  # face box over 1/5 of the height, as Flexus asks
+        img.paste(head, (int(cx - head.width / 2), int(h * 0.08)))
     img.save(path)
 
 
-def real_head(width: int) -> Any:
-    """The portrait's head-and-shoulders crop, `width` pixels wide."""
+def real_head(width: int, photo: str = "astronaut.jpg") -> Any:
+    """A portrait's head-and-shoulders crop, `width` pixels wide."""
     from PIL import Image
 
-    face = Image.open(FACE).convert("RGB").crop(FACE_CROP)
+    face = Image.open(FACES / photo).convert("RGB").crop(FACE_CROPS[photo])
     return face.resize((width, width), Image.Resampling.LANCZOS)
 
 
@@ -100,14 +102,16 @@ def office_png(path: Path, w: int, h: int) -> None:
 
 def presenter_video(out: Path, *, w: int = W, h: int = H, seconds: float = DURATION,
                     background: str = "0x00B140", audio: str | None = SPEECH,
-                    vignette: bool = True) -> None:
-    """Green-screen (or other background) presenter video: 2 s clip looped + synthetic audio."""
+                    vignette: bool = True, sideways: bool = False) -> None:
+    """Green-screen (or other background) presenter video: 2 s clip looped + synthetic audio.
+    `sideways` stores the picture turned 90° clockwise without rotation metadata."""
     build = MEDIA / ".build"
     build.mkdir(parents=True, exist_ok=True)
-    figure = build / f"presenter-{w}x{h}.png"
+    figure = build / f"presenter-real-{w}x{h}.png"
     if not figure.exists():
         presenter_png(figure, w, h)
-    key = hashlib.sha1(f"{w}x{h}{background}{vignette}".encode()).hexdigest()[:10]
+    key = hashlib.sha1(f"{figure.name}{w}x{h}{background}{vignette}{sideways}".encode()
+                       ).hexdigest()[:10]
     clip = build / f"clip-{key}.nut"
     if not clip.exists():
         light = ",vignette=angle=PI/7" if vignette else ""
@@ -121,7 +125,7 @@ def presenter_video(out: Path, *, w: int = W, h: int = H, seconds: float = DURAT
                "-loop", "1", "-framerate", str(FPS), "-i", str(figure),
                "-filter_complex",
                "[1]format=rgba[p];[0][p]overlay=x='8*sin(2*PI*t/2)':y='4*sin(2*PI*t)'"
-               ":shortest=1,format=yuv420p",
+               ":shortest=1" + (",transpose=1" if sideways else "") + ",format=yuv420p",
                "-t", "2", "-c:v", "libx264", "-preset", "veryfast", "-crf", "24",
                "-g", str(FPS), str(clip))
     loops = int(seconds // 2) + 1
@@ -141,7 +145,8 @@ def wav(out: Path, seconds: float, expr: str, rate: int = 48000) -> None:
            "-c:a", "pcm_s16le", str(out))
 
 
-def card(out: Path, side: str, size: tuple[int, int] = (1200, 760)) -> None:
+def card(out: Path, side: str, size: tuple[int, int] = (1200, 760),
+         photo: str = "astronaut.jpg") -> None:
     """An ID-card-like JPEG (obviously fake: it says SAMPLE)."""
     from PIL import Image, ImageDraw
 
@@ -153,8 +158,8 @@ def card(out: Path, side: str, size: tuple[int, int] = (1200, 760)) -> None:
         d.rectangle((w * 0.64, h * 0.15, w * 0.92, h * 0.8), fill=(200, 170, 150))
         d.ellipse((w * 0.70, h * 0.22, w * 0.86, h * 0.52), fill=(224, 172, 138))
         if FACE.exists():
-            photo = real_head(int(w * 0.26)).convert("L").convert("RGB")
-            img.paste(photo, (int(w * 0.65), int(h * 0.18)))
+            face = real_head(int(w * 0.26), photo).convert("L").convert("RGB")
+            img.paste(face, (int(w * 0.65), int(h * 0.18)))
     else:
         d.ellipse((w * 0.06, h * 0.1, w * 0.26, h * 0.42), outline=(180, 40, 40), width=10)
     for i in range(5):
@@ -172,7 +177,7 @@ def cover(out: Path) -> None:
 
     build = MEDIA / ".build"
     build.mkdir(parents=True, exist_ok=True)
-    fig = build / f"presenter-{W}x{H}.png"
+    fig = build / f"presenter-real-{W}x{H}.png"
     if not fig.exists():
         presenter_png(fig, W, H)
     bg = Image.new("RGBA", (W, H), (70, 90, 120, 255))
@@ -247,7 +252,9 @@ def targets() -> dict[str, Callable[[Path], None]]:
         "grant_letter.pdf": lambda p: p.write_bytes(grant_pdf(letter)),
         # deliberately bad files
         "bad/office-720p.mp4": lambda p: presenter_video(p, w=1280, h=720, seconds=20,
-                                                         background="office", vignette=False),
+                                                         background="office", vignette=False,
+                                                         sideways=True),
+        "bad/id_front_other.jpg": lambda p: card(p, "front", photo="grace_hopper.jpg"),
         "bad/blue-screen.mp4": lambda p: presenter_video(p, seconds=20,
                                                          background="0x0047BB"),
         "bad/mov-renamed.mp4": _mov_renamed,

@@ -257,7 +257,7 @@ def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> f
 
 
 def longest_quiet(path: Path, duration: float | None, *, quiet_dbfs: float, coarse: float,
-                  fine: float = 1.0, window: float = 0.25, refine: int = 3) -> QuietRun | None:
+                  fine: float = 1.0, window: float = 0.1, refine: int = 3) -> QuietRun | None:
     """The longest run where nobody speaks in a video's audio track (None without one).
 
     Short windows are measured every `coarse` seconds (a run of 2 x `coarse` always holds two

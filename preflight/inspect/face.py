@@ -154,9 +154,11 @@ def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1) -> tuple[Fr
     """Faces in each (time, rgb) frame. Each frame is searched without upsampling first (a
     quarter of the cost, finds faces from about 80 px) and with `upsample` only when that
     finds none."""
-    out = []
+    out: list[FrameFaces] = []
     for t, rgb in frames:
-        boxes = detect(rgb, 0)
+        # Two frames without a large face: the faces are small (or absent), skip the quick pass.
+        quick = upsample == 0 or len(out) < 2 or any(f.boxes for f in out)
+        boxes = detect(rgb, 0) if quick else ()
         if not boxes and upsample > 0:
             boxes = detect(rgb, upsample)
         out.append(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), boxes))
@@ -170,7 +172,7 @@ def turned(rgb: RGB, quarter_turns: int) -> RGB:
     return np.ascontiguousarray(np.rot90(rgb, k=quarter_turns))
 
 
-def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 3) -> int | None:
+def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 2) -> int | None:
     """The quarter turns (1-3) that make faces appear in frames without an upright face, or
     None. At most `tries` frames are turned (the middle ones), each in the three ways."""
     if not frames:

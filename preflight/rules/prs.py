@@ -267,11 +267,21 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
 
     def compute() -> dict[str, Any] | None:
         from preflight.errors import ProbeError
-        from preflight.inspect.face import descriptor, detect, distance, load_photo, note
+        from preflight.inspect.face import (
+            descriptor,
+            detect,
+            distance,
+            load_photo,
+            note,
+            turned,
+        )
 
         best = max((f for f in faces if f.boxes), default=None,
                    key=lambda f: f.largest.height if f.largest else 0)
-        if best is None:
+        # A take shot sideways (PRS002) is compared as it should be shown.
+        turns = _rotation(ctx, opts) if best is None else None
+        at = best.time if best is not None else faces[len(faces) // 2].time
+        if best is None and turns is None:
             return None
         try:
             card = load_photo(fronts[0], MAX_PIXELS)
@@ -281,19 +291,21 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
         if not card_boxes:
             return None  # PRS005 reports it
         # The presenter at a larger size than the sampled frame, for a steadier descriptor.
-        frame = shared.video_frame_at(ctx, best.time, 960)
+        frame = shared.video_frame_at(ctx, at, 960)
         if frame is None:
             return None
-        boxes = detect(frame.rgb, 0) or detect(frame.rgb, 1)
+        rgb = turned(frame.rgb, turns) if turns else frame.rgb
+        boxes = detect(rgb, 0) or detect(rgb, 1)
         if not boxes:
             return None
         face = max(boxes, key=lambda b: b.height)
         card_face = max(card_boxes, key=lambda b: b.height)
-        d = distance(descriptor(card, card_face), descriptor(frame.rgb, face))
+        d = distance(descriptor(card, card_face), descriptor(rgb, face))
         note(ctx.path, identity=(round(d, 3), fronts[0].name))
         return {"distance": round(d, 3), "id_card_front": str(fronts[0]),
                 "video_time": round(frame.time, 2), "video_box": face.as_list(),
-                "video_frame_size": [int(frame.rgb.shape[1]), int(frame.rgb.shape[0])],
+                "video_frame_size": [int(rgb.shape[1]), int(rgb.shape[0])],
+                "video_quarter_turns": turns or 0,
                 "id_card_box": card_face.as_list()}
 
     got: dict[str, Any] | None = ctx.memo(f"identity:{opts['upsample']}", compute)
@@ -350,7 +362,7 @@ def identity_uncertain(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                                      1.0, "Spacing of the measurements that bound a run.")})
 def silent_segment(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Flexus asks for a 15-second silent segment facing the camera, mouth closed (§3.2). The
-    audio track is measured in 0.25 s windows every `coarse_seconds`, and again every
+    audio track is measured in 0.1 s windows every `coarse_seconds`, and again every
     `fine_seconds` around the quiet ones, so the run is known to about a second without
     decoding the whole track. When the video shows a face, one frame in the middle of the
     run must show it too. An error for Flexus, a note for the other editions."""

@@ -183,6 +183,14 @@ def test_identity_mismatch_fails_in_a_whole_spec(faces: FaceMedia, tmp_path: Pat
     assert other.name in f.message and video.name in f.message
 
 
+def test_identity_of_a_sideways_take_is_compared_upright(faces: FaceMedia,
+                                                         tmp_path: Path) -> None:
+    report = check(spec(tmp_path, faces.video(turn=90), faces.id_card(person="hopper")))
+    assert_codes(report, expect=["PRS002", "PRS009"])
+    f = next(f for f in report.findings if f.code == "PRS009")
+    assert f.details["video_quarter_turns"] == 1
+
+
 def test_identity_match_passes(faces: FaceMedia, tmp_path: Path) -> None:
     report = check(spec(tmp_path, faces.video(), faces.id_card()))
     assert_codes(report, absent=["PRS009", "PRS010", "PRS005"])
