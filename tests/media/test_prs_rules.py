@@ -299,3 +299,23 @@ def test_json_report_carries_faces_and_distance(faces: FaceMedia, tmp_path: Path
     data = json.loads(render(report, "json"))
     f = next(f for f in data["findings"] if f["code"] == "PRS009")
     assert f["details"]["distance"] > 0.6 and len(f["details"]["video_box"]) == 4
+
+
+def test_the_fix_of_a_sideways_take_turns_it_upright(faces: FaceMedia, tmp_path: Path) -> None:
+    """The command PRS002 gives, run as given, makes a take every face rule accepts."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    from preflight.cli import cli
+
+    src = tmp_path / "sideways.mp4"
+    src.write_bytes(faces.video(turn=90).read_bytes())
+    f = next(f for f in take(src).findings if f.code == "PRS002")
+    argv = shlex.split(f.fix or "")
+    assert argv[:2] == ["preflight", "fix"]
+    result = CliRunner().invoke(cli, argv[1:])
+    assert "transpose=2" in result.output and "Traceback" not in result.output
+    fixed = Path(argv[argv.index("-o") + 1])
+    assert fixed.exists()
+    assert_codes(take(fixed), absent=["PRS001", "PRS002"])
