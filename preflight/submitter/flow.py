@@ -25,7 +25,6 @@ from preflight.metastudio import (
     MULTIPART_CONFIRM,
     MULTIPART_QUERY,
     SLOTS,
-    STOP_STATES,
     SUBMIT_COMMAND,
     SUCCESS_STATES,
     WAIT_FILE_UPLOAD,
@@ -67,7 +66,7 @@ class SubmitResult:
         """True in a success state, False in a failed/stopped one, None while in progress."""
         if self.state in SUCCESS_STATES:
             return True
-        if is_failed(self.state) or self.state in STOP_STATES:
+        if is_failed(self.state):
             return False
         return None
 

@@ -224,3 +224,30 @@ def test_package_is_callable_after_submodule_import() -> None:
 
     assert callable(preflight.package)
     assert "package" in preflight.__all__
+
+
+def test_audio_files_are_left_out_unless_the_voice_comes_from_them(job: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    preflight.package(job, out)
+    assert (out / "audio.zip").is_file()
+    text = job.read_text(encoding="utf-8").replace('audio_source_type = "AUDIO"',
+                                                   'audio_source_type = "VIDEO"')
+    job.write_text(text, encoding="utf-8")
+    pkg = preflight.package(job, out)
+    assert pkg.manifest.upload("audio") is None
+    assert not (out / "audio.zip").exists()
+    assert "REQ030" in [f.code for f in pkg.report.findings]
+
+
+def test_no_training_video_is_never_packaged(job: Path, tmp_path: Path) -> None:
+    text = job.read_text(encoding="utf-8").replace('training_video = "media/take.mp4"\n', "")
+    job.write_text(text, encoding="utf-8")
+    with pytest.raises(PackageRefused) as refused:
+        preflight.package(job, tmp_path / "pkg")
+    assert "REQ034" in [f.code for f in refused.value.report.findings]
+    with pytest.raises(PackagingError, match="no training video"):
+        preflight.package(job, tmp_path / "pkg", force=True)
+    assert not (tmp_path / "pkg" / "manifest.json").exists()
+    result = CliRunner().invoke(cli, ["package", str(job), "--out", str(tmp_path / "p2")])
+    assert result.exit_code == 1 and "REQ034" in result.output
