@@ -7,6 +7,8 @@
     ├── PackagingError     the upload package cannot be built or verified
     │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
     ├── HookError          the git hook cannot be installed or removed, or git cannot be asked
+    ├── SetupError         a local or usage problem of a submission, found before anything is
+    │                      sent (credentials, endpoint, region, X-App-UserId, nothing to look up)
     └── SubmitError        the service or the network refused the submission
         ├── ServiceError   the service answered with an error body (error_code/error_msg)
         ├── NetworkError   no answer (``maybe_sent`` says whether the request may have arrived)
@@ -74,6 +76,12 @@ class HookError(PreflightError):
     """The hook cannot be installed or removed, or git cannot be asked."""
 
 
+class SetupError(PreflightError):
+    """A submission cannot start: missing credentials, an endpoint without a scheme, an unknown
+    region, an invalid X-App-UserId, nothing to look up, a stand-in that no longer runs. Found
+    before anything is sent (exit 2 in the CLI)."""
+
+
 class SubmitError(PreflightError):
     """The service or network refused the submission."""
 
@@ -110,8 +118,9 @@ class ServiceError(SubmitError):
 class NetworkError(SubmitError):
     """No answer. ``maybe_sent`` is False only when the connection was never established."""
 
-    def __init__(self, message: str, *, maybe_sent: bool):
+    def __init__(self, message: str, *, maybe_sent: bool, cause: str = "network error"):
         self.maybe_sent = maybe_sent
+        self.cause = cause
         super().__init__(message)
 
 

@@ -77,7 +77,8 @@ class SubmitDisplay:
         if kind in ("phase", "note"):
             self._line(f"· {event.message}")
         elif kind == "retry":
-            self._line(f"  retry {event.slot} part {event.part_number}: {event.message}")
+            where = f"{event.slot} part {event.part_number}: " if event.slot else ""
+            self._line(f"  retry {where}{event.message}")
         elif kind == "state":
             if event.state != getattr(self, "last_state", None):
                 self.last_state = event.state

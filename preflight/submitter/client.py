@@ -62,6 +62,18 @@ class Response:
     headers: Mapping[str, str] = field(default_factory=dict)
 
 
+def network_cause(exc: BaseException) -> str:
+    """A short cause for a transport error: "connection refused", "timed out"..."""
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        return "connection refused" if "refused" in text else "cannot connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "connection dropped"
+    return f"network error ({type(exc).__name__})"
+
+
 def _error_fields(data: Any) -> tuple[str | None, str | None]:
     if not isinstance(data, dict):
         return None, None
@@ -126,6 +138,9 @@ class MetaStudioClient:
             limits=limits,
             trust_env=False,
         )
+        #: Told about every retry of an API call ("create job: connection refused; retrying
+        #: in 0.3 s"); the submit flow shows it as progress.
+        self.on_retry: Callable[[str], None] | None = None
         self.base_path = JOBS_PATH.format(project_id=quote(credentials.project_id, safe=""))
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -190,18 +205,20 @@ class MetaStudioClient:
                                          content=prepared.body)
             except httpx.HTTPError as exc:
                 if is_retryable_error(exc) and attempt < attempts:
-                    self.retry.wait(attempt)
+                    self._retrying(what, network_cause(exc), attempt)
                     continue
-                raise NetworkError(f"{what}: network error: {type(exc).__name__}: "
+                raise NetworkError(f"{what}: {network_cause(exc)}: {type(exc).__name__}: "
                                    f"{scrub(str(exc), self._secrets())}",
-                                   maybe_sent=not isinstance(exc, httpx.ConnectError)) from None
+                                   maybe_sent=not isinstance(exc, httpx.ConnectError),
+                                   cause=network_cause(exc)) from None
             data = _decode(resp)
             request_id = resp.headers.get("X-Request-Id")
             if resp.status_code < 400:
                 return Response(resp.status_code, data, request_id, resp.headers)
             code, msg = _error_fields(data)
             if is_retryable_status(resp.status_code, code) and attempt < attempts:
-                self.retry.wait(attempt, resp.headers.get("Retry-After"))
+                cause = f"HTTP {resp.status_code}" + (f" {code}" if code else "")
+                self._retrying(what, cause, attempt, resp.headers.get("Retry-After"))
                 continue
             hint = _skew_hint(resp) if resp.status_code in (400, 401, 403) else ""
             auth = " (authentication refused: check the AK/SK or token and the project id)" \
@@ -210,6 +227,13 @@ class MetaStudioClient:
             raise ServiceError(f"{what} failed: {text}{auth}{hint}", status=resp.status_code,
                                error_code=code, error_msg=msg, request_id=request_id)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _retrying(self, what: str, cause: str, attempt: int,
+                  retry_after: str | None = None) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        if self.on_retry is not None:
+            self.on_retry(f"{what}: {cause}; retrying in {delay:.1f} s")
+        self.retry.sleep(delay)
 
     # -- API ---------------------------------------------------------------------------------
 

@@ -192,6 +192,7 @@ class Submission:
         self.sleep = sleep
         self.key = submission_key(manifest, client.endpoint, client.credentials.project_id,
                                   client.app_user_id)
+        client.on_retry = lambda text: self.sink.emit(ProgressEvent("retry", message=text))
 
     def _phase(self, message: str, **kw: Any) -> None:
         self.sink.emit(ProgressEvent("phase", message=message, **kw))
@@ -249,7 +250,7 @@ class Submission:
                 if attempt == policy.attempts:
                     raise
                 ambiguous = exc.maybe_sent
-                why = "network error"
+                why = exc.cause
             if ambiguous:
                 self._remove_orphans(name, started)
             delay = policy.delay(attempt)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import httpx
 
 from preflight.errors import SubmitError, UploadRefused
-from preflight.submitter.client import MetaStudioClient
+from preflight.submitter.client import MetaStudioClient, network_cause
 from preflight.submitter.progress import ProgressEvent, ProgressSink
 from preflight.submitter.retry import is_retryable_status
 from preflight.submitter.state import DONE, SENDING, StateStore
@@ -132,7 +132,7 @@ class Uploader:
             except httpx.TransportError as exc:
                 self._rewind(task, counter.sent)
                 ambiguous = True
-                last = f"network error ({type(exc).__name__})"
+                last = network_cause(exc)
                 if self._verify(task):
                     self._finish(task, None, "recorded by the service despite the error")
                     return
@@ -192,5 +192,5 @@ class Uploader:
             return
         delay = policy.delay(attempt, retry_after)
         self.sink.emit(ProgressEvent("retry", slot=task.slot, part_number=task.part_number,
-                                     message=f"{why}; retrying in {delay:.1f} s"))
+                                     message=f"upload: {why}; retrying in {delay:.1f} s"))
         policy.sleep(delay)

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from preflight.errors import PackagingError, SubmitError
+from preflight.errors import PackagingError, SetupError
 from preflight.manifest import Manifest
 from preflight.packager.builder import (
     MANIFEST_NAME,
@@ -71,6 +71,24 @@ def package(
     report = check(js, edition=edition, config=config)
     return build(js, out_dir, report, force=force, materialize=materialize,
                  target_part_size=target_part_size, progress=progress)
+
+
+def check_app_user_id(value: str) -> None:
+    """Judge an X-App-UserId given outside the spec (``--app-user-id``) with the spec's rule.
+
+    :raises SetupError: the rule (REQ012) refuses it; nothing is sent.
+    """
+    from types import MappingProxyType
+
+    from preflight.rules.config import Config
+    from preflight.spec import Account
+
+    probe = JobSpec(job=MappingProxyType({"name": "X-App-UserId"}),
+                    account=Account(app_user_id=value))
+    report = check(probe, config=Config().with_cli(("REQ012",)))
+    for f in report.findings:
+        if f.code == "REQ012":
+            raise SetupError(f"--app-user-id: {f.code} {f.message}")
 
 
 def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: bool,
@@ -149,7 +167,7 @@ def submit(
     from preflight.submitter.session import connect, send
 
     if spec is None and manifest is None:
-        raise SubmitError("give a spec file or a manifest")
+        raise SetupError("give a spec file or a manifest")
     man: Manifest | None = None
     if isinstance(manifest, Manifest):
         man = manifest
@@ -158,6 +176,8 @@ def submit(
     spec_file = spec if spec else ((man.spec_path if man else None) or None)
     user = app_user_id if app_user_id is not None or spec_file is None \
         else load_spec(spec_file).account.app_user_id
+    if app_user_id is not None:
+        check_app_user_id(app_user_id)
     with _service(sandbox, region, endpoint, credentials, progress) as (reg, ep, creds, local):
         # credentials and endpoint are known good before the long part
         client = connect(region=reg, endpoint=ep, credentials=creds, app_user_id=user,

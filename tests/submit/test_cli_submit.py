@@ -144,7 +144,52 @@ def test_submit_needs_a_target_and_credentials(tmp_path: Path) -> None:
     assert r.returncode == 2 and "--region" in r.stderr
     r = subprocess.run([*CLI, "submit", str(spec), "--region", "cn-north-4", "--package-dir",
                         str(pkg)], capture_output=True, text=True, env=env, timeout=60)
-    assert r.returncode == 3 and "HUAWEICLOUD_SDK_AK" in r.stderr
+    # a local problem found before anything is sent: exit 2, not 3
+    assert r.returncode == 2 and "HUAWEICLOUD_SDK_AK" in r.stderr
+
+
+def test_local_and_usage_problems_exit_2_before_sending(tmp_path: Path) -> None:
+    spec, pkg, _ = _package(tmp_path)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")},
+           "HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK",
+           "HUAWEICLOUD_SDK_PROJECT_ID": "p"}
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([*CLI, *args], capture_output=True, text=True, env=env,
+                              timeout=60)
+
+    started = time.monotonic()
+    r = run("submit", str(spec), "--endpoint", "127.0.0.1:9", "--package-dir", str(pkg))
+    assert r.returncode == 2 and "has no scheme" in r.stderr, r.stderr
+    assert time.monotonic() - started < 20  # no retrying towards an SSL error
+    r = run("submit", str(spec), "--region", "eu-west-9", "--package-dir", str(pkg))
+    assert r.returncode == 2 and "eu-west-9" in r.stderr
+    r = run("submit", str(spec), "--sandbox", "--app-user-id", "客户，1", "--package-dir",
+            str(pkg))
+    assert r.returncode == 2 and "REQ012" in r.stderr and "Chinese" in r.stderr
+    r = run("submit", str(spec), "--sandbox", "--app-user-id", "ｃｒｍ１", "--package-dir",
+            str(pkg))
+    assert r.returncode == 2 and "REQ012" in r.stderr
+    r = run("status", str(spec))
+    assert r.returncode == 2 and "nothing to look up" in r.stderr
+    r = run("status", "--app-user-id", "用户", "job-1", "--endpoint", "http://127.0.0.1:9")
+    assert r.returncode == 2 and "Chinese" in r.stderr
+    assert not (spec.parent / ".preflight" / "preflight-state.sqlite").exists()
+
+
+def test_status_of_a_job_on_a_stand_in_that_no_longer_runs(tmp_path: Path) -> None:
+    spec, pkg, _ = _package(tmp_path)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")}
+    r = subprocess.run([*CLI, "submit", str(spec), "--sandbox", "--package-dir", str(pkg)],
+                       capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    started = time.monotonic()
+    r = subprocess.run([*CLI, "status", str(spec)], capture_output=True, text=True,
+                       env={**env, "HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK",
+                            "HUAWEICLOUD_SDK_PROJECT_ID": "p"}, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert "no longer runs" in r.stderr and "http://127.0.0.1:" in r.stderr
+    assert time.monotonic() - started < 15
 
 
 def test_sandbox_command_prints_url_and_serves(tmp_path: Path) -> None:
