@@ -11,6 +11,7 @@
     │                      sent (credentials, endpoint, region, X-App-UserId, nothing to look up)
     └── SubmitError        the service or the network refused the submission
         ├── ServiceError   the service answered with an error body (error_code/error_msg)
+        │   └── CommandFailed  a command was answered EXCUTE_FAILED (HTTP 200)
         ├── NetworkError   no answer (``maybe_sent`` says whether the request may have arrived)
         └── UploadRefused  an upload URL refused a PUT (spent, expired or wrong Content-Type)
 """
@@ -113,6 +114,10 @@ class ServiceError(SubmitError):
                  error_msg: str | None = None, request_id: str | None = None):
         self.error_msg = error_msg
         super().__init__(message, status=status, error_code=error_code, request_id=request_id)
+
+
+class CommandFailed(ServiceError):
+    """A command was answered ``commond_result = EXCUTE_FAILED`` (sic) with its reason."""
 
 
 class NetworkError(SubmitError):

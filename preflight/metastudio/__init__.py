@@ -221,6 +221,9 @@ DELETABLE_STATES = frozenset({
 #: operation_logs error code of the automatic review: the video size is not one of the four
 #: accepted ones (dossier §2.3).
 RESOLUTION_REJECTED = "44005901"
+#: Review error code (operation_logs.error_code) -> the preflight rule that catches the same
+#: problem before upload.
+REVIEW_ERROR_RULES: Mapping[str, str] = MappingProxyType({RESOLUTION_REJECTED: "VID006"})
 
 
 def is_failed(state: str | None) -> bool:

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from preflight._version import __version__
-from preflight.errors import NetworkError, ServiceError, SubmitError
+from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitError
 from preflight.metastudio import COMMAND_FAILED, JOBS_PATH
 from preflight.metastudio.credentials import Credentials
 from preflight.metastudio.signer import query_value, sign
@@ -242,15 +242,18 @@ class MetaStudioClient:
         lost answer may have created a job."""
         return self.call("POST", self.base_path, body=body, what="create job", retry=False)
 
-    def command(self, job_id: str, command: str, **fields: Any) -> Response:
-        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises too."""
+    def command(self, job_id: str, command: str, *, retry: bool = True,
+                **fields: Any) -> Response:
+        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises `CommandFailed`.
+        ``retry=False`` sends once: the caller resolves a lost answer (non-idempotent commands).
+        """
         body = {"command": command, **fields}
         resp = self.call("POST", f"{self.base_path}/{quote(job_id, safe='')}/command", body=body,
-                         what=command)
+                         what=command, retry=retry)
         if resp.data.get("commond_result") == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
             reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
-            raise ServiceError(f"{command} failed: {reason}", status=resp.status,
+            raise CommandFailed(f"{command} failed: {reason}", status=resp.status,
                                error_code=code, error_msg=str(reason),
                                request_id=resp.request_id)
         return resp
@@ -263,6 +266,11 @@ class MetaStudioClient:
         """List2dModelTrainingJob (§2.4)."""
         pairs = [(k, v) for k, v in query.items() if v is not None]
         return self.call("GET", self.base_path, query=pairs, what="list jobs")
+
+    def update(self, job_id: str, body: Mapping[str, Any]) -> Response:
+        """Update2dModelTrainingJob (§2.4), one try: a lost answer may have issued URLs."""
+        return self.call("PUT", f"{self.base_path}/{quote(job_id, safe='')}", body=body,
+                         what="update job", retry=False)
 
     def delete(self, job_id: str) -> Response:
         """Delete2dModelTrainingJob (§2.4)."""

@@ -23,9 +23,10 @@ from preflight.submitter.redact import redact_url
 SCHEMA_VERSION = 1
 FILE_NAME = "preflight-state.sqlite"
 
-# part status: pending (never sent), sending (a PUT was started), done (ETag received or the
-# service listed the part), spent (refused and not recorded by the service)
-PENDING, SENDING, DONE = "pending", "sending", "done"
+# part status: pending (never sent), sending (a PUT was started), done (proof: a matching ETag,
+# the multipart listing or a download URL in Show), unproven (the URL is spent by a try of ours
+# but the service offers no way to prove the bytes arrived)
+PENDING, SENDING, DONE, UNPROVEN = "pending", "sending", "done", "unproven"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -199,6 +200,11 @@ class StateStore:
         with self._lock:
             return self._db.execute("SELECT 1 FROM steps WHERE job_id=? AND step=?",
                                     (job_id, step)).fetchone() is not None
+
+    def forget_step(self, job_id: str, step: str) -> None:
+        """Drop a step marker."""
+        with self.tx() as db:
+            db.execute("DELETE FROM steps WHERE job_id=? AND step=?", (job_id, step))
 
     def record_step(self, job_id: str, step: str) -> None:
         """Remember an acknowledged command."""
