@@ -106,7 +106,8 @@ def review_lines(logs: list[dict[str, Any]]) -> list[str]:
               help="Seconds between polls with --wait.")
 @click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
               help="Stop waiting after this many seconds (the job goes on).")
-@click.option("--force", is_flag=True, help="Package even when the check finds errors.")
+@click.option("--force", "--no-check", "force", is_flag=True, help="Package and send even when "
+              "the check finds errors (e.g. to see the review reject a take).")
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent "
               "(secrets redacted) and send nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",

@@ -38,6 +38,17 @@ BODY_FIELDS: Mapping[str, str] = MappingProxyType(
         "supported_service": "array of string",
     }
 )
+#: Fields of the Update2dModelTrainingJob body (dossier §2.4), all optional; the create
+#: fields' types apply, plus ``samples_basic_info`` (an array of objects).
+UPDATE_FIELDS: Mapping[str, str] = MappingProxyType({
+    **{k: BODY_FIELDS[k] for k in (
+        "name", "contact", "command_message", "video_multipart_count",
+        "action_video_multipart_count", "is_background_replacement", "batch_name", "tags",
+        "is_fast_flexus", "voice_properties", "supported_service", "audio_source_type")},
+    "samples_basic_info": "array of object",
+})
+#: The command_message of an update that asks for fresh upload URLs (dossier §2.4).
+UPDATE_VIDEO = "UPDATE_VIDEO"
 #: Body fields the API requires (dossier §1.2).
 REQUIRED_FIELDS = ("name",)
 #: Fields of `voice_properties` and their enums (dossier §1.2); all three are required inside it.

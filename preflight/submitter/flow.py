@@ -35,6 +35,8 @@ from preflight.metastudio import (
     SLOTS,
     SUBMIT_COMMAND,
     SUCCESS_STATES,
+    UPDATABLE_STATES,
+    UPDATE_VIDEO,
     WAIT_FILE_UPLOAD,
     is_failed,
     is_final,
@@ -326,6 +328,97 @@ class Submission:
         raise SubmitError(f"{why}; job {job_id} was deleted again, so nothing is left behind",
                           request_id=request_id)
 
+    # -- update a failed job ---------------------------------------------------------------------
+
+    def _earlier_job(self) -> str | None:
+        """The newest job recorded for this spec on this service under another key (the media
+        changed since). A failed review is updated in place; a job still in review or training
+        is never touched; anything else gets a new job as before."""
+        for j in self.store.jobs():
+            if (j.key == self.key or j.job_id is None or j.phase.startswith("abandoned")
+                    or j.spec_path != self.spec_path or j.endpoint != self.client.endpoint
+                    or j.project_id != self.client.credentials.project_id):
+                continue
+            try:
+                state = self.client.show(j.job_id).data.get("state")
+            except ServiceError as exc:
+                if exc.status == 404:
+                    return None
+                raise
+            state = str(state) if state is not None else None
+            if state in UPDATABLE_STATES:
+                return j.job_id
+            if state is not None and state != WAIT_FILE_UPLOAD and not is_final(state):
+                raise SetupError(
+                    f"job {j.job_id} from this spec is in {state} (review or training): it is "
+                    "never touched while it runs; follow it with `preflight status`, or pass "
+                    "--new-job to create another job")
+            return None
+        return None
+
+    def _updatable(self, job_id: str, seq: int) -> str:
+        """An update whose answer never arrived (crash or lost answer): send it again only
+        while the job is still in a failed state, which Show tells."""
+        state = self.client.show(job_id).data.get("state")
+        if state in UPDATABLE_STATES:
+            self.store.abandon(seq, "interrupted update")
+            return job_id
+        self.store.abandon(seq, "update answer lost")
+        raise SubmitError(f"job {job_id} was updated but the answer with its fresh upload URLs "
+                          f"never arrived; it now waits in {state} for files whose URLs only "
+                          "the service knows: rerun with --new-job")
+
+    def _update(self, job_id: str) -> str:
+        """Update2dModelTrainingJob with UPDATE_VIDEO and the new part count(s): fresh URLs
+        for the same job, recorded before the first upload (dossier §2.4)."""
+        full = create_body(self.manifest)
+        video = self.manifest.upload(REQUIRED_SLOT)
+        assert video is not None  # run() refuses a package without one
+        body: dict[str, Any] = {"command_message": UPDATE_VIDEO,
+                                "video_multipart_count": len(video.parts)}
+        if "action_video_multipart_count" in full:
+            body["action_video_multipart_count"] = full["action_video_multipart_count"]
+        seq = self.store.begin_update(self.key, self.client.endpoint,
+                                      self.client.credentials.project_id, self.spec_path,
+                                      str(full.get("name", "")), job_id)
+        self._phase(f"updating failed job {job_id} with the new files (UPDATE_VIDEO)")
+        policy = self.client.retry
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                resp = self.client.update(job_id, body)
+                break
+            except ServiceError as exc:
+                if not (exc.status and is_retryable_status(exc.status, exc.error_code)) \
+                        or attempt == policy.attempts:
+                    self.store.abandon(seq, "update refused")
+                    raise
+                why = f"HTTP {exc.status}" + (f" {exc.error_code}" if exc.error_code else "")
+                lost = not (exc.status == 429 or exc.error_code in THROTTLE_CODES)
+            except NetworkError as exc:
+                if attempt == policy.attempts:
+                    raise
+                why, lost = exc.cause, exc.maybe_sent
+            if lost:
+                self._updatable(job_id, seq)  # raises unless the job still waits for an update
+                seq = self.store.begin_update(self.key, self.client.endpoint,
+                                              self.client.credentials.project_id,
+                                              self.spec_path, str(full.get("name", "")), job_id)
+            delay = policy.delay(attempt)
+            self.sink.emit(ProgressEvent("retry", message=f"update job: {why}; retrying in "
+                                         f"{delay:.1f} s"))
+            policy.sleep(delay)
+        urls: list[tuple[str, int, str]] = []
+        try:
+            for upload in self.manifest.uploads:
+                urls.extend(_urls_for(upload, resp.data))
+        except SubmitError as exc:
+            self.store.abandon(seq, "update without URLs")
+            raise SubmitError(f"{exc} (update of job {job_id})",
+                              request_id=resp.request_id) from None
+        self.store.record_updated(seq, job_id, urls)
+        self._note(job_id, f"updated job {job_id}: {len(urls)} fresh upload URLs recorded")
+        return job_id
+
     # -- verify --------------------------------------------------------------------------------
 
     def _verifier(self, job_id: str) -> Callable[[PartTask], bool | None]:
@@ -577,7 +670,16 @@ class Submission:
             row = None
         result = SubmitResult(job_id="", state=None, endpoint=self.client.endpoint,
                               state_path=str(self.store.path))
-        if row is None or row.job_id is None:
+        failed_job = None
+        if row is not None and row.phase == "updating" and row.job_id is not None:
+            failed_job = self._updatable(row.job_id, row.seq)
+            row = None
+        elif row is None and not self.new_job:
+            failed_job = self._earlier_job()
+        if failed_job is not None:
+            job_id = self._update(failed_job)
+            result.updated = True
+        elif row is None or row.job_id is None:
             job_id = self._create()
             result.created = True
         else:
