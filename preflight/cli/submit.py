@@ -20,7 +20,12 @@ def _show_dry_run(result: DryRun, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo("dry run: nothing is sent. Requests, in order:")
+    if result.resume_job:
+        click.echo(f"dry run: nothing is sent. Job {result.resume_job} is already recorded "
+                   f"({result.resume_phase}): a rerun continues it, no create. Requests, in "
+                   "order:")
+    else:
+        click.echo("dry run: nothing is sent. Requests, in order:")
     for req in data["requests"]:
         click.echo(f"\n{req['method']} {req['url']}")
         for k, v in req["headers"].items():

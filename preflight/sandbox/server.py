@@ -46,11 +46,13 @@ from preflight.metastudio import (
     COMMANDS,
     CONFIRM_GRANT_COMMAND,
     DELETABLE_STATES,
+    ID_DOCUMENT_SLOTS,
     JOB_SUCCESS,
     JOBS_PATH,
     MULTIPART_CONFIRM,
     MULTIPART_QUERY,
     NA_ONLY_COMMANDS,
+    REQUIRED_SLOT,
     RESOLUTION_REJECTED,
     SLOTS,
     SUCCESS_STATES,
@@ -144,7 +146,7 @@ class SandboxConfig:
 
 URL_MODES = ("all", "requested")
 #: Slots a ``requested`` stand-in always issues URLs for (the review needs them, §1.3 R10).
-ALWAYS_REQUESTED = ("training_video", "id_card_front", "id_card_back", "grant_file")
+ALWAYS_REQUESTED = (REQUIRED_SLOT, *ID_DOCUMENT_SLOTS)
 
 
 def check_loopback(host: str) -> None:
@@ -446,6 +448,9 @@ class Handler(BaseHTTPRequestHandler):
         if auth is None:
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "Authorization header missing or not SDK-HMAC-SHA256")
+        if self.headers.get("X-Project-Id") is None:
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+                               "X-Project-Id is required with AK/SK authentication")
         if not hmac.compare_digest(auth.access, cfg.ak):
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "unknown access key")
@@ -469,9 +474,6 @@ class Handler(BaseHTTPRequestHandler):
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail")
         xpid = self.headers.get("X-Project-Id")
-        if xpid is None:
-            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
-                               "X-Project-Id is required with AK/SK authentication")
         if xpid != cfg.project_id:
             raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
 

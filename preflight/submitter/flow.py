@@ -111,11 +111,15 @@ class DryRun:
     requests: list[dict[str, Any]]
     parts: list[dict[str, Any]]
     key: str
+    #: The recorded job a rerun would continue (no create), with its phase; None for new.
+    resume_job: str | None = None
+    resume_phase: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form."""
         return {"dry_run": True, "submission_key": self.key, "requests": self.requests,
-                "parts": self.parts}
+                "parts": self.parts, "resume": None if self.resume_job is None else
+                {"job_id": self.resume_job, "phase": self.resume_phase}}
 
 
 def create_body(manifest: Manifest) -> dict[str, Any]:
@@ -739,8 +743,46 @@ class Submission:
                            "upload answer carried no ETag: arrival not provable")
         return out
 
+    def _resume_plan(self, row: Any) -> DryRun:
+        """What a rerun would send for a recorded job: Show, the parts not yet uploaded (to
+        their recorded URLs), the commands not yet acknowledged, polling. No create."""
+        c = self.client
+        job_id = str(row.job_id)
+        path = f"{c.base_path}/{job_id}"
+        reqs = [c.prepare("GET", path).redacted()]
+        parts: list[dict[str, Any]] = []
+        if row.phase not in ("submitted", "final"):
+            for p in self.store.parts(job_id):
+                if p.status in (DONE, UNPROVEN):
+                    continue
+                parts.append({"slot": p.slot, "part_number": p.part_number,
+                              "url": redact_url(p.url), "status": p.status})
+                reqs.append({"method": "PUT", "url": redact_url(p.url), "headers": {},
+                             "body": f"<{p.slot} part {p.part_number}>"})
+            for cmd in self._commands():
+                if not self.store.step_done(job_id, cmd):
+                    reqs.append(c.prepare("POST", f"{path}/command",
+                                          body={"command": cmd}).redacted())
+        reqs.append(c.prepare("GET", path).redacted())
+        return DryRun(reqs, parts, self.key, resume_job=job_id, resume_phase=row.phase)
+
+    def _commands(self) -> list[str]:
+        out = []
+        if self.manifest.upload("training_video"):
+            out.append(MULTIPART_CONFIRM["training_video"])
+        if self.manifest.upload("action_video"):
+            out.append(MULTIPART_CONFIRM["action_video"])
+        if self.manifest.upload("grant_file"):
+            out.append(CONFIRM_GRANT_COMMAND)
+        out.append(SUBMIT_COMMAND)
+        return out
+
     def dry_run(self) -> DryRun:
-        """The requests that would be sent, with secrets redacted; nothing is sent."""
+        """The requests that would be sent, with secrets redacted; nothing is sent. For a job
+        already recorded for this spec and media, the resume plan (no create)."""
+        row = None if self.new_job else self.store.latest(self.key)
+        if row is not None and row.job_id and not row.phase.startswith("abandoned"):
+            return self._resume_plan(row)
         body = create_body(self.manifest)
         c = self.client
         reqs = [c.prepare("POST", c.base_path, body=body).redacted()]

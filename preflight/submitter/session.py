@@ -86,7 +86,8 @@ def send(
     :raises SubmitError: the service or the network refused (exit code 3 in the CLI).
     """
     if dry_run:
-        return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir))
+        return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir),
+                    new_job)
     store = StateStore(default_state_path(spec_path or None, state_dir))
     try:
         run = Submission(manifest, client, store, spec_path=spec_path, jobs=jobs,
@@ -97,7 +98,19 @@ def send(
         store.close()
 
 
-def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path) -> DryRun:
+def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path,
+         new_job: bool = False) -> DryRun:
+    """The requests a submit would send now: the whole flow for a new job, or the resume plan
+    of a job already recorded for this spec and media (read from the state store, which is
+    not created or changed)."""
+    if store_path.is_file():
+        store = StateStore(store_path)
+        try:
+            return Submission(man, client, store, spec_path=spec_path,
+                              new_job=new_job).dry_run()
+        finally:
+            store.close()
+
     class _NoStore:
         path = store_path
 

@@ -98,12 +98,13 @@ def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: b
 
     spec_path = Path(spec).absolute()
     out = Path(package_dir) if package_dir else spec_path.parent / PACKAGE_DIR
-    if (out / MANIFEST_NAME).is_file() and parts is None:
+    if (out / MANIFEST_NAME).is_file():
         try:
             ver = verify(out)
         except PackagingError:
             ver = None
-        if ver is not None and ver.ok and Path(ver.manifest.spec_path) == spec_path:
+        if ver is not None and ver.ok and Path(ver.manifest.spec_path) == spec_path \
+                and _parts_match(ver.manifest, parts):
             if progress:
                 progress(ProgressEvent("note", message=f"reusing the package in {out} "
                                        "(sources unchanged)"))
@@ -111,6 +112,21 @@ def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: b
     if progress:
         progress(ProgressEvent("phase", message=f"checking and packaging into {out}"))
     return package(spec_path, out, force=force, parts=parts).manifest
+
+
+def _parts_match(manifest: Manifest, parts: PartCount) -> bool:
+    """Whether a package already cuts the training video into the ``--parts`` asked for (an
+    integer, or "auto" as the packager would resolve it now); no ``--parts`` always matches."""
+    if parts is None:
+        return True
+    video = manifest.upload("training_video")
+    if video is None:
+        return False
+    from preflight.parts import auto_count
+
+    want = auto_count(video.size, int(manifest.extra.get("part_size_target", TARGET_PART_SIZE))) \
+        if parts == "auto" else parts
+    return len(video.parts) == want
 
 
 @contextmanager

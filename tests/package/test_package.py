@@ -251,3 +251,24 @@ def test_no_training_video_is_never_packaged(job: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "pkg" / "manifest.json").exists()
     result = CliRunner().invoke(cli, ["package", str(job), "--out", str(tmp_path / "p2")])
     assert result.exit_code == 1 and "REQ034" in result.output
+
+
+def test_submit_parts_reuses_a_matching_package(job: Path, tmp_path: Path) -> None:
+    from preflight.workflows.pipeline import submit
+
+    out = tmp_path / "pkg"
+    preflight.package(job, out, parts=3)
+    stamp = (out / "manifest.json").stat().st_mtime_ns
+
+    def notes(parts: object) -> list[str]:
+        events: list[object] = []
+        submit(job, package_dir=out, parts=parts, dry_run=True,  # type: ignore[arg-type]
+               progress=events.append)
+        return [getattr(e, "message", "") for e in events]
+
+    assert any("reusing the package" in m for m in notes(3))
+    assert (out / "manifest.json").stat().st_mtime_ns == stamp
+    assert not any("reusing the package" in m for m in notes(2))
+    video = Manifest.load(out / "manifest.json").upload("training_video")
+    assert video is not None and len(video.parts) == 2
+    assert any("reusing the package" in m for m in notes(None))
