@@ -119,6 +119,9 @@ def test_app_user_id() -> None:
         assert "Chinese characters" in next(f for f in report.findings
                                             if f.code == "REQ012").message
     assert_codes(run(GOOD, account=Account(app_user_id="user_42.x@corp-1")), absent=["REQ012"])
+    report = run(GOOD, account=Account(app_user_id="josé\n"))
+    assert_codes(report, expect=["REQ012"])
+    assert "HTTP header" in next(f for f in report.findings if f.code == "REQ012").message
     assert_codes(run(GOOD, account=Account(app_user_id="  ")), expect=["REQ012"])
     assert_codes(run(GOOD, account=Account(app_user_id="user-42")), absent=["REQ012"])
 

@@ -201,6 +201,11 @@ def app_user_id_problem(uid: str) -> str | None:
         shown = " ".join(dict.fromkeys(found))
         return (f"contains Chinese characters ({shown}); CJK punctuation and full-width forms "
                 "count too")
+    other = [c for c in uid if not c.isascii() or not c.isprintable()]
+    if other:
+        shown = " ".join(dict.fromkeys(other))
+        return (f"contains characters an HTTP header cannot carry ({shown!r}); use printable "
+                "ASCII")
     if not uid.strip():
         return "is blank; omit it instead"
     return None
@@ -212,7 +217,8 @@ def app_user_id(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """The optional third-party user id header must not contain Chinese characters. The value
     checked is the one that will be sent: `[account] app_user_id`, or `--app-user-id` when
     given. CJK punctuation (、。「」) and full-width forms (，Ａ１) count as Chinese: the
-    source does not say, and refusing them is the safer reading [inferred]."""
+    source does not say, and refusing them is the safer reading [inferred]. Other non-ASCII or
+    control characters are refused too: an HTTP header value cannot carry them."""
     uid = ctx.spec.account.app_user_id
     if uid is None:
         return

@@ -59,6 +59,7 @@ from preflight.metastudio import (
     UPDATABLE_STATES,
     UPDATE_VIDEO,
     WAIT_FILE_UPLOAD,
+    chinese_characters,
     signer,
 )
 from preflight.sandbox.faults import FaultPlan
@@ -73,7 +74,6 @@ SKEW_LIMIT = 15 * 60
 
 #: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
 PROGRESSION = (AUTO_VERIFYING, "MANUAL_VERIFYING", "TRAINING", JOB_SUCCESS)
-_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def rfc3339(t: float) -> str:
@@ -488,7 +488,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _app_user_id(self) -> str | None:
         value = self.headers.get("X-App-UserId")
-        if value is not None and _CHINESE.search(value):
+        if value is not None and chinese_characters(value):
             raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
                            "contain Chinese characters")
         return value

@@ -213,9 +213,12 @@ def status(
         where = f"for {spec_path}" if spec_path else f"in {store_path}"
         raise SetupError(f"nothing to look up: no submitted job recorded {where}; give a "
                          "spec that was submitted or a job id")
-    if app_user_id is not None and (chinese_characters(app_user_id) or not app_user_id.strip()):
-        raise SetupError(f"--app-user-id {app_user_id!r}: X-App-UserId must not contain Chinese "
-                         "characters (CJK punctuation and full-width forms count) or be blank")
+    if app_user_id is not None and (chinese_characters(app_user_id) or not app_user_id.strip()
+                                    or not app_user_id.isascii()
+                                    or not app_user_id.isprintable()):
+        raise SetupError(f"--app-user-id {app_user_id!r}: X-App-UserId must be printable ASCII "
+                         "without Chinese characters (CJK punctuation and full-width forms "
+                         "count), and not blank")
     user = app_user_id if app_user_id is not None or spec_path is None \
         else load_spec(spec_path).account.app_user_id
     out: list[JobStatus] = []

@@ -192,3 +192,4 @@ def test_dry_run_of_a_recorded_job_shows_the_resume_plan(sandbox: Sandbox,
     assert plan.to_dict()["resume"] == {"job_id": job_id, "phase": "created"}
     result = _run(sandbox, tmp_path, man)
     assert result.job_id == job_id and result.state == "JOB_SUCCESS"
+
