@@ -193,3 +193,61 @@ def test_dry_run_of_a_recorded_job_shows_the_resume_plan(sandbox: Sandbox,
     result = _run(sandbox, tmp_path, man)
     assert result.job_id == job_id and result.state == "JOB_SUCCESS"
 
+
+
+def _failed_then_changed(sb: Sandbox, tmp: Path) -> tuple[Any, str]:
+    """Submit a job the stand-in's review rejects, then change its video (same spec)."""
+    man = make_manifest(tmp / "job", images=False, audio=False)
+    job_id = _run(sb, tmp, man, wait=False).job_id
+    with sb.state.lock:
+        job = sb.state.jobs[job_id]
+        job.rejection = "video resolution 1280x720 is not accepted"
+        assert job.submitted_at is not None
+        job.submitted_at -= 1.0  # the review step is over
+        sb.state.advance(job)
+        assert job.state == "AUTO_VERIFY_FAILED"
+    changed = make_manifest(tmp / "job", images=False, audio=False, seed=1)
+    return changed, job_id
+
+
+def test_job_in_review_is_never_touched(tmp_path: Path) -> None:
+    with running(advance_seconds=30, data_dir=tmp_path / "sb") as sb:
+        man = make_manifest(tmp_path / "job", images=False, audio=False)
+        job_id = _run(sb, tmp_path, man, wait=False).job_id
+        before = len([e for e in sb.journal() if e.get("op") in ("command", "update")])
+        changed = make_manifest(tmp_path / "job", images=False, audio=False, seed=1)
+        with pytest.raises(SetupError, match="never touched") as info:
+            _run(sb, tmp_path, changed, wait=False)
+        assert job_id in str(info.value) and "AUTO_VERIFYING" in str(info.value)
+        after = len([e for e in sb.journal() if e.get("op") in ("command", "update")])
+        assert after == before and len(sb.state.jobs) == 1
+
+
+def test_failed_job_is_updated_in_place(sandbox: Sandbox, tmp_path: Path) -> None:
+    changed, job_id = _failed_then_changed(sandbox, tmp_path)
+    result = _run(sandbox, tmp_path, changed)
+    assert result.updated and result.job_id == job_id and result.state == "JOB_SUCCESS"
+    assert len(sandbox.state.jobs) == 1
+
+
+def test_lost_answer_to_update_is_not_resent(sandbox: Sandbox, tmp_path: Path) -> None:
+    changed, job_id = _failed_then_changed(sandbox, tmp_path)
+    sandbox.config.faults.lose_answer.append("update")
+    with pytest.raises(SubmitError, match="never arrived") as info:
+        _run(sandbox, tmp_path, changed)
+    assert "--new-job" in str(info.value) and job_id in str(info.value)
+    assert len([e for e in sandbox.journal() if e.get("op") == "update"]) == 1
+
+
+def test_retry_lines_name_the_operation_not_none(capsys: pytest.CaptureFixture[str]) -> None:
+    from preflight.cli.progress import SubmitDisplay
+    from preflight.submitter.progress import ProgressEvent
+
+    with SubmitDisplay(False) as display:
+        display(ProgressEvent("retry", message="create job: connection refused; retrying in "
+                              "0.3 s"))
+        display(ProgressEvent("retry", slot="cover", part_number=1,
+                              message="upload: HTTP 500; retrying in 0.1 s"))
+    err = capsys.readouterr().err
+    assert "retry create job: connection refused; retrying in 0.3 s" in err
+    assert "retry cover part 1: upload: HTTP 500" in err and "None" not in err
