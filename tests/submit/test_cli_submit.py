@@ -255,8 +255,8 @@ def test_real_check_and_package_then_submit(tmp_path: Path) -> None:
     assert (tmp_path / ".preflight" / "package" / "manifest.json").is_file()
 
 
-FAULT_OPS = ["create", "CONFIRM_MULTIPART_UPLOADED", "CONFIRM_AUTHORIZATION_LETTER",
-             "SUBMITVERIFYING"]
+FAULT_OPS = ["create", "CONFIRM_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
+             "CONFIRM_AUTHORIZATION_LETTER", "SUBMITVERIFYING"]
 
 
 #: Random seeds, new each session unless PREFLIGHT_FAULT_SEED pins the first (failures name
@@ -282,7 +282,7 @@ def test_random_faults_kill_9_and_rerun(tmp_path: Path, run: int) -> None:
         faults.throttle.update(rng.sample(range(1, 15), 2))
         faults.fail_api.update(rng.sample(range(1, 15), 1))
         faults.slow_ms = 30
-        spec, pkg, man = _package(tmp_path, parts=4)
+        spec, pkg, man = _package(tmp_path, parts=4, action=rng.random() < 0.5)
         proc = subprocess.Popen(_args(sb, spec, pkg, "-j", "2"), env=_env(sb),
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         kill_at = time.monotonic() + rng.uniform(0.2, 2.5)

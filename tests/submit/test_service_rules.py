@@ -43,11 +43,12 @@ def _commands(sb: Sandbox, name: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("op", ["create", "CONFIRM_MULTIPART_UPLOADED",
+                                "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
                                 "CONFIRM_AUTHORIZATION_LETTER", "SUBMITVERIFYING"])
 def test_lost_answer_is_resolved_by_show_not_resent(sandbox: Sandbox, tmp_path: Path,
                                                     op: str) -> None:
     sandbox.config.faults.lose_answer.append(op)
-    man = make_manifest(tmp_path / "job", parts=3)
+    man = make_manifest(tmp_path / "job", parts=3, action=True)
     result = _run(sandbox, tmp_path, man)
     assert result.state == "JOB_SUCCESS"
     _assert_consistent(sandbox, man, result.job_id)
@@ -55,7 +56,7 @@ def test_lost_answer_is_resolved_by_show_not_resent(sandbox: Sandbox, tmp_path: 
     if op == "SUBMITVERIFYING":
         # the answer was lost after the job moved on: Show says so, nothing is resent
         assert len(_commands(sandbox, op)) == 1
-    elif op == "CONFIRM_MULTIPART_UPLOADED":
+    elif op in ("CONFIRM_MULTIPART_UPLOADED", "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED"):
         assert len(_commands(sandbox, op)) == 1  # Show had the download URL: proven
     lost = [e for e in sandbox.journal() if e.get("fault") == "lose_answer"]
     assert len(lost) == 1
