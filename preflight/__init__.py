@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight._version import __version__
 from preflight.errors import (
+    CommandFailed,
     ConfigError,
     HookError,
     NetworkError,
@@ -22,6 +23,7 @@ from preflight.errors import (
     PreflightError,
     ProbeError,
     ServiceError,
+    SetupError,
     SpecError,
     SubmitError,
     UploadRefused,
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from preflight.workflows.pipeline import package, submit
 
 __all__ = [
+    "CommandFailed",
     "Config",
     "ConfigError",
     "Finding",
@@ -50,6 +53,7 @@ __all__ = [
     "Report",
     "ResultCache",
     "ServiceError",
+    "SetupError",
     "Severity",
     "SpecError",
     "SubmitError",

@@ -7,8 +7,11 @@
     ├── PackagingError     the upload package cannot be built or verified
     │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
     ├── HookError          the git hook cannot be installed or removed, or git cannot be asked
+    ├── SetupError         a local or usage problem of a submission, found before anything is
+    │                      sent (credentials, endpoint, region, X-App-UserId, nothing to look up)
     └── SubmitError        the service or the network refused the submission
         ├── ServiceError   the service answered with an error body (error_code/error_msg)
+        │   └── CommandFailed  a command was answered EXCUTE_FAILED (HTTP 200)
         ├── NetworkError   no answer (``maybe_sent`` says whether the request may have arrived)
         └── UploadRefused  an upload URL refused a PUT (spent, expired or wrong Content-Type)
 """
@@ -74,6 +77,12 @@ class HookError(PreflightError):
     """The hook cannot be installed or removed, or git cannot be asked."""
 
 
+class SetupError(PreflightError):
+    """A submission cannot start: missing credentials, an endpoint without a scheme, an unknown
+    region, an invalid X-App-UserId, nothing to look up, a stand-in that no longer runs. Found
+    before anything is sent (exit 2 in the CLI)."""
+
+
 class SubmitError(PreflightError):
     """The service or network refused the submission."""
 
@@ -107,11 +116,16 @@ class ServiceError(SubmitError):
         super().__init__(message, status=status, error_code=error_code, request_id=request_id)
 
 
+class CommandFailed(ServiceError):
+    """A command was answered ``commond_result = EXCUTE_FAILED`` (sic) with its reason."""
+
+
 class NetworkError(SubmitError):
     """No answer. ``maybe_sent`` is False only when the connection was never established."""
 
-    def __init__(self, message: str, *, maybe_sent: bool):
+    def __init__(self, message: str, *, maybe_sent: bool, cause: str = "network error"):
         self.maybe_sent = maybe_sent
+        self.cause = cause
         super().__init__(message)
 
 

@@ -146,6 +146,8 @@ class RuleInfo:
     options: Mapping[str, tuple[Any, str]] = field(default_factory=lambda: MappingProxyType({}))
     #: The slots a file rule judges (empty for job rules).
     slots: frozenset[str] = frozenset()
+    #: Official pages behind the source: (URL, section of the page), in citation order.
+    pages: tuple[tuple[str, str], ...] = ()
 
     @property
     def family(self) -> str:

@@ -10,7 +10,8 @@ from pathlib import Path
 import preflight
 
 EXPECTED = [
-    "Config", "ConfigError", "Finding", "HookError", "JobSpec", "NetworkError", "PackageRefused",
+    "CommandFailed", "Config", "ConfigError", "Finding", "HookError", "JobSpec", "NetworkError",
+    "PackageRefused", "SetupError",
     "PackagingError", "PreflightError", "ProbeError", "Report", "ResultCache", "ServiceError",
     "Severity", "SpecError", "SubmitError", "UploadRefused", "__version__", "check", "load_spec",
     "package", "status", "submit",

@@ -39,6 +39,26 @@ na_whitelisted = true
 """
 
 
+@pytest.fixture
+def fixed(write_spec: Any, media_factory: Any) -> Any:
+    """Write FIXED (optionally edited) with a conforming Flexus take as its training video,
+    judged without the presenter checks (the drawn presenter has no real face)."""
+    video = media_factory.video(width=1920, height=1080, seconds=180)
+
+    def write(text: str = FIXED) -> Path:
+        spec = Path(write_spec(text + f'[media]\ntraining_video = "{video}"\n'))
+        (spec.parent / "preflight.toml").write_text('ignore = ["PRS"]\n', encoding="utf-8")
+        return spec
+
+    return write
+
+
+def test_spec_without_training_video_fails(write_spec: Any) -> None:
+    result = invoke("check", str(write_spec(FIXED)))
+    assert result.exit_code == 1
+    assert "REQ034" in result.output and "no training video" in result.output
+
+
 def invoke(*args: str) -> Any:
     return CliRunner().invoke(cli, list(args))
 
@@ -53,14 +73,14 @@ def test_bad_spec_exits_1_with_each_req_error(write_spec: Any) -> None:
     assert "errors" in result.output.splitlines()[-1]
 
 
-def test_fixed_spec_exits_0(write_spec: Any) -> None:
-    result = invoke("check", str(write_spec(FIXED)))
+def test_fixed_spec_exits_0(fixed: Any) -> None:
+    result = invoke("check", str(fixed()))
     assert result.exit_code == 0, result.output
     assert result.output.splitlines()[-1].startswith("0 errors")
 
 
-def test_strict_turns_warnings_into_failure(write_spec: Any) -> None:
-    spec = write_spec(FIXED.replace('"V3.2"', '"V3"'))
+def test_strict_turns_warnings_into_failure(fixed: Any) -> None:
+    spec = fixed(FIXED.replace('"V3.2"', '"V3"'))
     assert invoke("check", str(spec)).exit_code == 0
     result = invoke("check", "--strict", str(spec))
     assert result.exit_code == 1
@@ -147,8 +167,8 @@ def test_usage_errors_exit_2(write_spec: Any, tmp_path: Path) -> None:
     assert invoke("check", str(spec), "--slot", "cover").exit_code == 2
 
 
-def test_output_file_and_quiet(write_spec: Any, tmp_path: Path) -> None:
-    spec = write_spec(FIXED.replace('"V3.2"', '"V3"'))
+def test_output_file_and_quiet(fixed: Any, tmp_path: Path) -> None:
+    spec = fixed(FIXED.replace('"V3.2"', '"V3"'))
     out = tmp_path / "report.txt"
     result = invoke("check", "-q", "-o", str(out), str(spec))
     assert result.exit_code == 0 and result.output == ""

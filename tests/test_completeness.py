@@ -41,3 +41,38 @@ def test_completeness_gaps_name_what_is_missing(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(helpers, "SEEN_FIRING", set(registry()) - {"VID006"})
     monkeypatch.setattr(helpers, "SEEN_PASSING", set(registry()))
     assert helpers.completeness_gaps() == ["rules never asserted to fire: VID006"]
+
+
+def test_every_rule_source_names_its_official_pages() -> None:
+    from preflight.rules.sources import references
+
+    for code, rule in registry().items():
+        assert references(rule.source), f"{code}: no dossier reference in {rule.source!r}"
+        pages = rule.pages
+        assert pages, code
+        for url, section in pages:
+            assert url.startswith("https://") and "huaweicloud" in url, (code, url)
+            assert section, code
+
+
+def test_source_references_are_parsed_per_section() -> None:
+    from preflight.rules.sources import references
+
+    assert references("§1.3 R6, R4") == ["1.3 R6", "1.3 R4"]
+    assert references("§1.3 R9, §2.2") == ["1.3 R9", "2.2"]
+    assert references("§1.2, §3.1") == ["1.2", "3.1"]
+    assert references("§1.1, §5.4") == ["1.1", "5.4"]
+
+
+def test_rules_listing_and_sarif_link_the_official_page() -> None:
+    from preflight.report.sarif import descriptor
+
+    text = render_rules("text")
+    assert ("official: Request header parameters: X-App-UserId (no Chinese characters) "
+            "<https://support.huaweicloud.com/api-metastudio/Create2dModelTrainingJob.html>"
+            in text)
+    info = registry()["VID006"].info()
+    d = descriptor(info)
+    assert d["helpUri"].endswith("create2d_model_training_job_response.py")
+    assert "operation_log_info.py" in d["help"]["text"]
+    assert "44005901" in d["help"]["markdown"]

@@ -20,7 +20,8 @@ def run(job: dict[str, Any], media: dict[str, list[str]] | None = None,
         account: Account | None = None, tmp: Path | None = None) -> Report:
     """Check a whole spec made of `job`, with ID documents present unless overridden."""
     base = tmp or Path("/nonexistent")
-    files = {"id_card_front": ["id1.jpg"], "id_card_back": ["id2.jpg"], "grant_file": ["g.pdf"]}
+    files = {"training_video": ["take.mp4"], "id_card_front": ["id1.jpg"],
+             "id_card_back": ["id2.jpg"], "grant_file": ["g.pdf"]}
     if media is not None:
         files = media
     spec = JobSpec(
@@ -112,6 +113,15 @@ def test_body_rule_passes(job: dict[str, Any], absent: list[str]) -> None:
 
 def test_app_user_id() -> None:
     assert_codes(run(GOOD, account=Account(app_user_id="用户42")), expect=["REQ012"])
+    for value in ("user、42", "user。", "「user」", "ｕｓｅｒ４２", "user，42", "user\u3000x"):
+        report = run(GOOD, account=Account(app_user_id=value))
+        assert_codes(report, expect=["REQ012"])
+        assert "Chinese characters" in next(f for f in report.findings
+                                            if f.code == "REQ012").message
+    assert_codes(run(GOOD, account=Account(app_user_id="user_42.x@corp-1")), absent=["REQ012"])
+    report = run(GOOD, account=Account(app_user_id="josé\n"))
+    assert_codes(report, expect=["REQ012"])
+    assert "HTTP header" in next(f for f in report.findings if f.code == "REQ012").message
     assert_codes(run(GOOD, account=Account(app_user_id="  ")), expect=["REQ012"])
     assert_codes(run(GOOD, account=Account(app_user_id="user-42")), absent=["REQ012"])
 
@@ -163,4 +173,54 @@ def test_each_problem_is_a_separate_finding_with_source(write_spec: Any) -> None
     report = check(spec)
     assert_codes(report, expect=["REQ001", "REQ011", "REQ006", "REQ021", "REQ031"])
     assert all(f.source.startswith("§") for f in report.findings)
-    assert len([f for f in report.findings if f.code != "REQ031"]) == 4
+    assert len([f for f in report.findings if f.code not in ("REQ031", "REQ034")]) == 4
+
+
+def test_training_video_required_in_whole_specs_only(tmp_path: Path) -> None:
+    ids = {"id_card_front": ["a.jpg"], "id_card_back": ["b.jpg"], "grant_file": ["g.pdf"]}
+    report = run(GOOD, media=ids)
+    assert_codes(report, expect=["REQ034"])
+    finding = next(f for f in report.findings if f.code == "REQ034")
+    assert finding.severity.value == "error" and "training_video" in (finding.fix or "")
+    assert_codes(run({}, media={}), expect=["REQ034", "REQ003"])
+    assert_codes(run(GOOD), absent=["REQ034"])
+    image = tmp_path / "cover.jpg"
+    image.write_bytes(b"")
+    assert_codes(check([image], slot="cover"), absent=["REQ034"])
+
+
+FLEXUS_BODY: dict[str, Any] = {"name": "f", "is_flexus": True, "is_background_replacement": False,
+                               "audio_source_type": "VIDEO"}
+
+
+def test_flexus_supported_service_omitted_or_empty(tmp_path: Path) -> None:
+    report = run(FLEXUS_BODY)
+    assert_codes(report, expect=["REQ021"])
+    finding = next(f for f in report.findings if f.code == "REQ021")
+    assert "LIVE_2D" in finding.message and finding.fix == 'supported_service = ["VIDEO_2D"]'
+    report = run({**FLEXUS_BODY, "supported_service": []})
+    assert_codes(report, expect=["REQ021"])
+    assert "empty" in next(f for f in report.findings if f.code == "REQ021").message
+    assert_codes(run({**FLEXUS_BODY, "supported_service": ["VIDEO_2D"]}), absent=["REQ021"])
+    video = tmp_path / "take.mp4"
+    video.write_bytes(b"")
+    assert_codes(check([video], job=FLEXUS_BODY), absent=["REQ021"])  # quick mode: a sketch
+
+
+def test_voice_language_en_warns_quoting_the_description() -> None:
+    voice = {"job_tag": "NEWS", "sex": "MALE", "language": "EN"}
+    report = run({**FLEXUS_BODY, "supported_service": ["VIDEO_2D"], "voice_properties": voice})
+    assert_codes(report, expect=["REQ035"], absent=["REQ010"])
+    finding = next(f for f in report.findings if f.code == "REQ035")
+    assert finding.severity.value == "warning"
+    assert "currently only Chinese is supported" in finding.message
+    assert_codes(run({**FLEXUS_BODY, "voice_properties": {**voice, "language": "CN"}}),
+                 absent=["REQ035"])
+
+
+@pytest.mark.parametrize("code", ["REQ024", "REQ025", "REQ032", "VID004", "VID012", "VID013",
+                                  "PKG001"])
+def test_narrowing_rules_say_inferred(code: str) -> None:
+    from preflight.rules import registry
+
+    assert registry()[code].source_text.endswith("[inferred]")

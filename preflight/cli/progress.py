@@ -74,10 +74,17 @@ class SubmitDisplay:
 
     def __call__(self, event: Any) -> None:
         kind = event.kind
+        if kind == "phase" and self.progress is not None:
+            # uploads are over: leave the bar and move on to confirm → submit → review
+            self.progress.stop()
+            self.progress = None
         if kind in ("phase", "note"):
             self._line(f"· {event.message}")
+        elif kind == "warning":
+            self._line(f"! warning: {event.message}")
         elif kind == "retry":
-            self._line(f"  retry {event.slot} part {event.part_number}: {event.message}")
+            where = f"{event.slot} part {event.part_number}: " if event.slot else ""
+            self._line(f"  retry {where}{event.message}")
         elif kind == "state":
             if event.state != getattr(self, "last_state", None):
                 self.last_state = event.state
@@ -95,12 +102,11 @@ class SubmitDisplay:
                     Progress,
                     TextColumn,
                     TimeRemainingColumn,
-                    TransferSpeedColumn,
                 )
 
                 self.progress = Progress(
-                    TextColumn("upload"), BarColumn(), DownloadColumn(),
-                    TextColumn("{task.fields[parts]}"), TransferSpeedColumn(),
+                    TextColumn("upload"), BarColumn(), DownloadColumn(binary_units=True),
+                    TextColumn("{task.fields[parts]}"),
                     TimeRemainingColumn(), transient=True,
                     console=Console(stderr=True))
                 self.progress.start()

@@ -33,6 +33,15 @@ import click
               help="Answer the N-th API call with 429 APIGW.0308.")
 @click.option("--fail-api", multiple=True, type=click.IntRange(1), metavar="N",
               help="Answer the N-th API call with 500 MSS.00000004.")
+@click.option("--urls", "url_mode", type=click.Choice(["all", "requested"]), default="all",
+              show_default=True, help="Issue upload URLs for every slot, or only for the slots "
+              "the job asks for (training video; action video when counted; audio for AUDIO; "
+              "ID cards and letter).")
+@click.option("--lose-answer", multiple=True, metavar="OP",
+              help="Carry out the first OP (create, update, show, or a command such as "
+              "SUBMITVERIFYING) but drop the connection without an answer; repeatable.")
+@click.option("--fail-command", multiple=True, metavar="COMMAND",
+              help="Answer the first COMMAND with EXCUTE_FAILED; repeatable.")
 @click.option("--slow", "slow_ms", type=click.IntRange(0), default=0, metavar="MS",
               help="Delay every response by MS milliseconds.")
 @click.option("--faults", "faults_file", type=click.Path(dir_okay=False, path_type=str),
@@ -40,7 +49,8 @@ import click
 def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | None,
                 journal: str | None, advance_seconds: float, fail_put: tuple[int, ...],
                 drop_put: tuple[int, ...], lose_put: tuple[int, ...], throttle: tuple[int, ...],
-                fail_api: tuple[int, ...], slow_ms: int, faults_file: str | None) -> None:
+                fail_api: tuple[int, ...], url_mode: str, lose_answer: tuple[str, ...],
+                fail_command: tuple[str, ...], slow_ms: int, faults_file: str | None) -> None:
     """Run a local MetaStudio-compatible service for trying `preflight submit`.
 
     It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
@@ -62,13 +72,15 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
     plan.lose_put.update(lose_put)
     plan.throttle.update(throttle)
     plan.fail_api.update(fail_api)
+    plan.lose_answer.extend(lose_answer)
+    plan.fail_command.extend(fail_command)
     plan.slow_ms = slow_ms or plan.slow_ms
     folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="preflight-sandbox-"))
     folder.mkdir(parents=True, exist_ok=True)
     config, made_up = config_from_env(
         os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
         journal=Path(journal) if journal else None, faults=plan,
-        advance_seconds=advance_seconds)
+        advance_seconds=advance_seconds, urls=url_mode)
     sb = Sandbox(config)
     if made_up:
         click.echo(f"credentials: . {write_credentials(folder, config)}")

@@ -20,7 +20,12 @@ def _show_dry_run(result: DryRun, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(data, indent=2, ensure_ascii=False))
         return
-    click.echo("dry run: nothing is sent. Requests, in order:")
+    if result.resume_job:
+        click.echo(f"dry run: nothing is sent. Job {result.resume_job} is already recorded "
+                   f"({result.resume_phase}): a rerun continues it, no create. Requests, in "
+                   "order:")
+    else:
+        click.echo("dry run: nothing is sent. Requests, in order:")
     for req in data["requests"]:
         click.echo(f"\n{req['method']} {req['url']}")
         for k, v in req["headers"].items():
@@ -38,21 +43,46 @@ def _show_result(result: SubmitResult, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
         return
-    how = "created" if result.created else "resumed"
+    how = "created" if result.created else ("updated" if result.updated else "resumed")
     click.echo(f"job {result.job_id} ({how}) state {result.state}")
-    click.echo(f"  sent {result.parts_uploaded} part(s), "
-               f"{human(result.bytes_sent)} in {result.seconds:.1f} s; "
-               f"{result.parts_skipped} part(s) already there; "
-               f"{result.parts_total} in total ({human(result.bytes_total)})")
+    rate = (f", {human(result.bytes_sent / result.upload_seconds)}/s"
+            if result.upload_seconds > 0 and result.bytes_sent else "")
+    click.echo(f"  upload: {result.parts_uploaded} part(s), {human(result.bytes_sent)} in "
+               f"{result.upload_seconds:.1f} s{rate}; {result.parts_skipped} part(s) already "
+               f"there; {result.parts_total} in total ({human(result.bytes_total)})")
+    if result.wait_seconds:
+        click.echo(f"  review: waited {result.wait_seconds:.1f} s (total {result.seconds:.1f} s)")
     for up in summary["uploads"]:
         click.echo(f"  {up['slot']:<18} {human(up['size']):>10}  {up['parts']} "
                    f"part(s)  {up['content_type']}")
     if result.commands:
         click.echo(f"  commands: {', '.join(result.commands)}")
-    for log in result.operation_logs[-3:] if result.success is False else []:
-        click.echo(f"  {log.get('operate_time', '')} {log.get('log_type', '')}: "
-                   f"{log.get('log_description', '')} {log.get('error_code', '') or ''}")
+    for text in result.warnings:
+        click.echo(f"  warning: {text}")
+    for text in result.unproven:
+        click.echo(f"  not provable: {text}")
+    if result.success is False:
+        for line in review_lines(result.operation_logs):
+            click.echo(f"  {line}")
     click.echo(f"  state store: {result.state_path}")
+
+
+def review_lines(logs: list[dict[str, Any]]) -> list[str]:
+    """The operation_logs entries a user acts on: each with its error code, the review opinion
+    and the rule that catches the same problem before upload (e.g. 44005901 ↔ VID006)."""
+    from preflight.metastudio import REVIEW_ERROR_RULES
+
+    out = []
+    for log in logs:
+        code = str(log.get("error_code") or "")
+        if not code and log.get("log_type") not in ("AUTO_VERIFY_FAILED",
+                                                    "MANUAL_VERIFY_FAILED"):
+            continue
+        rule = REVIEW_ERROR_RULES.get(code)
+        hint = f"  ← {rule} catches this before upload (preflight check)" if rule else ""
+        out.append(f"review {log.get('log_type', '')} {log.get('operate_time', '')}: "
+                   f"error_code={code or '-'} opinion: {log.get('log_description', '')}{hint}")
+    return out
 
 
 @click.command("submit")
@@ -81,7 +111,8 @@ def _show_result(result: SubmitResult, fmt: str) -> None:
               help="Seconds between polls with --wait.")
 @click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
               help="Stop waiting after this many seconds (the job goes on).")
-@click.option("--force", is_flag=True, help="Package even when the check finds errors.")
+@click.option("--force", "--no-check", "force", is_flag=True, help="Package and send even when "
+              "the check finds errors (e.g. to see the review reject a take).")
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent "
               "(secrets redacted) and send nothing.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -160,6 +191,8 @@ def status_cmd(target: str | None, region: str | None, endpoint: str | None,
     for r in results:
         click.echo(f"job {r.job_id}  {r.name or ''}  state {r.state}"
                    + ("  (final)" if r.final else ""))
+        for line in review_lines(r.history):
+            click.echo(f"  {line}")
         for log in r.history:
             code = f" error_code={log['error_code']}" if log.get("error_code") else ""
             click.echo(f"  {log.get('operate_time', ''):<22} {log.get('operate_user', ''):<6} "

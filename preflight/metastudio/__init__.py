@@ -38,6 +38,17 @@ BODY_FIELDS: Mapping[str, str] = MappingProxyType(
         "supported_service": "array of string",
     }
 )
+#: Fields of the Update2dModelTrainingJob body (dossier §2.4), all optional; the create
+#: fields' types apply, plus ``samples_basic_info`` (an array of objects).
+UPDATE_FIELDS: Mapping[str, str] = MappingProxyType({
+    **{k: BODY_FIELDS[k] for k in (
+        "name", "contact", "command_message", "video_multipart_count",
+        "action_video_multipart_count", "is_background_replacement", "batch_name", "tags",
+        "is_fast_flexus", "voice_properties", "supported_service", "audio_source_type")},
+    "samples_basic_info": "array of object",
+})
+#: The command_message of an update that asks for fresh upload URLs (dossier §2.4).
+UPDATE_VIDEO = "UPDATE_VIDEO"
 #: Body fields the API requires (dossier §1.2).
 REQUIRED_FIELDS = ("name",)
 #: Fields of `voice_properties` and their enums (dossier §1.2); all three are required inside it.
@@ -138,6 +149,18 @@ COUNT_FIELDS: Mapping[str, str] = MappingProxyType(
     {s.name: s.count_field for s in SLOTS.values() if s.count_field is not None})
 
 
+#: The slot every job must upload (it is confirmed before SUBMITVERIFYING, dossier §2.2).
+REQUIRED_SLOT = "training_video"
+
+
+def slot_sent(slot: str, body: Mapping[str, object]) -> bool:
+    """Whether a job with this body uploads the slot's files: the audio zip only for
+    ``audio_source_type = "AUDIO"`` (dossier §2.2 step 4); every other slot when it has a file."""
+    if slot == "audio":
+        return body.get("audio_source_type") == "AUDIO"
+    return slot in SLOTS
+
+
 def family_slots(family: str) -> tuple[str, ...]:
     """The slots judged by a rule family (``VID``, ``AUD``, ``IMG``)."""
     return tuple(s.name for s in SLOTS.values() if s.family == family)
@@ -171,25 +194,76 @@ COMMAND_OK, COMMAND_FAILED = "EXCUTE_SUCCESS", "EXCUTE_FAILED"
 WAIT_FILE_UPLOAD = "WAIT_FILE_UPLOAD"
 #: The first state after SUBMITVERIFYING; success for a normal user.
 AUTO_VERIFYING, JOB_SUCCESS = "AUTO_VERIFYING", "JOB_SUCCESS"
+AUTO_VERIFY_FAILED, MANUAL_VERIFY_FAILED = "AUTO_VERIFY_FAILED", "MANUAL_VERIFY_FAILED"
 #: The job succeeded (normal users: JOB_SUCCESS; NA-whitelist users: JOB_FINISH).
 SUCCESS_STATES = frozenset({JOB_SUCCESS, "JOB_FINISH"})
-#: States where waiting longer changes nothing without someone acting (dossier §2.3).
-STOP_STATES = frozenset({"WAIT_USER_CONFIRM", "JOB_REJECT", "JOB_PENDING"})
+#: The review failed: the only states Update2dModelTrainingJob accepts (dossier §2.4).
+REVIEW_FAILED_STATES = frozenset({AUTO_VERIFY_FAILED, MANUAL_VERIFY_FAILED})
+#: States a job can be updated in (fresh upload URLs with UPDATE_VIDEO, dossier §2.4).
+UPDATABLE_STATES = REVIEW_FAILED_STATES
+#: Failed for the user: review failures, and an NA-whitelist user's own rejection.
+FAILED_STATES = REVIEW_FAILED_STATES | {"JOB_REJECT"}
+#: Waiting for an NA-whitelist user to accept or reject the result (dossier §2.3).
+USER_ACTION_STATES = frozenset({"WAIT_USER_CONFIRM"})
+#: Where polling stops: nothing changes without the user (dossier §2.3). Everything else,
+#: including unknown states, is in progress.
+FINAL_STATES = SUCCESS_STATES | FAILED_STATES | USER_ACTION_STATES
+#: Review and training states. Failures among them ("only admins handle these, ordinary users
+#: just see training", dossier §2.3) are not final for a user: an administrator retries them.
+REVIEW_STATES = frozenset({AUTO_VERIFYING, "MANUAL_VERIFYING"})
+TRAINING_STATES = frozenset({
+    "MANUAL_VERIFY_SUCCESS", "WAIT_TRAINING_DATA_PREPROCESS", "TRAINING_DATA_PREPROCESSING",
+    "TRAINING_DATA_PREPROCESS_FAILED", "TRAINING_DATA_PREPROCESS_SUCCESS", "TRAINING",
+    "TRAIN_FAILED", "TRAIN_SUCCESS", "INFERENCE_DATA_PREPROCESSING",
+    "INFERENCE_DATA_PREPROCESS_FAILED", "WAIT_MAIN_FILE_UPLOAD",
+    "MANUAL_STOP_INFERENCE_DATA_PREPROCESS", "MANUAL_STOP_TRAIN",
+    "MANUAL_STOP_TRAINING_DATA_PREPROCESS", "WAIT_ADMIN_CONFIRM", "WAIT_COMPILE", "COMPILING",
+    "COMPILE_FAILED", "WAIT_GENERATE_ACTION", "WAIT_ARRANGE", "ACTION_GENERATE_DATA_PROCESSING",
+    "MANUAL_STOP_ACTION_GENERATE_DATA_PROCESSING", "MANUAL_STOP_ACTION_GENERATE_ORI_PROCESSING",
+    "ACTION_GENERATE_ORI_PROCESSING", "ACTION_GENERATE_DATA_FAILED",
+    "ACTION_GENERATE_ORI_FAILED", "ACTION_GENERATE_ORI_SUCCESS",
+    "GENERATE_ACTION_PREPROCESS_FAILED", "WAIT_ADMIN_CALIBRATION", "WAIT_ASSET_SYNC",
+    "WAIT_GENERATE_ACTION_MARK", "ACTION_MARKING"})
 #: States in which a job may be deleted (dossier §2.4).
 DELETABLE_STATES = frozenset({
     "WAIT_FILE_UPLOAD", "AUTO_VERIFY_FAILED", "MANUAL_VERIFYING", "MANUAL_VERIFY_FAILED",
     "TRAINING_DATA_PREPROCESS_FAILED", "TRAIN_FAILED", "INFERENCE_DATA_PREPROCESS_FAILED",
     "JOB_SUCCESS", "WAIT_USER_CONFIRM", "JOB_REJECT", "JOB_FINISH"})
+#: operation_logs error code of the automatic review: the video size is not one of the four
+#: accepted ones (dossier §2.3).
+RESOLUTION_REJECTED = "44005901"
+#: Review error code (operation_logs.error_code) -> the preflight rule that catches the same
+#: problem before upload.
+REVIEW_ERROR_RULES: Mapping[str, str] = MappingProxyType({RESOLUTION_REJECTED: "VID006"})
 
 
 def is_failed(state: str | None) -> bool:
-    """A review/training failure state."""
-    return bool(state) and (str(state).endswith("_FAILED") or state == "JOB_REJECT")
+    """The review failed or the (NA-whitelist) user rejected the result."""
+    return state in FAILED_STATES
 
 
 def is_final(state: str | None) -> bool:
-    """A state where polling stops."""
-    return state in SUCCESS_STATES or state in STOP_STATES or is_failed(state)
+    """A state where polling stops; unknown states are in progress."""
+    return state in FINAL_STATES
+
+
+# ---- X-App-UserId (dossier §1.1, §5.4) ----------------------------------------------------------
+
+#: "Chinese characters not allowed": CJK ideographs (with extensions and compatibility forms),
+#: radicals, bopomofo, CJK symbols and punctuation (、。「」), enclosed and compatibility CJK,
+#: CJK compatibility forms and the full-width forms block (，！Ａ１). Reading punctuation and
+#: full-width forms as Chinese is the safer side of an unstated rule [inferred].
+CHINESE_RANGES: tuple[tuple[int, int], ...] = (
+    (0x2E80, 0x2FDF), (0x2FF0, 0x2FFF), (0x3000, 0x303F), (0x3100, 0x312F), (0x3190, 0x31BF),
+    (0x31C0, 0x31EF), (0x3200, 0x33FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xF900, 0xFAFF),
+    (0xFE10, 0xFE1F), (0xFE30, 0xFE4F), (0xFF00, 0xFFEF), (0x20000, 0x2FA1F),
+    (0x30000, 0x323AF),
+)
+
+
+def chinese_characters(text: str) -> list[str]:
+    """The characters of ``text`` that count as Chinese for X-App-UserId, in order."""
+    return [c for c in text if any(lo <= ord(c) <= hi for lo, hi in CHINESE_RANGES)]
 
 
 # ---- editions, regions, endpoints (dossier §1.3, §3.2, §5.1) ------------------------------------

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from preflight.errors import SubmitError
+from preflight.errors import SetupError
 from preflight.metastudio import REGIONS
 
 ENV_AK = "HUAWEICLOUD_SDK_AK"
@@ -43,7 +43,7 @@ class Credentials:
                  project_id: str | None = None) -> Credentials:
         """Read ``HUAWEICLOUD_SDK_AK``/``_SK``/``_PROJECT_ID`` or ``HUAWEICLOUD_SDK_TOKEN``.
 
-        :raises SubmitError: nothing usable is set.
+        :raises SetupError: nothing usable is set.
         """
         e = os.environ if env is None else env
         pid = project_id or e.get(ENV_PROJECT_ID, "").strip()
@@ -51,12 +51,12 @@ class Credentials:
         token = e.get(ENV_TOKEN, "").strip()
         if bool(ak) != bool(sk):
             missing = ENV_SK if ak else ENV_AK
-            raise SubmitError(f"{missing} is not set (AK/SK authentication needs both)")
+            raise SetupError(f"{missing} is not set (AK/SK authentication needs both)")
         if not (ak and sk) and not token:
-            raise SubmitError(f"no credentials: set {ENV_AK} and {ENV_SK} (or {ENV_TOKEN}) "
+            raise SetupError(f"no credentials: set {ENV_AK} and {ENV_SK} (or {ENV_TOKEN}) "
                               "in the environment; they are never read from the command line")
         if not pid:
-            raise SubmitError(f"no project id: set {ENV_PROJECT_ID} (console: My Credentials → "
+            raise SetupError(f"no project id: set {ENV_PROJECT_ID} (console: My Credentials → "
                               "API Credentials, dossier §5.2)")
         if ak and sk:
             return cls(project_id=pid, ak=ak, sk=sk,
@@ -67,18 +67,21 @@ class Credentials:
 def resolve_endpoint(region: str | None = None, endpoint: str | None = None) -> str:
     """The base URL (scheme://host[:port]) from ``--region`` or ``--endpoint``.
 
-    :raises SubmitError: unknown region, both or neither given, or a malformed URL.
+    :raises SetupError: unknown region, both or neither given, or a malformed URL.
     """
     if region and endpoint:
-        raise SubmitError("give either a region or an endpoint, not both")
+        raise SetupError("give either a region or an endpoint, not both")
     if endpoint:
-        parts = urlsplit(endpoint if "://" in endpoint else "https://" + endpoint)
+        if "://" not in endpoint:
+            raise SetupError(f"endpoint {endpoint!r} has no scheme: write https://{endpoint} "
+                             f"(or http://{endpoint} for a local stand-in)")
+        parts = urlsplit(endpoint)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SubmitError(f"endpoint {endpoint!r} is not an http(s) URL")
+            raise SetupError(f"endpoint {endpoint!r} is not an http(s) URL")
         return f"{parts.scheme}://{parts.netloc}"
     if region:
         host = REGIONS.get(region)
         if host is None:
-            raise SubmitError(f"unknown region {region!r}; expected one of {', '.join(REGIONS)}")
+            raise SetupError(f"unknown region {region!r}; expected one of {', '.join(REGIONS)}")
         return f"https://{host}"
-    raise SubmitError("no endpoint: give --region (" + "|".join(REGIONS) + ") or --endpoint URL")
+    raise SetupError("no endpoint: give --region (" + "|".join(REGIONS) + ") or --endpoint URL")

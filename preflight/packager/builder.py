@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from preflight._version import __version__
 from preflight.errors import PackageRefused, PackagingError
 from preflight.manifest import Manifest, Part, Upload
-from preflight.metastudio import COUNT_FIELDS, SLOTS
+from preflight.metastudio import COUNT_FIELDS, REQUIRED_SLOT, SLOTS, slot_sent
 from preflight.packager.audiozip import build_audio_zip
 from preflight.packager.hashing import hash_ranges, sha256_file
 from preflight.packager.materialize import materialize as write_parts
@@ -192,6 +192,10 @@ def build(
     js = spec
     if report.errors and not force:
         raise PackageRefused(report)
+    if not js.media.get(REQUIRED_SLOT):
+        raise PackagingError("the spec has no training video ([media].training_video): a job "
+                             "without one can never be submitted, so nothing is packaged "
+                             "(REQ034)")
     out = Path(out_dir).absolute()
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -206,6 +210,10 @@ def build(
         files = [p.absolute() for p in js.media.get(slot, ())]
         if slot in COUNT_FIELDS and not files and body.get(COUNT_FIELDS[slot]) == "auto":
             body[COUNT_FIELDS[slot]] = 1  # nothing to cut; keep the body valid
+        if slot == "audio" and not slot_sent(slot, body):
+            # the job does not use the audio files (REQ030): no zip, no upload
+            (out / AUDIO_ZIP_NAME).unlink(missing_ok=True)
+            continue
         if not files:
             continue
         if slot == "audio":

@@ -53,16 +53,18 @@ def descriptor(rule: RuleInfo) -> dict[str, Any]:
     doc = inspect.cleandoc(rule.doc) if rule.doc else rule.summary
     options = "".join(f"\n- option `{k}` (default {default!r}): {text}"
                       for k, (default, text) in rule.options.items())
+    pages_text = "".join(f"\nOfficial: {sec} <{url}>" for url, sec in rule.pages)
+    pages_md = "".join(f"\n- [{sec}]({url})" for url, sec in rule.pages)
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": doc},
         "help": {
-            "text": f"{doc}\n\nSource: API dossier {_source(rule)}.{options}",
-            "markdown": f"{doc}\n\n**Source:** API dossier {_source(rule)}{options}",
+            "text": f"{doc}\n\nSource: API dossier {_source(rule)}.{pages_text}{options}",
+            "markdown": f"{doc}\n\n**Source:** API dossier {_source(rule)}{pages_md}{options}",
         },
-        "helpUri": help_uri(rule.source),
+        "helpUri": rule.pages[0][0] if rule.pages else help_uri(rule.source),
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},
         "properties": {
             "family": rule.family,

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from preflight.inspect import shared
 from preflight.model import Severity
-from preflight.rules.base import Fact, FileContext, JobContext, Option, Options, file_rule, job_rule
+from preflight.rules.base import Fact, FileContext, Option, Options, file_rule
 from preflight.rules.gates import lfs_gate, readable_gate
 
 if TYPE_CHECKING:
@@ -95,21 +95,6 @@ def audio_rate(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                    details={"sample_rate": info.sample_rate, "channels": info.channels})
 
 
-@job_rule("AUD007", "audio-name-collision", E,
-          "Audio files have distinct names inside the upload zip.", "§3.4",
-          whole_spec_only=True, inferred=True)
-def audio_names(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """The audio files are zipped flat by file name; two files with the same name (ignoring
-    case, as Windows and many unzip tools do) would overwrite each other."""
-    seen: dict[str, str] = {}
-    for path in ctx.spec.media.get("audio", ()):
-        key = path.name.casefold()
-        if key in seen and seen[key] != str(path):
-            yield Fact(f"audio files {seen[key]} and {path} have the same name "
-                       f"{path.name!r} in the zip; rename one", path=str(path), slot="audio")
-        seen.setdefault(key, str(path))
-
-
 audio_readable = readable_gate(
     "AUD001", "audio-file-readable",
     "Each audio file exists, is a regular file, readable and not empty.", "§3.4", "AUD")
@@ -118,4 +103,4 @@ audio_lfs = lfs_gate(
     "The audio file is a Git LFS pointer, not the media: reported, not checked.", "§3.4", "AUD")
 
 RULES = (audio_readable, audio_lfs, audio_decode, audio_duration, audio_silent, audio_clipping,
-         audio_rate, audio_names)
+         audio_rate)

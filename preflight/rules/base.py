@@ -148,6 +148,13 @@ class Rule:
         """Source with the inferred marker, as shown in findings and docs."""
         return f"{self.source} [inferred]" if self.inferred else self.source
 
+    @property
+    def pages(self) -> tuple[tuple[str, str], ...]:
+        """(URL, section) of the official pages behind the source."""
+        from preflight.rules.sources import official_pages
+
+        return tuple((p.url, p.section) for p in official_pages(self.source))
+
     def defaults(self) -> dict[str, Any]:
         """Option defaults."""
         return {k: o.default for k, o in self.options.items()}
@@ -158,7 +165,7 @@ class Rule:
             code=self.code, name=self.name, severity=self.severity, summary=self.summary,
             source=self.source, doc=self.doc, inferred=self.inferred,
             options=MappingProxyType({k: (o.default, o.doc) for k, o in self.options.items()}),
-            slots=self.slots,
+            slots=self.slots, pages=self.pages,
         )
 
 

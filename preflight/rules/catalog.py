@@ -26,6 +26,7 @@ def catalog() -> list[dict[str, Any]]:
             },
             "summary": rule.summary,
             "source": rule.source_text,
+            "official": [{"url": u, "section": sec} for u, sec in rule.pages],
             "inferred": rule.inferred,
             "target": "job" if rule.target == "job" else sorted(rule.slots),
             "whole_spec_only": rule.whole_spec_only,
@@ -46,6 +47,14 @@ def _per_edition(values: dict[str, Any]) -> str:
     return " / ".join(f"{ed}: {v}" for ed, v in values.items())
 
 
+def page_label(url: str) -> str:
+    """A short name for an official page: the docs page or SDK file name, or "site search"."""
+    tail = url.rstrip("/").rsplit("/", 1)[-1]
+    if "huaweicloud.com/s/" in url:
+        return "site search"
+    return tail.removesuffix(".html").removesuffix(".md")
+
+
 def _sev(entry: dict[str, Any]) -> str:
     return _per_edition(entry["severity"])
 
@@ -61,12 +70,16 @@ def render_rules(fmt: str) -> str:
                 "|---|---|---|---|---|"]
         for e in entries:
             summary = e["summary"].replace("|", "\\|")
-            rows.append(f"| {e['code']} | `{e['name']}` | {_sev(e)} | {summary} | {e['source']} |")
+            links = ", ".join(f"[{page_label(o['url'])}]({o['url']})" for o in e["official"])
+            rows.append(f"| {e['code']} | `{e['name']}` | {_sev(e)} | {summary} | "
+                        f"{e['source']}: {links} |")
         return "\n".join(rows) + "\n"
     lines = []
     for e in entries:
         lines.append(f"{e['code']}  {e['name']:<38} {_sev(e)}")
         lines.append(f"        {e['summary']}  [source: dossier {e['source']}]")
+        for o in e["official"]:
+            lines.append(f"        official: {o['section']} <{o['url']}>")
         for name, opt in e["options"].items():
             lines.append(f"        option {name} = {_per_edition(opt['value'])}  ({opt['doc']})")
     return "\n".join(lines) + "\n"

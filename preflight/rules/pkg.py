@@ -92,7 +92,10 @@ def audio_zip_entries(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """All `[media].audio` files go up as one zip whose entries are the files' base names
     (no folders). Two files named alike (`take.wav` in two folders, or `Take.wav` and
     `take.wav`, which collide when unpacked on Windows or macOS) would overwrite each other,
-    and a non-audio file does not belong in the training corpus."""
+    and a non-audio file does not belong in the training corpus. The zip is only built for
+    audio_source_type = "AUDIO"; otherwise the files are left out (REQ030)."""
+    if ctx.body.get("audio_source_type") != "AUDIO":
+        return
     seen: dict[str, Path] = {}
     for p in ctx.spec.media.get("audio", ()):
         if p.suffix.lower() not in AUDIO_EXTENSIONS:

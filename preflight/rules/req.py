@@ -19,6 +19,7 @@ from preflight.metastudio import (
     SLOTS,
     SUPPORTED_SERVICES,
     VOICE_FIELDS,
+    chinese_characters,
 )
 from preflight.model import Severity
 from preflight.rules.base import Fact, JobContext, Option, Options, job_rule
@@ -192,21 +193,39 @@ def multipart_count_range(ctx: JobContext, opts: Options) -> Iterator[Fact]:
             )
 
 
-_HAN = re.compile(r"[\u2e80-\u2fdf\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-                  r"\U00020000-\U0002fa1f]")
+def app_user_id_problem(uid: str) -> str | None:
+    """Why an X-App-UserId value is refused, or None (shared by the spec's value and the one
+    given on the command line)."""
+    found = chinese_characters(uid)
+    if found:
+        shown = " ".join(dict.fromkeys(found))
+        return (f"contains Chinese characters ({shown}); CJK punctuation and full-width forms "
+                "count too")
+    other = [c for c in uid if not c.isascii() or not c.isprintable()]
+    if other:
+        shown = " ".join(dict.fromkeys(other))
+        return (f"contains characters an HTTP header cannot carry ({shown!r}); use printable "
+                "ASCII")
+    if not uid.strip():
+        return "is blank; omit it instead"
+    return None
 
 
 @job_rule("REQ012", "app-user-id-chinese", E, "X-App-UserId contains no Chinese characters.",
           "§1.1, §5.4")
 def app_user_id(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """The optional third-party user id header must not contain Chinese characters."""
+    """The optional third-party user id header must not contain Chinese characters. The value
+    checked is the one that will be sent: `[account] app_user_id`, or `--app-user-id` when
+    given. CJK punctuation (、。「」) and full-width forms (，Ａ１) count as Chinese: the
+    source does not say, and refusing them is the safer reading [inferred]. Other non-ASCII or
+    control characters are refused too: an HTTP header value cannot carry them."""
     uid = ctx.spec.account.app_user_id
     if uid is None:
         return
-    if _HAN.search(uid):
-        yield Fact("account.app_user_id (X-App-UserId) contains Chinese characters")
-    elif not uid.strip():
-        yield Fact("account.app_user_id (X-App-UserId) is blank; omit it instead")
+    problem = app_user_id_problem(uid)
+    if problem:
+        yield Fact(f"X-App-UserId {_show(uid)} (account.app_user_id or --app-user-id) {problem}",
+                   details={"value": uid})
 
 
 @job_rule("REQ013", "contact-phone", W, "`contact` looks like a mobile phone number.", "§1.2",
@@ -231,14 +250,27 @@ def only_human_model(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 @job_rule("REQ021", "flexus-supported-service", E,
           "Flexus jobs use supported_service = [\"VIDEO_2D\"] only.", "§1.3 R2, R7")
 def flexus_supported_service(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """R2/R7: Flexus avatars support only video production, not livestreaming or interaction."""
-    if ctx.is_flexus_family and _typed(ctx, "supported_service"):
+    """R2/R7: Flexus avatars support only video production, not livestreaming or interaction.
+    An omitted `supported_service` is not VIDEO_2D only: the service then applies its default
+    of VIDEO_2D and LIVE_2D, which Flexus does not support, so Flexus jobs must send it. An empty
+    list selects no service at all. The omitted case is judged for whole specs only: a quick
+    check's `--job-json` sketches the job rather than giving its whole body."""
+    if not ctx.is_flexus_family:
+        return
+    fix = 'supported_service = ["VIDEO_2D"]'
+    if "supported_service" not in ctx.body:
+        if not ctx.whole_spec:
+            return
+        yield Fact('Flexus job without supported_service: the service default ["VIDEO_2D", '
+                   '"LIVE_2D"] includes LIVE_2D, which Flexus does not support', fix=fix)
+    elif _typed(ctx, "supported_service"):
         items = ctx.body["supported_service"]
-        if items != ["VIDEO_2D"]:
-            yield Fact(
-                f"a Flexus job supports only [\"VIDEO_2D\"], got {_show(items)}",
-                fix='supported_service = ["VIDEO_2D"]',
-            )
+        if not items:
+            yield Fact("Flexus job with an empty supported_service list: it selects no "
+                       'service; a Flexus avatar supports ["VIDEO_2D"]', fix=fix)
+        elif items != ["VIDEO_2D"]:
+            yield Fact(f"a Flexus job supports only [\"VIDEO_2D\"], got {_show(items)}",
+                       fix=fix)
 
 
 @job_rule("REQ022", "voice-properties-without-flexus", E,
@@ -263,10 +295,12 @@ def background_replacement_default(ctx: JobContext, opts: Options) -> Iterator[F
 
 
 @job_rule("REQ024", "flexus-background-replacement", E,
-          "Flexus jobs send is_background_replacement = false (real scene).", "§1.3 R6, R4")
+          "Flexus jobs send is_background_replacement = false (real scene).", "§1.3 R6, R4",
+          inferred=True)
 def flexus_background(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """R6: Flexus avatars are shot in a real scene and the background cannot be replaced; the
-    field defaults to true (R4), so it must be sent as false."""
+    field defaults to true (R4), so it must be sent as false. The rule is documented, the
+    field consequence is our reading [inferred]."""
     if ctx.is_flexus_family and ctx.flag("is_background_replacement"):
         how = "is true" if "is_background_replacement" in ctx.body else "is omitted (default true)"
         yield Fact(
@@ -277,9 +311,10 @@ def flexus_background(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 
 @job_rule("REQ025", "v33-without-fast-flexus", E,
           "model_version V3.3 is the fast-Flexus model; use it only with is_fast_flexus.",
-          "§1.3 R8")
+          "§1.3 R8", inferred=True)
 def v33_without_fast_flexus(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """R8: V3.3 is "the model used for fast Flexus training"."""
+    """R8: V3.3 is "the model used for fast Flexus training"; that it must not be used without
+    is_fast_flexus is our reading [inferred]."""
     if ctx.body.get("model_version") == "V3.3" and not ctx.flag("is_fast_flexus"):
         yield Fact('model_version = "V3.3" requires is_fast_flexus = true',
                    fix='model_version = "V3.2"')
@@ -360,9 +395,10 @@ def id_documents(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 
 @job_rule("REQ032", "action-fields-without-action-video", E,
           "Action-video count or commands need an action video file.", "§1.3 R11",
-          whole_spec_only=True)
+          whole_spec_only=True, inferred=True)
 def action_fields_without_video(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """R11: action-video fields belong to choreography; without an action video they are void."""
+    """R11: action-video fields belong to choreography (documented); that they are void
+    without an action video file is our reading [inferred]."""
     if ctx.spec.media.get("action_video"):
         return
     if "action_video_multipart_count" in ctx.body:
@@ -385,6 +421,35 @@ def action_video_without_count(ctx: JobContext, opts: Options) -> Iterator[Fact]
         )
 
 
+@job_rule("REQ034", "training-video-required", E,
+          "The job has a training video ([media].training_video).", "§1.4, §2.2",
+          whole_spec_only=True)
+def training_video_required(ctx: JobContext, opts: Options) -> Iterator[Fact]:
+    """Every job uploads its training video to `training_video_upload_url` and confirms it with
+    CONFIRM_MULTIPART_UPLOADED before SUBMITVERIFYING (§2.2): a job without one is created but
+    can never be submitted, and stays behind as an orphan. `package` and `submit` refuse it
+    before sending anything."""
+    if not ctx.spec.media.get("training_video"):
+        yield Fact("no training video ([media].training_video): the job cannot be submitted "
+                   "without one", slot="training_video",
+                   fix='training_video = "media/take.mp4"  # in [media]')
+
+
+@job_rule("REQ035", "voice-language-en", W,
+          "`voice_properties.language = \"EN\"`: the field's description says only Chinese.",
+          "§1.2, §7.8")
+def voice_language_en(ctx: JobContext, opts: Options) -> Iterator[Fact]:
+    """The enum of `voice_properties.language` has CN and EN, but its description says
+    "currently only Chinese is supported" (the console lists Chinese and English for the
+    Flexus corpus). The sources contradict each other: EN is accepted with a warning."""
+    if not _typed(ctx, "voice_properties"):
+        return
+    if ctx.body["voice_properties"].get("language") == "EN":
+        yield Fact('job.voice_properties.language = "EN": the API enum lists EN, but the field '
+                   'description says "currently only Chinese is supported"; the voice may be '
+                   "refused or trained as Chinese", fix='language = "CN"  # in voice_properties')
+
+
 RULES = (
     unknown_key, field_type, name_required, string_length, command_message_enum,
     model_version_enum, model_version_deprecated, audio_source_type_enum, supported_service_enum,
@@ -393,4 +458,5 @@ RULES = (
     flexus_background, v33_without_fast_flexus, fast_flexus_model_version,
     fast_flexus_without_flexus, flexus_voice_source, audio_without_files, audio_files_unused,
     id_documents, action_fields_without_video, action_video_without_count,
+    training_video_required, voice_language_en,
 )

@@ -128,10 +128,11 @@ def video_container(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("VID004", "video-codec", E, "The video codec is H.264 or H.265.", "§3.1",
-           slots=VIDEO_SLOTS)
+           slots=VIDEO_SLOTS, inferred=True)
 def video_codec(ctx: FileContext, opts: Options) -> Iterator[Fact]:
-    """Mainstream codecs only: vendor camera codecs (ProRes, DNxHD, MJPEG...) fail the review.
-    The fix re-encodes to H.264."""
+    """The source asks for a "mainstream codec that plays in the Windows built-in player"
+    (vendor camera codecs fail the review) and says H.265 is accepted; reading "mainstream" as
+    H.264/H.265 is ours. ProRes, DNxHD, MJPEG... are reported; the fix re-encodes to H.264."""
     p = _probe(ctx)
     if p is None or p.video_codec in ("h264", "hevc"):
         return
@@ -192,6 +193,29 @@ def video_duration(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     elif d > hi + 0.05:
         yield Fact(f"{_name(ctx)} lasts {mmss(d)}, longer than {mmss(hi)} (limits "
                    f"{mmss(lo)}–{mmss(hi)})", fix=_fix(ctx, opts), details={"duration": d})
+
+
+@file_rule("VID015", "flexus-duration-api-floor", W,
+           "A Flexus take under 3:00 meets the Flexus guide but not the API's generic 3–10 min.",
+           "§3.2, §3.1, §7.3", slots=("training_video",), options={
+               "api_min_seconds": Option(180.0, "The API text's shortest video in seconds."),
+           })
+def flexus_duration_floor(ctx: FileContext, opts: Options) -> Iterator[Fact]:
+    """The Flexus guide asks for a 1–5 min real-scene video (§3.2), while the create API's
+    generic text says the training video must last 3–10 min "otherwise the audit fails"
+    (§3.1). The sources contradict each other: VID007 keeps the Flexus 1–5 min limit, and this
+    warning says that a take under 3:00 risks the review if the generic text is enforced.
+    Off outside the Flexus editions."""
+    p = _probe(ctx)
+    if p is None or p.duration is None:
+        return
+    floor = float(opts["api_min_seconds"])
+    if p.duration < floor - 0.05:
+        yield Fact(
+            f"{_name(ctx)} lasts {mmss(p.duration)}: the Flexus guide accepts 1–5 min "
+            f"(\"1~5 minutes real-scene video\"), but the API text says the video must last "
+            f"\"≥ 3 min and ≤ 10 min, otherwise the audit fails\"; a take of "
+            f"{mmss(floor)}–5:00 satisfies both", details={"duration": p.duration})
 
 
 @file_rule("VID008", "video-frame-rate", W, "The frame rate is at least 25 fps.", "§3.1",
@@ -312,5 +336,6 @@ video_lfs = lfs_gate(
 
 RULES = (video_readable, video_lfs, video_parse, video_container, video_codec, video_hevc,
          video_resolution,
-         video_duration, video_frame_rate, video_vfr, video_interlaced, video_hdr,
+         video_duration, flexus_duration_floor, video_frame_rate, video_vfr, video_interlaced,
+         video_hdr,
          video_audio_track, video_audio_silent, video_audio_clipping)

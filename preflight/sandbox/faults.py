@@ -17,6 +17,13 @@ FAULT_KINDS = {
     "throttle": "answer the N-th API call with 429 APIGW.0308",
     "fail_api": "answer the N-th API call with 500 MSS.00000004",
 }
+#: Faults by operation name (``create``, ``update``, ``show``, or a command such as
+#: ``SUBMITVERIFYING``); each listed name hits the first call of that operation, a name
+#: listed twice the first two.
+OP_FAULT_KINDS = {
+    "lose_answer": "carry out the operation, then drop the connection without an answer",
+    "fail_command": "answer the command with commond_result EXCUTE_FAILED",
+}
 
 
 @dataclass
@@ -28,7 +35,17 @@ class FaultPlan:
     lose_put: set[int] = field(default_factory=set)
     throttle: set[int] = field(default_factory=set)
     fail_api: set[int] = field(default_factory=set)
+    lose_answer: list[str] = field(default_factory=list)
+    fail_command: list[str] = field(default_factory=list)
     slow_ms: int = 0
+
+    def take(self, kind: str, op: str) -> bool:
+        """Whether the op-fault ``kind`` hits this call of ``op`` (each entry hits once)."""
+        items: list[str] = getattr(self, kind)
+        if op in items:
+            items.remove(op)
+            return True
+        return False
 
     def put_fault(self, n: int) -> str | None:
         """The fault for the n-th PUT, if any."""
@@ -56,6 +73,11 @@ class FaultPlan:
                 if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                     raise ConfigError("faults: slow_ms must be a non-negative integer")
                 plan.slow_ms = value
+            elif key in OP_FAULT_KINDS:
+                values = value if isinstance(value, list) else [value]
+                if not all(isinstance(v, str) and v for v in values):
+                    raise ConfigError(f"faults: {key} must list operation names")
+                getattr(plan, key).extend(values)
             elif key in FAULT_KINDS:
                 values = value if isinstance(value, list) else [value]
                 if not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
@@ -64,7 +86,7 @@ class FaultPlan:
                 getattr(plan, key).update(values)
             else:
                 raise ConfigError(f"faults: unknown key {key!r}; expected one of "
-                                  f"{', '.join([*FAULT_KINDS, 'slow_ms'])}")
+                                  f"{', '.join([*FAULT_KINDS, *OP_FAULT_KINDS, 'slow_ms'])}")
         return plan
 
     @classmethod

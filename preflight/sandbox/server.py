@@ -38,24 +38,32 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 from preflight.errors import ConfigError
 from preflight.metastudio import (
     ACKNOWLEDGE_COMMANDS,
+    ALLOWED_SIZES,
+    AUTO_VERIFY_FAILED,
     AUTO_VERIFYING,
     COMMAND_FAILED,
     COMMAND_OK,
     COMMANDS,
     CONFIRM_GRANT_COMMAND,
     DELETABLE_STATES,
+    ID_DOCUMENT_SLOTS,
     JOB_SUCCESS,
     JOBS_PATH,
     MULTIPART_CONFIRM,
     MULTIPART_QUERY,
     NA_ONLY_COMMANDS,
+    REQUIRED_SLOT,
+    RESOLUTION_REJECTED,
     SLOTS,
     SUCCESS_STATES,
+    UPDATABLE_STATES,
+    UPDATE_VIDEO,
     WAIT_FILE_UPLOAD,
+    chinese_characters,
     signer,
 )
 from preflight.sandbox.faults import FaultPlan
-from preflight.sandbox.validate import body_problem
+from preflight.sandbox.validate import body_problem, update_problem
 
 API_RE = re.compile("^" + re.escape(JOBS_PATH).replace(re.escape("{project_id}"), "(?P<pid>[^/]+)")
                     + r"(?:/(?P<job>[^/]+)(?P<cmd>/command)?)?/?$")
@@ -66,7 +74,6 @@ SKEW_LIMIT = 15 * 60
 
 #: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
 PROGRESSION = (AUTO_VERIFYING, "MANUAL_VERIFYING", "TRAINING", JOB_SUCCESS)
-_CHINESE = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
 def rfc3339(t: float) -> str:
@@ -105,6 +112,8 @@ class Job:
     confirmed: set[str] = field(default_factory=set)
     tokens: list[str] = field(default_factory=list)
     logs: list[dict[str, Any]] = field(default_factory=list)
+    #: The automatic review's verdict on the confirmed training video (None = accepted).
+    rejection: str | None = None
 
 
 class _ErrorAnswer(Exception):
@@ -130,6 +139,14 @@ class SandboxConfig:
     faults: FaultPlan = field(default_factory=FaultPlan)
     advance_seconds: float = 0.5
     url_ttl: int = 24 * 3600
+    #: ``all``: upload URLs for every slot; ``requested``: only for what the body asks for
+    #: (training video; action video when counted; audio for AUDIO; ID cards and letter).
+    urls: str = "all"
+
+
+URL_MODES = ("all", "requested")
+#: Slots a ``requested`` stand-in always issues URLs for (the review needs them, §1.3 R10).
+ALWAYS_REQUESTED = (REQUIRED_SLOT, *ID_DOCUMENT_SLOTS)
 
 
 def check_loopback(host: str) -> None:
@@ -202,19 +219,80 @@ class SandboxState:
         step = self.config.advance_seconds
         elapsed = time.time() - job.submitted_at
         index = min(len(PROGRESSION) - 1, int(elapsed / step) if step > 0 else len(PROGRESSION))
+        if job.rejection is not None and index >= 1:
+            self._transition(job, AUTO_VERIFY_FAILED, "SYSTEM", job.submitted_at + step,
+                             error_code=RESOLUTION_REJECTED, description=job.rejection)
+            return
         target = PROGRESSION[index]
         while job.state != target:
             nxt = PROGRESSION[PROGRESSION.index(job.state) + 1]
             when = job.submitted_at + step * (PROGRESSION.index(nxt))
             self._transition(job, nxt, "SYSTEM", when)
 
-    def _transition(self, job: Job, state: str, who: str, when: float | None = None) -> None:
+    def _transition(self, job: Job, state: str, who: str, when: float | None = None, *,
+                    error_code: str | None = None, description: str | None = None) -> None:
         t = when or time.time()
-        job.logs.append({"operate_time": rfc3339(t), "log_type": state,
-                         "log_description": f"{job.state} -> {state}", "operate_user": who})
+        entry = {"operate_time": rfc3339(t), "log_type": state,
+                 "log_description": description or f"{job.state} -> {state}",
+                 "operate_user": who}
+        if error_code:
+            entry["error_code"] = error_code
+        job.logs.append(entry)
         self.log(event="state", job_id=job.job_id, old=job.state, new=state)
         job.state = state
         job.updated = t
+
+    def issue_all(self, job: Job, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Fresh upload URLs for a (created or updated) job, per the ``urls`` mode."""
+        out: dict[str, Any] = {}
+        requested = self.config.urls == "requested"
+        for slot in SLOTS.values():
+            if slot.count_field is None:
+                if requested and slot.name not in ALWAYS_REQUESTED and not (
+                        slot.name == "audio" and body.get("audio_source_type") == "AUDIO"):
+                    continue
+                out[slot.upload_field] = self.issue(job, slot.name, 1, slot.content_type)
+            elif slot.name == "training_video" or slot.count_field in body:
+                # The training video always has parts; the action video only when counted.
+                out[slot.upload_field] = [
+                    self.issue(job, slot.name, i, slot.content_type)
+                    for i in range(1, int(body.get(slot.count_field, 1)) + 1)]
+        return out
+
+    def review(self, job: Job) -> str | None:
+        """The automatic review of the confirmed training video: its displayed size, read
+        with pymediainfo, must be one of the four accepted ones (dossier §2.3, 44005901).
+        Bytes that are no readable video are not judged (tests upload synthetic bytes)."""
+        parts = [u for u in self.parts(job, "training_video") if u.used and u.path]
+        if not parts:
+            return None
+        whole = self.data_dir / "uploads" / job.job_id / "training_video.mp4"
+        with whole.open("wb") as out:
+            for u in parts:
+                with open(str(u.path), "rb") as src:
+                    while chunk := src.read(CHUNK):
+                        out.write(chunk)
+        try:
+            from pymediainfo import MediaInfo
+
+            info = MediaInfo.parse(str(whole))
+        except Exception:  # an unreadable file is simply not judged
+            return None
+        video = next((t for t in info.tracks if t.track_type == "Video"), None)
+        if video is None or not video.width or not video.height:
+            return None
+        w, h = int(video.width), int(video.height)
+        try:
+            rotation = round(float(video.rotation or 0)) % 180
+        except (TypeError, ValueError):
+            rotation = 0
+        if rotation == 90:
+            w, h = h, w
+        if (w, h) in ALLOWED_SIZES:
+            return None
+        sizes = ", ".join(f"{a}x{b}" for a, b in ALLOWED_SIZES)
+        return (f"video resolution {w}x{h} is not accepted; only {sizes} are accepted "
+                "(视频分辨率不符合要求)")
 
     def parts(self, job: Job, slot: str) -> list[UploadSlot]:
         """Upload URLs of a slot in part order."""
@@ -345,6 +423,15 @@ class Handler(BaseHTTPRequestHandler):
             self._error(err)
             return
         entry["status"] = status
+        op = str(entry.get("command") or entry.get("op") or "")
+        with sb.lock:
+            lose = sb.config.faults.take("lose_answer", op)
+        if lose:
+            entry.update(fault="lose_answer", answered=False)
+            sb.log(**entry)
+            self.close_connection = True
+            self._abort()
+            return
         sb.log(**entry)
         self._json(status, data)
 
@@ -361,6 +448,9 @@ class Handler(BaseHTTPRequestHandler):
         if auth is None:
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "Authorization header missing or not SDK-HMAC-SHA256")
+        if self.headers.get("X-Project-Id") is None:
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+                               "X-Project-Id is required with AK/SK authentication")
         if not hmac.compare_digest(auth.access, cfg.ak):
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "unknown access key")
@@ -384,7 +474,7 @@ class Handler(BaseHTTPRequestHandler):
             raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail")
         xpid = self.headers.get("X-Project-Id")
-        if xpid is not None and xpid != cfg.project_id:
+        if xpid != cfg.project_id:
             raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
 
     def _json_body(self, raw: bytes) -> Any:
@@ -398,7 +488,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _app_user_id(self) -> str | None:
         value = self.headers.get("X-App-UserId")
-        if value is not None and _CHINESE.search(value):
+        if value is not None and chinese_characters(value):
             raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
                            "contain Chinese characters")
         return value
@@ -429,7 +519,42 @@ class Handler(BaseHTTPRequestHandler):
         if method == "DELETE":
             entry["op"] = "delete"
             return self._delete(job)
+        if method == "PUT":
+            entry["op"] = "update"
+            return self._update(job, raw, entry)
         raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
+
+    def _update(self, job: Job, raw: bytes,
+                entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Update2dModelTrainingJob: only after a failed review (dossier §2.4). With
+        command_message UPDATE_VIDEO the old upload URLs die and fresh ones are issued."""
+        sb = self.sandbox
+        body = self._json_body(raw)
+        problem = update_problem(body)
+        if problem is not None:
+            raise _ErrorAnswer(400, "MSS.00000003", problem)
+        with sb.lock:
+            if job.state not in UPDATABLE_STATES:
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
+                                   f"{job.state} cannot be updated (only "
+                                   f"{', '.join(sorted(UPDATABLE_STATES))})")
+            merged = {**job.body, **{k: v for k, v in body.items() if k != "command_message"}}
+            out: dict[str, Any] = {"job_id": job.job_id}
+            if body.get("command_message") == UPDATE_VIDEO:
+                for token in job.tokens:
+                    sb.uploads[token].used = True  # the old URLs are spent
+                job.tokens = []
+                job.confirmed = set()
+                job.rejection = None
+                job.submitted_at = None
+                job.body = merged
+                out.update(sb.issue_all(job, merged))
+                sb._transition(job, WAIT_FILE_UPLOAD, "USER",
+                               description="job updated: fresh upload URLs (UPDATE_VIDEO)")
+            else:
+                job.body = merged
+            entry.update(urls=len(job.tokens), body=body)
+        return 200, out
 
     def _job(self, job_id: str) -> Job:
         sb = self.sandbox
@@ -450,14 +575,7 @@ class Handler(BaseHTTPRequestHandler):
         out: dict[str, Any] = {"job_id": job.job_id}
         with sb.lock:
             sb.jobs[job.job_id] = job
-            for slot in SLOTS.values():
-                if slot.count_field is None:
-                    out[slot.upload_field] = sb.issue(job, slot.name, 1, slot.content_type)
-                elif slot.name == "training_video" or slot.count_field in body:
-                    # The training video always has parts; the action video only when counted.
-                    out[slot.upload_field] = [
-                        sb.issue(job, slot.name, i, slot.content_type)
-                        for i in range(1, body.get(slot.count_field, 1) + 1)]
+            out.update(sb.issue_all(job, body))
             job.logs.append({"operate_time": rfc3339(now), "log_type": "CREATE",
                              "log_description": "job created", "operate_user": "USER"})
         entry.update(job_id=job.job_id, body=body, app_user_id=app_user_id,
@@ -501,6 +619,9 @@ class Handler(BaseHTTPRequestHandler):
             if job.state != WAIT_FILE_UPLOAD:
                 raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: job state "
                                f"{job.state} does not accept {command}")
+            if sb.config.faults.take("fail_command", command):
+                entry["fault"] = "fail_command"
+                return failed(f"{command} could not be executed (injected)")
             confirmed = [s for s, c in MULTIPART_CONFIRM.items() if c == command]
             if confirmed:
                 slot = confirmed[0]
@@ -510,6 +631,8 @@ class Handler(BaseHTTPRequestHandler):
                 if missing:
                     return failed(f"{slot} parts not uploaded: {missing}")
                 job.confirmed.add(slot)
+                if slot == "training_video":
+                    job.rejection = sb.review(job)
                 return 200, ok
             if command == CONFIRM_GRANT_COMMAND:
                 if not any(u.used for u in sb.parts(job, "grant_file")):

@@ -9,6 +9,7 @@ from preflight.metastudio import (
     AUDIO_SOURCE_TYPES,
     BODY_FIELDS,
     COMMAND_MESSAGES,
+    DEPRECATED_MODEL_VERSIONS,
     MODEL_VERSIONS,
     MULTIPART_FIELDS,
     MULTIPART_MAX,
@@ -16,6 +17,7 @@ from preflight.metastudio import (
     REQUIRED_FIELDS,
     STRING_MAX_LENGTH,
     SUPPORTED_SERVICES,
+    UPDATE_FIELDS,
     VOICE_FIELDS,
 )
 
@@ -39,6 +41,46 @@ def _type_ok(value: Any, expected: str) -> bool:
     if expected == "object":
         return isinstance(value, dict)
     return False
+
+
+def cross_field_problem(body: dict[str, Any]) -> str | None:
+    """The cross-field rejections the API documents (dossier §1.2, §1.3 R2/R3/R7): V2/V3 are
+    deprecated, a Flexus avatar supports only VIDEO_2D (an omitted list means the default
+    VIDEO_2D + LIVE_2D), and voice_properties is a Flexus-only setting."""
+    version = body.get("model_version")
+    if version in DEPRECATED_MODEL_VERSIONS:
+        return (f"Invalid parameter: model_version {version} is deprecated (V3 and V2 are "
+                "deprecated); use V3.2")
+    flexus = body.get("is_flexus") is True or body.get("is_fast_flexus") is True
+    services = body.get("supported_service", ["VIDEO_2D", "LIVE_2D"])
+    if flexus and services != ["VIDEO_2D"]:
+        return ("Invalid parameter: a Flexus avatar supports only supported_service "
+                f"[VIDEO_2D], got {services}")
+    if "voice_properties" in body and not flexus:
+        return ("Invalid parameter: voice_properties is the Flexus voice configuration; the "
+                "standard edition does not support it")
+    return None
+
+
+def update_problem(body: object) -> str | None:
+    """The first reason the API would refuse an update body (dossier §2.4); None if fine."""
+    if not isinstance(body, dict):
+        return "Invalid body: expected a JSON object"
+    for key, value in body.items():
+        expected = UPDATE_FIELDS.get(key)
+        if expected is None:
+            return f"Invalid parameter: unknown field '{key}'"
+        if expected == "array of object":
+            if not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
+                return f"Invalid parameter: '{key}' must be {expected}"
+        elif not _type_ok(value, expected):
+            return f"Invalid parameter: '{key}' must be {expected}"
+    for key in MULTIPART_FIELDS:
+        if key in body and not MULTIPART_MIN <= body[key] <= MULTIPART_MAX:
+            return f"Invalid parameter: '{key}' must be {MULTIPART_MIN}~{MULTIPART_MAX}"
+    if "command_message" in body and body["command_message"] not in COMMAND_MESSAGES:
+        return f"Invalid parameter: 'command_message' must be one of {', '.join(COMMAND_MESSAGES)}"
+    return None
 
 
 def body_problem(body: object) -> str | None:
@@ -80,4 +122,4 @@ def body_problem(body: object) -> str | None:
         if key in body and not MULTIPART_MIN <= body[key] <= MULTIPART_MAX:
             return (f"Invalid parameter: '{key}' must be "
                           f"{MULTIPART_MIN}~{MULTIPART_MAX}")
-    return None
+    return cross_field_problem(body)

@@ -19,7 +19,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from preflight._version import __version__
-from preflight.errors import NetworkError, ServiceError, SubmitError
+from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitError
 from preflight.metastudio import COMMAND_FAILED, JOBS_PATH
 from preflight.metastudio.credentials import Credentials
 from preflight.metastudio.signer import query_value, sign
@@ -60,6 +60,18 @@ class Response:
     data: dict[str, Any]
     request_id: str | None
     headers: Mapping[str, str] = field(default_factory=dict)
+
+
+def network_cause(exc: BaseException) -> str:
+    """A short cause for a transport error: "connection refused", "timed out"..."""
+    if isinstance(exc, httpx.ConnectError):
+        text = str(exc).lower()
+        return "connection refused" if "refused" in text else "cannot connect"
+    if isinstance(exc, httpx.TimeoutException):
+        return "timed out"
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return "connection dropped"
+    return f"network error ({type(exc).__name__})"
 
 
 def _error_fields(data: Any) -> tuple[str | None, str | None]:
@@ -126,6 +138,9 @@ class MetaStudioClient:
             limits=limits,
             trust_env=False,
         )
+        #: Told about every retry of an API call ("create job: connection refused; retrying
+        #: in 0.3 s"); the submit flow shows it as progress.
+        self.on_retry: Callable[[str], None] | None = None
         self.base_path = JOBS_PATH.format(project_id=quote(credentials.project_id, safe=""))
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -190,18 +205,20 @@ class MetaStudioClient:
                                          content=prepared.body)
             except httpx.HTTPError as exc:
                 if is_retryable_error(exc) and attempt < attempts:
-                    self.retry.wait(attempt)
+                    self._retrying(what, network_cause(exc), attempt)
                     continue
-                raise NetworkError(f"{what}: network error: {type(exc).__name__}: "
+                raise NetworkError(f"{what}: {network_cause(exc)}: {type(exc).__name__}: "
                                    f"{scrub(str(exc), self._secrets())}",
-                                   maybe_sent=not isinstance(exc, httpx.ConnectError)) from None
+                                   maybe_sent=not isinstance(exc, httpx.ConnectError),
+                                   cause=network_cause(exc)) from None
             data = _decode(resp)
             request_id = resp.headers.get("X-Request-Id")
             if resp.status_code < 400:
                 return Response(resp.status_code, data, request_id, resp.headers)
             code, msg = _error_fields(data)
             if is_retryable_status(resp.status_code, code) and attempt < attempts:
-                self.retry.wait(attempt, resp.headers.get("Retry-After"))
+                cause = f"HTTP {resp.status_code}" + (f" {code}" if code else "")
+                self._retrying(what, cause, attempt, resp.headers.get("Retry-After"))
                 continue
             hint = _skew_hint(resp) if resp.status_code in (400, 401, 403) else ""
             auth = " (authentication refused: check the AK/SK or token and the project id)" \
@@ -211,6 +228,13 @@ class MetaStudioClient:
                                error_code=code, error_msg=msg, request_id=request_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _retrying(self, what: str, cause: str, attempt: int,
+                  retry_after: str | None = None) -> None:
+        delay = self.retry.delay(attempt, retry_after)
+        if self.on_retry is not None:
+            self.on_retry(f"{what}: {cause}; retrying in {delay:.1f} s")
+        self.retry.sleep(delay)
+
     # -- API ---------------------------------------------------------------------------------
 
     def create(self, body: Mapping[str, Any]) -> Response:
@@ -218,15 +242,18 @@ class MetaStudioClient:
         lost answer may have created a job."""
         return self.call("POST", self.base_path, body=body, what="create job", retry=False)
 
-    def command(self, job_id: str, command: str, **fields: Any) -> Response:
-        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises too."""
+    def command(self, job_id: str, command: str, *, retry: bool = True,
+                **fields: Any) -> Response:
+        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises `CommandFailed`.
+        ``retry=False`` sends once: the caller resolves a lost answer (non-idempotent commands).
+        """
         body = {"command": command, **fields}
         resp = self.call("POST", f"{self.base_path}/{quote(job_id, safe='')}/command", body=body,
-                         what=command)
+                         what=command, retry=retry)
         if resp.data.get("commond_result") == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
             reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
-            raise ServiceError(f"{command} failed: {reason}", status=resp.status,
+            raise CommandFailed(f"{command} failed: {reason}", status=resp.status,
                                error_code=code, error_msg=str(reason),
                                request_id=resp.request_id)
         return resp
@@ -239,6 +266,11 @@ class MetaStudioClient:
         """List2dModelTrainingJob (§2.4)."""
         pairs = [(k, v) for k, v in query.items() if v is not None]
         return self.call("GET", self.base_path, query=pairs, what="list jobs")
+
+    def update(self, job_id: str, body: Mapping[str, Any]) -> Response:
+        """Update2dModelTrainingJob (§2.4), one try: a lost answer may have issued URLs."""
+        return self.call("PUT", f"{self.base_path}/{quote(job_id, safe='')}", body=body,
+                         what="update job", retry=False)
 
     def delete(self, job_id: str) -> Response:
         """Delete2dModelTrainingJob (§2.4)."""

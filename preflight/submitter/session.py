@@ -5,15 +5,18 @@
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
-from preflight.errors import SubmitError
+from preflight.errors import SetupError
 from preflight.manifest import Manifest
-from preflight.metastudio import is_final, is_spec_path
+from preflight.metastudio import chinese_characters, is_final, is_spec_path
 from preflight.metastudio.credentials import Credentials, resolve_endpoint
 from preflight.spec import load_spec
 from preflight.submitter.client import MetaStudioClient
@@ -47,14 +50,14 @@ def connect(
     """A signed client for the endpoint (or region). For a dry run, missing credentials and
     endpoint become placeholders, since nothing is sent.
 
-    :raises SubmitError: no usable credentials or endpoint.
+    :raises SetupError: no usable credentials or endpoint.
     """
     if dry_run:
         creds = credentials
         if creds is None:
             try:
                 creds = Credentials.from_env()
-            except SubmitError:
+            except SetupError:
                 creds = DRY_RUN_CREDENTIALS
         base = resolve_endpoint(region, endpoint) if (region or endpoint) \
             else "https://metastudio.{region}.myhuaweicloud.com"
@@ -83,7 +86,8 @@ def send(
     :raises SubmitError: the service or the network refused (exit code 3 in the CLI).
     """
     if dry_run:
-        return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir))
+        return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir),
+                    new_job)
     store = StateStore(default_state_path(spec_path or None, state_dir))
     try:
         run = Submission(manifest, client, store, spec_path=spec_path, jobs=jobs,
@@ -94,7 +98,19 @@ def send(
         store.close()
 
 
-def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path) -> DryRun:
+def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path,
+         new_job: bool = False) -> DryRun:
+    """The requests a submit would send now: the whole flow for a new job, or the resume plan
+    of a job already recorded for this spec and media (read from the state store, which is
+    not created or changed)."""
+    if store_path.is_file():
+        store = StateStore(store_path)
+        try:
+            return Submission(man, client, store, spec_path=spec_path,
+                              new_job=new_job).dry_run()
+        finally:
+            store.close()
+
     class _NoStore:
         path = store_path
 
@@ -103,6 +119,29 @@ def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path) -> DryRun
 
     run = Submission(man, client, _NoStore(), spec_path=spec_path)  # type: ignore[arg-type]
     return run.dry_run()
+
+
+def _check_local_service(job_id: str, base: str) -> None:
+    """A job recorded against a loopback endpoint (a `preflight sandbox` stand-in): say so
+    when nothing listens there any more, instead of retrying a dead port.
+
+    :raises SetupError: the local service is gone.
+    """
+    parts = urlsplit(base)
+    host = parts.hostname or ""
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        return
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        socket.create_connection((host, port), timeout=2.0).close()
+    except OSError:
+        raise SetupError(f"job {job_id} was submitted to a local service at {base}, which no "
+                         "longer runs (a stand-in keeps its jobs in memory, so they are gone); "
+                         "start it again and resubmit, or give --endpoint/--region") from None
 
 
 @dataclass
@@ -172,7 +211,14 @@ def status(
         job_ids.append((str(target), None))
     if not job_ids:
         where = f"for {spec_path}" if spec_path else f"in {store_path}"
-        raise SubmitError(f"no submitted job recorded {where}; give a job id")
+        raise SetupError(f"nothing to look up: no submitted job recorded {where}; give a "
+                         "spec that was submitted or a job id")
+    if app_user_id is not None and (chinese_characters(app_user_id) or not app_user_id.strip()
+                                    or not app_user_id.isascii()
+                                    or not app_user_id.isprintable()):
+        raise SetupError(f"--app-user-id {app_user_id!r}: X-App-UserId must be printable ASCII "
+                         "without Chinese characters (CJK punctuation and full-width forms "
+                         "count), and not blank")
     user = app_user_id if app_user_id is not None or spec_path is None \
         else load_spec(spec_path).account.app_user_id
     out: list[JobStatus] = []
@@ -183,7 +229,9 @@ def status(
             key = f"{region}|{base}"
             if key not in clients:
                 if base is None and region is None:
-                    raise SubmitError("no endpoint: give --region or --endpoint")
+                    raise SetupError("no endpoint: give --region or --endpoint")
+                if base is not None and base == recorded and endpoint is None:
+                    _check_local_service(job_id, base)
                 clients[key] = make_client(region=region, endpoint=base, credentials=credentials,
                                            app_user_id=user, transport=transport)
             data = clients[key].show(job_id).data

@@ -23,9 +23,10 @@ from preflight.submitter.redact import redact_url
 SCHEMA_VERSION = 1
 FILE_NAME = "preflight-state.sqlite"
 
-# part status: pending (never sent), sending (a PUT was started), done (ETag received or the
-# service listed the part), spent (refused and not recorded by the service)
-PENDING, SENDING, DONE = "pending", "sending", "done"
+# part status: pending (never sent), sending (a PUT was started), done (proof: a matching ETag,
+# the multipart listing or a download URL in Show), unproven (the URL is spent by a try of ours
+# but the service offers no way to prove the bytes arrived)
+PENDING, SENDING, DONE, UNPROVEN = "pending", "sending", "done", "unproven"
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL);
@@ -149,6 +150,30 @@ class StateStore:
                 (key, endpoint, project_id, spec_path, name, now, now))
             return int(cur.lastrowid or 0)
 
+    def begin_update(self, key: str, endpoint: str, project_id: str, spec_path: str,
+                     name: str, job_id: str) -> int:
+        """Record that an update (fresh URLs for a failed job) is about to be sent."""
+        now = time.time()
+        with self.tx() as db:
+            cur = db.execute(
+                "INSERT INTO jobs (key, job_id, endpoint, project_id, spec_path, name, phase, "
+                "started, updated, state) VALUES (?, ?, ?, ?, ?, ?, 'updating', ?, ?, NULL)",
+                (key, job_id, endpoint, project_id, spec_path, name, now, now))
+            return int(cur.lastrowid or 0)
+
+    def record_updated(self, seq: int, job_id: str,
+                       urls: Sequence[tuple[str, int, str]]) -> None:
+        """Replace a job's URLs and forget its steps (a new round of uploads), atomically."""
+        now = time.time()
+        with self.tx() as db:
+            db.execute("UPDATE jobs SET phase='created', updated=? WHERE seq=?", (now, seq))
+            db.execute("DELETE FROM parts WHERE job_id=?", (job_id,))
+            db.execute("DELETE FROM steps WHERE job_id=?", (job_id,))
+            db.executemany(
+                "INSERT INTO parts (job_id, slot, part_number, url, status, etag, attempts, "
+                "updated) VALUES (?, ?, ?, ?, 'pending', NULL, 0, ?)",
+                [(job_id, slot, n, url, now) for slot, n, url in urls])
+
     def abandon(self, seq: int, reason: str) -> None:
         """Mark an attempt as replaced (e.g. ``--new-job``) or failed before a job existed."""
         with self.tx() as db:
@@ -168,10 +193,12 @@ class StateStore:
                 [(job_id, slot, n, url, now) for slot, n, url in urls])
 
     def set_phase(self, job_id: str, phase: str, state: str | None = None) -> None:
-        """Advance an attempt (created → submitted → final) and remember the last state seen."""
+        """Advance the job's newest attempt (created → submitted → final) and remember the
+        last state seen."""
         with self.tx() as db:
             db.execute("UPDATE jobs SET phase=?, state=COALESCE(?, state), updated=? "
-                       "WHERE job_id=?", (phase, state, time.time(), job_id))
+                       "WHERE seq=(SELECT MAX(seq) FROM jobs WHERE job_id=?)",
+                       (phase, state, time.time(), job_id))
 
     # -- parts ---------------------------------------------------------------------------------
 
@@ -199,6 +226,11 @@ class StateStore:
         with self._lock:
             return self._db.execute("SELECT 1 FROM steps WHERE job_id=? AND step=?",
                                     (job_id, step)).fetchone() is not None
+
+    def forget_step(self, job_id: str, step: str) -> None:
+        """Drop a step marker."""
+        with self.tx() as db:
+            db.execute("DELETE FROM steps WHERE job_id=? AND step=?", (job_id, step))
 
     def record_step(self, job_id: str, step: str) -> None:
         """Remember an acknowledged command."""

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 import httpx
 
 from preflight.errors import SubmitError, UploadRefused
-from preflight.submitter.client import MetaStudioClient
+from preflight.submitter.client import MetaStudioClient, network_cause
 from preflight.submitter.progress import ProgressEvent, ProgressSink
 from preflight.submitter.retry import is_retryable_status
-from preflight.submitter.state import DONE, SENDING, StateStore
+from preflight.submitter.state import DONE, SENDING, UNPROVEN, StateStore
 
 
 @dataclass(frozen=True)
@@ -107,6 +107,11 @@ class Uploader:
         self.sink.emit(ProgressEvent("part", slot=task.slot, part_number=task.part_number,
                                      nbytes=task.length, message=how))
 
+    def _unproven(self, task: PartTask, how: str) -> None:
+        self.store.mark(task.job_id, task.slot, task.part_number, UNPROVEN)
+        self.sink.emit(ProgressEvent("part", slot=task.slot, part_number=task.part_number,
+                                     nbytes=task.length, message=how))
+
     def _verify(self, task: PartTask) -> bool | None:
         return self.verifier(task)
 
@@ -132,7 +137,7 @@ class Uploader:
             except httpx.TransportError as exc:
                 self._rewind(task, counter.sent)
                 ambiguous = True
-                last = f"network error ({type(exc).__name__})"
+                last = network_cause(exc)
                 if self._verify(task):
                     self._finish(task, None, "recorded by the service despite the error")
                     return
@@ -153,7 +158,11 @@ class Uploader:
                         f"{label}: the service stored different bytes (ETag "
                         f"{resp.headers.get('ETag')} ≠ MD5 {task.md5}); the URL is spent — "
                         "rerun with --new-job")
-                self._finish(task, task.md5 if match else None, "uploaded")
+                if match or self._verify(task):
+                    self._finish(task, task.md5 if match else None, "uploaded")
+                else:
+                    self._unproven(task, "accepted without an ETag; the service cannot "
+                                         "confirm it")
                 return
             self._rewind(task, counter.sent)
             ambiguous = True
@@ -169,8 +178,9 @@ class Uploader:
                 self._finish(task, None, "recorded by the service (URL already used)")
                 return
             if verdict is None and was_ambiguous:
-                # an earlier try of ours delivered it: nobody else holds this URL
-                self._finish(task, None, "URL spent by an earlier try of this run")
+                # an earlier try of ours spent the URL (nobody else holds it), but nothing proves
+                # the bytes arrived: say so instead of assuming
+                self._unproven(task, "URL spent by an earlier try; no proof of arrival")
                 return
             raise UploadRefused(
                 f"{label}: the upload URL refused the PUT (HTTP {status}) and the service has "
@@ -192,5 +202,5 @@ class Uploader:
             return
         delay = policy.delay(attempt, retry_after)
         self.sink.emit(ProgressEvent("retry", slot=task.slot, part_number=task.part_number,
-                                     message=f"{why}; retrying in {delay:.1f} s"))
+                                     message=f"upload: {why}; retrying in {delay:.1f} s"))
         policy.sleep(delay)

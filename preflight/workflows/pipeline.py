@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from preflight.errors import PackagingError, SubmitError
+from preflight.errors import PackagingError, SetupError
 from preflight.manifest import Manifest
 from preflight.packager.builder import (
     MANIFEST_NAME,
@@ -73,6 +73,24 @@ def package(
                  target_part_size=target_part_size, progress=progress)
 
 
+def check_app_user_id(value: str) -> None:
+    """Judge an X-App-UserId given outside the spec (``--app-user-id``) with the spec's rule.
+
+    :raises SetupError: the rule (REQ012) refuses it; nothing is sent.
+    """
+    from types import MappingProxyType
+
+    from preflight.rules.config import Config
+    from preflight.spec import Account
+
+    probe = JobSpec(job=MappingProxyType({"name": "X-App-UserId"}),
+                    account=Account(app_user_id=value))
+    report = check(probe, config=Config().with_cli(("REQ012",)))
+    for f in report.findings:
+        if f.code == "REQ012":
+            raise SetupError(f"--app-user-id: {f.code} {f.message}")
+
+
 def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: bool,
                    parts: PartCount, progress: ProgressCallback | None) -> Manifest:
     """Reuse an unchanged package for this spec, or check and package it now."""
@@ -80,12 +98,13 @@ def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: b
 
     spec_path = Path(spec).absolute()
     out = Path(package_dir) if package_dir else spec_path.parent / PACKAGE_DIR
-    if (out / MANIFEST_NAME).is_file() and parts is None:
+    if (out / MANIFEST_NAME).is_file():
         try:
             ver = verify(out)
         except PackagingError:
             ver = None
-        if ver is not None and ver.ok and Path(ver.manifest.spec_path) == spec_path:
+        if ver is not None and ver.ok and Path(ver.manifest.spec_path) == spec_path \
+                and _parts_match(ver.manifest, parts):
             if progress:
                 progress(ProgressEvent("note", message=f"reusing the package in {out} "
                                        "(sources unchanged)"))
@@ -93,6 +112,21 @@ def _spec_manifest(spec: str | Path, package_dir: str | Path | None, *, force: b
     if progress:
         progress(ProgressEvent("phase", message=f"checking and packaging into {out}"))
     return package(spec_path, out, force=force, parts=parts).manifest
+
+
+def _parts_match(manifest: Manifest, parts: PartCount) -> bool:
+    """Whether a package already cuts the training video into the ``--parts`` asked for (an
+    integer, or "auto" as the packager would resolve it now); no ``--parts`` always matches."""
+    if parts is None:
+        return True
+    video = manifest.upload("training_video")
+    if video is None:
+        return False
+    from preflight.parts import auto_count
+
+    want = auto_count(video.size, int(manifest.extra.get("part_size_target", TARGET_PART_SIZE))) \
+        if parts == "auto" else parts
+    return len(video.parts) == want
 
 
 @contextmanager
@@ -149,7 +183,7 @@ def submit(
     from preflight.submitter.session import connect, send
 
     if spec is None and manifest is None:
-        raise SubmitError("give a spec file or a manifest")
+        raise SetupError("give a spec file or a manifest")
     man: Manifest | None = None
     if isinstance(manifest, Manifest):
         man = manifest
@@ -158,6 +192,8 @@ def submit(
     spec_file = spec if spec else ((man.spec_path if man else None) or None)
     user = app_user_id if app_user_id is not None or spec_file is None \
         else load_spec(spec_file).account.app_user_id
+    if app_user_id is not None:
+        check_app_user_id(app_user_id)
     with _service(sandbox, region, endpoint, credentials, progress) as (reg, ep, creds, local):
         # credentials and endpoint are known good before the long part
         client = connect(region=reg, endpoint=ep, credentials=creds, app_user_id=user,

@@ -87,7 +87,7 @@ audio = ["{a}", "{b}"]
 [account]
 na_whitelisted = true
 """)
-    assert_codes(check(spec), expect=["AUD007"])
+    assert_codes(check(spec), expect=["PKG003"])
     ok = write_spec(f"""
 [job]
 name = "t"
@@ -99,4 +99,4 @@ audio = ["{a}"]
 [account]
 na_whitelisted = true
 """, name="ok.toml")
-    assert_codes(check(ok), absent=["AUD007"])
+    assert_codes(check(ok), absent=["PKG003"])

@@ -63,6 +63,21 @@ def test_flexus_limits_are_one_to_five_minutes(media_factory: Any) -> None:
     assert_codes(run(long, job), expect=["VID007"])
 
 
+def test_flexus_take_under_three_minutes_warns_quoting_both_sources(media_factory: Any) -> None:
+    job = {**FLEXUS, "audio_source_type": "AUDIO"}
+    short = media_factory.video(width=1920, height=1080, seconds=179, audio=None)
+    report = run(short, job)
+    assert_codes(report, expect=["VID015"], absent=["VID007"])
+    finding = next(f for f in report.findings if f.code == "VID015")
+    assert finding.severity.value == "warning"
+    assert "1~5 minutes" in finding.message and "≥ 3 min and ≤ 10 min" in finding.message
+    ok = media_factory.video(width=1920, height=1080, seconds=180, audio=None)
+    assert_codes(run(ok, job), absent=["VID015", "VID007"])
+    # the standard edition has its own 3:00 floor (VID007); VID015 is off there
+    assert_codes(run(short, {**STANDARD, "audio_source_type": "AUDIO"}),
+                 expect=["VID007"], absent=["VID015"])
+
+
 def test_too_long_video_gets_a_trim_command(media_factory: Any) -> None:
     v = media_factory.video(width=1920, height=1080, seconds=601, audio=None)
     report = run(v, {**STANDARD, "audio_source_type": "AUDIO"})

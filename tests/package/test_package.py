@@ -224,3 +224,51 @@ def test_package_is_callable_after_submodule_import() -> None:
 
     assert callable(preflight.package)
     assert "package" in preflight.__all__
+
+
+def test_audio_files_are_left_out_unless_the_voice_comes_from_them(job: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "pkg"
+    preflight.package(job, out)
+    assert (out / "audio.zip").is_file()
+    text = job.read_text(encoding="utf-8").replace('audio_source_type = "AUDIO"',
+                                                   'audio_source_type = "VIDEO"')
+    job.write_text(text, encoding="utf-8")
+    pkg = preflight.package(job, out)
+    assert pkg.manifest.upload("audio") is None
+    assert not (out / "audio.zip").exists()
+    assert "REQ030" in [f.code for f in pkg.report.findings]
+
+
+def test_no_training_video_is_never_packaged(job: Path, tmp_path: Path) -> None:
+    text = job.read_text(encoding="utf-8").replace('training_video = "media/take.mp4"\n', "")
+    job.write_text(text, encoding="utf-8")
+    with pytest.raises(PackageRefused) as refused:
+        preflight.package(job, tmp_path / "pkg")
+    assert "REQ034" in [f.code for f in refused.value.report.findings]
+    with pytest.raises(PackagingError, match="no training video"):
+        preflight.package(job, tmp_path / "pkg", force=True)
+    assert not (tmp_path / "pkg" / "manifest.json").exists()
+    result = CliRunner().invoke(cli, ["package", str(job), "--out", str(tmp_path / "p2")])
+    assert result.exit_code == 1 and "REQ034" in result.output
+
+
+def test_submit_parts_reuses_a_matching_package(job: Path, tmp_path: Path) -> None:
+    from preflight.workflows.pipeline import submit
+
+    out = tmp_path / "pkg"
+    preflight.package(job, out, parts=3)
+    stamp = (out / "manifest.json").stat().st_mtime_ns
+
+    def notes(parts: object) -> list[str]:
+        events: list[object] = []
+        submit(job, package_dir=out, parts=parts, dry_run=True,  # type: ignore[arg-type]
+               progress=events.append)
+        return [getattr(e, "message", "") for e in events]
+
+    assert any("reusing the package" in m for m in notes(3))
+    assert (out / "manifest.json").stat().st_mtime_ns == stamp
+    assert not any("reusing the package" in m for m in notes(2))
+    video = Manifest.load(out / "manifest.json").upload("training_video")
+    assert video is not None and len(video.parts) == 2
+    assert any("reusing the package" in m for m in notes(None))

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from preflight.errors import NetworkError, ServiceError, SubmitError
+from preflight.errors import NetworkError, ServiceError, SetupError
 from preflight.metastudio.credentials import Credentials, resolve_endpoint
 from preflight.metastudio.signer import parse_authorization, verify
 from preflight.submitter.client import MetaStudioClient
@@ -212,11 +212,11 @@ def test_credentials_from_env() -> None:
     assert Credentials.from_env(env).kind == "aksk"
     assert Credentials.from_env({"HUAWEICLOUD_SDK_TOKEN": "t",
                                  "HUAWEICLOUD_SDK_PROJECT_ID": "p"}).kind == "token"
-    with pytest.raises(SubmitError, match="HUAWEICLOUD_SDK_SK"):
+    with pytest.raises(SetupError, match="HUAWEICLOUD_SDK_SK"):
         Credentials.from_env({"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_PROJECT_ID": "p"})
-    with pytest.raises(SubmitError, match="project id"):
+    with pytest.raises(SetupError, match="project id"):
         Credentials.from_env({"HUAWEICLOUD_SDK_AK": "AK", "HUAWEICLOUD_SDK_SK": "SK"})
-    with pytest.raises(SubmitError, match="never read from the command line"):
+    with pytest.raises(SetupError, match="never read from the command line"):
         Credentials.from_env({"HUAWEICLOUD_SDK_PROJECT_ID": "p"})
 
 
@@ -224,7 +224,11 @@ def test_endpoints() -> None:
     assert resolve_endpoint("cn-north-4") == "https://metastudio.cn-north-4.myhuaweicloud.com"
     assert resolve_endpoint("ap-southeast-3").endswith("ap-southeast-3.myhuaweicloud.com")
     assert resolve_endpoint(endpoint="http://127.0.0.1:9/x") == "http://127.0.0.1:9"
-    with pytest.raises(SubmitError, match="unknown region"):
+    with pytest.raises(SetupError, match="unknown region"):
         resolve_endpoint("eu-west-0")
-    with pytest.raises(SubmitError):
+    with pytest.raises(SetupError):
         resolve_endpoint()
+    with pytest.raises(SetupError, match=r"has no scheme: write https://127\.0\.0\.1:8765"):
+        resolve_endpoint(endpoint="127.0.0.1:8765")
+    with pytest.raises(SetupError, match="not an http"):
+        resolve_endpoint(endpoint="ftp://example.com")
