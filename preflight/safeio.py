@@ -1,0 +1,141 @@
+"""Careful file access: read only regular files, read text inputs up to a cap, and never
+replace anything but a regular file.
+
+A FIFO blocks an ``open``, ``/dev/zero`` never ends and a 50 MB "spec" costs gigabytes once
+parsed, so every input is opened without blocking (``O_NONBLOCK``), checked with ``fstat`` on
+the open descriptor (no race between the check and the read), and text inputs (specs,
+configurations, manifests) are read up to `MAX_TEXT_BYTES`. Outputs are written next to their
+target and renamed over it only when the target is missing or a regular file: a device, FIFO,
+socket, folder or symbolic link is refused, and so is an output that is one of the inputs.
+
+The refusals are `OSError` subclasses with a readable ``strerror``, so every caller's existing
+``except OSError`` turns them into its own error with the file's name.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import os
+import stat
+from collections.abc import Iterable
+from pathlib import Path
+
+#: Cap on specs, configurations, manifests and other text inputs (a real one is a few KB).
+MAX_TEXT_BYTES = 4 * 1024 * 1024
+
+
+class NotRegularFile(OSError):
+    """The path is a FIFO, device, socket or folder: it is never opened for reading."""
+
+    def __init__(self, path: Path | str, mode: int):
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
+        super().__init__(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+
+
+class TooLarge(OSError):
+    """A text input is larger than its cap."""
+
+    def __init__(self, path: Path | str, size: int, limit: int):
+        super().__init__(errno.EFBIG, f"is {size:,} bytes, over the {limit:,}-byte limit for "
+                         "this kind of file", str(path))
+
+
+class UnsafeOutput(OSError):
+    """An output path that must not be replaced (a special file, a link, or an input)."""
+
+    def __init__(self, path: Path | str, why: str):
+        super().__init__(errno.EEXIST, why, str(path))
+
+
+def kind_problem(path: Path | str) -> str | None:
+    """Why `path` (links followed) cannot be read as a regular file, or None."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not stat.S_ISREG(st.st_mode):
+        return NotRegularFile(path, st.st_mode).strerror
+    return None
+
+
+def open_regular(path: Path | str) -> io.FileIO:
+    """Open `path` for reading, only if it is a regular file (checked on the descriptor).
+
+    :raises NotRegularFile: a FIFO, device, socket or folder (the open never blocks).
+    :raises OSError: it cannot be opened.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise NotRegularFile(path, st.st_mode)
+        os.set_blocking(fd, True)
+        return io.FileIO(fd, "rb", closefd=True)
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_capped(path: Path | str, limit: int = MAX_TEXT_BYTES) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes.
+
+    :raises NotRegularFile: not a regular file.
+    :raises TooLarge: larger than `limit` (also when it grows while being read).
+    """
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size > limit:
+            raise TooLarge(path, size, limit)
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        raise TooLarge(path, len(data), limit)
+    return data
+
+
+def read_text(path: Path | str, limit: int = MAX_TEXT_BYTES) -> str:
+    """A UTF-8 text input of at most `limit` bytes (see `read_capped`).
+
+    :raises UnicodeDecodeError: not UTF-8.
+    """
+    return read_capped(path, limit).decode("utf-8")
+
+
+def _same(a: os.stat_result, b: os.stat_result) -> bool:
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def check_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
+    """Refuse to write `path` unless it is missing or a regular file that is none of `inputs`.
+
+    :raises UnsafeOutput: a device, FIFO, socket, folder or symbolic link, or one of the
+        inputs (the same file under any name, hard links included).
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        raise UnsafeOutput(path, "is a symbolic link; not replacing it (give its target or a "
+                           "new path)")
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeOutput(path, f"{NotRegularFile(path, st.st_mode).strerror}; only a regular "
+                           "file or a new path can be written")
+    for src in inputs:
+        try:
+            if _same(st, os.stat(src)):
+                raise UnsafeOutput(path, f"is the input {src}; writing it would destroy it")
+        except FileNotFoundError:
+            continue
+
+
+def replace_file(tmp: Path | str, dst: Path | str, inputs: Iterable[Path | str] = ()) -> None:
+    """Rename `tmp` over `dst` after `check_output` (the temp file is removed on refusal)."""
+    try:
+        check_output(dst, inputs)
+        os.replace(tmp, dst)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
