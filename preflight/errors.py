@@ -7,6 +7,7 @@
     ├── PackagingError     the upload package cannot be built or verified
     │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
     ├── HookError          the git hook cannot be installed or removed, or git cannot be asked
+    ├── SubmitBusy         another process is submitting the same job right now (nothing sent)
     └── SubmitError        the service or the network refused the submission
         ├── ServiceError   the service answered with an error body (error_code/error_msg)
         ├── NetworkError   no answer (``maybe_sent`` says whether the request may have arrived)
@@ -72,6 +73,10 @@ class PackageRefused(PackagingError):
 
 class HookError(PreflightError):
     """The hook cannot be installed or removed, or git cannot be asked."""
+
+
+class SubmitBusy(PreflightError):
+    """Another process holds the lock of this submission; nothing was sent."""
 
 
 class SubmitError(PreflightError):

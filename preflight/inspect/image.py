@@ -6,18 +6,22 @@ is refused without allocating it. PDFs (grant letters) get a structural check on
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 from preflight.errors import ProbeError
+from preflight.safeio import open_regular
 
 #: Refuse to decode images above this many pixels (a 50-megapixel photo is fine).
 MAX_PIXELS = 80_000_000
 #: JPEGs larger than this are decoded at reduced (DCT-scaled) size.
 DRAFT_PIXELS = 4_000_000
 _PDF_TAIL = 2048
+#: PDFs up to this size are scanned for pages (once, linearly); larger ones are refused.
+MAX_PDF_BYTES = 32_000_000
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,41 @@ class PdfInfo:
 
 def is_pdf(path: Path) -> bool:
     """Whether the file starts with the PDF signature."""
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         return fh.read(5) == b"%PDF-"
+
+
+#: Page objects; every quantifier is bounded, so a scan is linear in the file size.
+_PDF_PAGE = re.compile(rb"/Type\s{0,16}/Page(?![s\w])")
+#: Page-tree tokens: a ``/Type /Pages`` node, a ``/Count``, or a dictionary boundary.
+_PDF_TREE = re.compile(rb"/Type\s{0,16}/Pages(?!\w)|/Count\s{1,16}(\d{1,9})|<<|>>")
+
+
+def count_pages(data: bytes) -> int:
+    """Pages in an uncompressed PDF body: the number of ``/Type /Page`` objects, or the
+    largest ``/Count`` of a ``/Type /Pages`` dictionary (the page tree), whichever is larger.
+
+    Linear scans without backtracking: page objects are counted first; only without any is
+    the page tree read, where a token between two dictionary boundaries belongs to the same
+    dictionary.
+    """
+    leaves = len(_PDF_PAGE.findall(data))
+    if leaves:
+        return leaves
+    best = 0
+    in_tree = False
+    count: int | None = None
+    for m in _PDF_TREE.finditer(data):
+        token = m.group(0)
+        if m.group(1) is not None:
+            count = int(m.group(1))
+        elif token.startswith(b"/"):
+            in_tree = True
+        else:
+            in_tree, count = False, None
+        if in_tree and count is not None:
+            best = max(best, count)
+    return best
 
 
 def inspect_pdf(path: Path) -> PdfInfo:
@@ -64,8 +101,8 @@ def inspect_pdf(path: Path) -> PdfInfo:
 
     :raises ProbeError: not a PDF, truncated, or without pages.
     """
-    size = path.stat().st_size
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
         head = fh.read(1024)
         if not head.startswith(b"%PDF-"):
             raise ProbeError(path, "is not a PDF (no %PDF- header)")
@@ -74,12 +111,11 @@ def inspect_pdf(path: Path) -> PdfInfo:
     if b"%%EOF" not in tail:
         raise ProbeError(path, "PDF is truncated (no %%EOF marker at the end)")
     version = head[5:8].decode("ascii", "replace")
-    pages = 0
-    if size <= 64_000_000:
-        data = path.read_bytes()
-        pages = len(re.findall(rb"/Type\s*/Page(?![s\w])", data))
-        counts = [int(m) for m in re.findall(rb"/Type\s*/Pages\b[^>]*?/Count\s+(\d+)", data)]
-        pages = max([pages, *counts])
+    if size > MAX_PDF_BYTES:
+        raise ProbeError(path, f"PDF is {size / 1e6:.0f} MB, over the {MAX_PDF_BYTES / 1e6:.0f} MB "
+                         "that is scanned for pages (a scanned letter is a few MB)")
+    with open_regular(path) as fh:
+        pages = count_pages(fh.read(MAX_PDF_BYTES))
     if pages == 0:
         raise ProbeError(path, "PDF has no pages")
     return PdfInfo(path, version, pages)
