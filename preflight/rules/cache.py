@@ -88,6 +88,12 @@ def _json_default(value: object) -> Any:
     raise TypeError(f"not cacheable: {type(value).__name__}")
 
 
+def _column(path: Path) -> str:
+    """A path as SQLite text: a non-UTF-8 name (surrogate-escaped) keeps its bytes as
+    backslash escapes, so it can be stored and still differs from every other name."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def _dumps(value: object) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_json_default)
 
@@ -240,11 +246,11 @@ class ResultCache:
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(
                         "DELETE FROM results WHERE path = ? AND key != ? AND created < ?",
-                        (str(path), key, time.time() - 7 * 86400),
+                        (_column(path), key, time.time() - 7 * 86400),
                     )
                     conn.execute(
                         "INSERT OR REPLACE INTO results (key, path, findings, created)"
-                        " VALUES (?, ?, ?, ?)", (key, str(path), payload, time.time()),
+                        " VALUES (?, ?, ?, ?)", (key, _column(path), payload, time.time()),
                     )
                 self.stats.writes += 1
             except sqlite3.Error:

@@ -78,11 +78,12 @@ def check_depth(value: object, *, path: Path | None = None, where: str = "the sp
         if depth > limit:
             raise SpecError(f"{where} is nested more than {limit} levels deep", path=path,
                             key=key or None)
+        label = key if where == "the spec" and key else f"{where} {key}".strip()
         if isinstance(item, str):
-            _text(item, path, key or where)
+            _text(item, path, label)
         elif isinstance(item, dict):
             for k, v in item.items():
-                _text(str(k), path, key or where)
+                _text(str(k), path, label)
                 stack.append((v, depth + 1, f"{key}.{k}" if key else str(k)))
         elif isinstance(item, list):
             stack.extend((v, depth + 1, key) for v in item)
