@@ -23,6 +23,7 @@ from preflight.errors import (
     ProbeError,
     ServiceError,
     SpecError,
+    SubmitBusy,
     SubmitError,
     UploadRefused,
 )
@@ -52,6 +53,7 @@ __all__ = [
     "ServiceError",
     "Severity",
     "SpecError",
+    "SubmitBusy",
     "SubmitError",
     "UploadRefused",
     "__version__",

@@ -8,7 +8,7 @@ configurations, manifests) are read up to `MAX_TEXT_BYTES`. Outputs are written 
 target and renamed over it only when the target is missing or a regular file: a device, FIFO,
 socket, folder or symbolic link is refused, and so is an output that is one of the inputs.
 
-The refusals are `OSError` subclasses with a readable ``strerror``, so every caller's existing
+The refusals are plain `OSError` instances with a readable ``strerror``, so every caller's existing
 ``except OSError`` turns them into its own error with the file's name.
 """
 
@@ -25,29 +25,26 @@ from pathlib import Path
 MAX_TEXT_BYTES = 4 * 1024 * 1024
 
 
-class NotRegularFile(OSError):
-    """The path is a FIFO, device, socket or folder: it is never opened for reading."""
-
-    def __init__(self, path: Path | str, mode: int):
-        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
-                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
-                else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
-        super().__init__(errno.EINVAL, f"is {kind}, not a regular file", str(path))
+def _kind(mode: int) -> str:
+    return ("a folder" if stat.S_ISDIR(mode) else "a FIFO (named pipe)" if stat.S_ISFIFO(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a socket" if stat.S_ISSOCK(mode) else "not a regular file")
 
 
-class TooLarge(OSError):
-    """A text input is larger than its cap."""
-
-    def __init__(self, path: Path | str, size: int, limit: int):
-        super().__init__(errno.EFBIG, f"is {size:,} bytes, over the {limit:,}-byte limit for "
-                         "this kind of file", str(path))
+def not_regular(path: Path | str, mode: int) -> OSError:
+    """The refusal of a FIFO, device, socket or folder: it is never opened for reading."""
+    return OSError(errno.EINVAL, f"is {_kind(mode)}, not a regular file", str(path))
 
 
-class UnsafeOutput(OSError):
-    """An output path that must not be replaced (a special file, a link, or an input)."""
+def too_large(path: Path | str, size: int, limit: int) -> OSError:
+    """The refusal of a text input larger than its cap."""
+    return OSError(errno.EFBIG, f"is {size:,} bytes, over the {limit:,}-byte limit for this "
+                   "kind of file", str(path))
 
-    def __init__(self, path: Path | str, why: str):
-        super().__init__(errno.EEXIST, why, str(path))
+
+def unsafe_output(path: Path | str, why: str) -> OSError:
+    """The refusal of an output path that must not be replaced."""
+    return OSError(errno.EEXIST, why, str(path))
 
 
 def kind_problem(path: Path | str) -> str | None:
@@ -57,21 +54,21 @@ def kind_problem(path: Path | str) -> str | None:
     except OSError as exc:
         return exc.strerror or str(exc)
     if not stat.S_ISREG(st.st_mode):
-        return NotRegularFile(path, st.st_mode).strerror
+        return f"is {_kind(st.st_mode)}, not a regular file"
     return None
 
 
 def open_regular(path: Path | str) -> io.FileIO:
     """Open `path` for reading, only if it is a regular file (checked on the descriptor).
 
-    :raises NotRegularFile: a FIFO, device, socket or folder (the open never blocks).
-    :raises OSError: it cannot be opened.
+    :raises OSError: a FIFO, device, socket or folder (the open never blocks), or it cannot
+        be opened.
     """
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise NotRegularFile(path, st.st_mode)
+            raise not_regular(path, st.st_mode)
         os.set_blocking(fd, True)
         return io.FileIO(fd, "rb", closefd=True)
     except BaseException:
@@ -82,16 +79,16 @@ def open_regular(path: Path | str) -> io.FileIO:
 def read_capped(path: Path | str, limit: int = MAX_TEXT_BYTES) -> bytes:
     """The bytes of a regular file of at most `limit` bytes.
 
-    :raises NotRegularFile: not a regular file.
-    :raises TooLarge: larger than `limit` (also when it grows while being read).
+    :raises OSError: not a regular file, or larger than `limit` (also when it grows while
+        being read).
     """
     with open_regular(path) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size > limit:
-            raise TooLarge(path, size, limit)
+            raise too_large(path, size, limit)
         data = fh.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(path, len(data), limit)
+        raise too_large(path, len(data), limit)
     return data
 
 
@@ -110,7 +107,7 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
 def check_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
     """Refuse to write `path` unless it is missing or a regular file that is none of `inputs`.
 
-    :raises UnsafeOutput: a device, FIFO, socket, folder or symbolic link, or one of the
+    :raises OSError: a device, FIFO, socket, folder or symbolic link, or one of the
         inputs (the same file under any name, hard links included).
     """
     try:
@@ -118,15 +115,15 @@ def check_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
     except FileNotFoundError:
         return
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafeOutput(path, "is a symbolic link; not replacing it (give its target or a "
+        raise unsafe_output(path, "is a symbolic link; not replacing it (give its target or a "
                            "new path)")
     if not stat.S_ISREG(st.st_mode):
-        raise UnsafeOutput(path, f"{NotRegularFile(path, st.st_mode).strerror}; only a regular "
-                           "file or a new path can be written")
+        raise unsafe_output(path, f"is {_kind(st.st_mode)}; only a regular file or a new "
+                            "path can be written")
     for src in inputs:
         try:
             if _same(st, os.stat(src)):
-                raise UnsafeOutput(path, f"is the input {src}; writing it would destroy it")
+                raise unsafe_output(path, f"is the input {src}; writing it would destroy it")
         except FileNotFoundError:
             continue
 

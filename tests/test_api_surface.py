@@ -12,7 +12,8 @@ import preflight
 EXPECTED = [
     "Config", "ConfigError", "Finding", "HookError", "JobSpec", "NetworkError", "PackageRefused",
     "PackagingError", "PreflightError", "ProbeError", "Report", "ResultCache", "ServiceError",
-    "Severity", "SpecError", "SubmitError", "UploadRefused", "__version__", "check", "load_spec",
+    "Severity", "SpecError", "SubmitBusy", "SubmitError", "UploadRefused", "__version__", "check",
+    "load_spec",
     "package", "status", "submit",
 ]
 

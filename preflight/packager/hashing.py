@@ -158,7 +158,7 @@ def hash_ranges(path: Path, parts: Sequence[Range], progress: Progress | None = 
 def sha256_file(path: Path, chunk: int = CHUNK) -> str:
     """SHA-256 of a whole (small) file.
 
-    :raises NotRegularFile: not a regular file (a FIFO or device is never read).
+    :raises OSError: not a regular file (a FIFO or device is never read).
     """
     h = hashlib.sha256()
     with open_regular(path) as fh:
