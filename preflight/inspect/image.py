@@ -150,6 +150,8 @@ def inspect_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
                     # caught, with 1/64 of the memory.
                     img.draft(None, (max(1, w // 8), max(1, h // 8)))
                 img.load()
+                if fmt == "JPEG":
+                    _check_jpeg_data(path, w, h)
                 if mode == "P" and "transparency" in img.info:
                     mode = "PA"
     except ProbeError:
@@ -161,6 +163,51 @@ def inspect_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
         raise ProbeError(path, f"cannot be decoded: {exc}") from None
     return ImageInfo(path, fmt, mode, w, h,
                      int(orientation) if isinstance(orientation, int) else None)
+
+
+#: Start-of-frame markers of arithmetic-coded JPEGs (which can code a flat block in < 1 bit).
+_ARITHMETIC_SOF = frozenset({0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF})
+
+
+def _scan_offset(path: Path) -> tuple[int, int] | None:
+    """(offset of the first start-of-scan, SOF marker) from the JPEG's segment headers."""
+    with open_regular(path) as fh:
+        if fh.read(2) != b"\xff\xd8":
+            return None
+        pos, sof = 2, 0
+        for _ in range(10_000):  # segments before the first scan; a real file has a dozen
+            head = fh.read(4)
+            if len(head) < 4 or head[0] != 0xFF:
+                return None
+            marker, length = head[1], int.from_bytes(head[2:4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                sof = marker
+            if marker == 0xDA:
+                return pos, sof
+            pos += 2 + length
+            fh.seek(pos)
+    return None
+
+
+def _check_jpeg_data(path: Path, width: int, height: int) -> None:
+    """Refuse a JPEG whose entropy-coded data is too short for the size its header claims:
+    every 8x8 block of the luma plane costs at least 2 bits (a DC difference and an
+    end-of-block code), so less means a truncated file or a patched header.
+
+    :raises ProbeError: the data cannot hold the claimed image.
+    """
+    found = _scan_offset(path)
+    if found is None:
+        return
+    offset, sof = found
+    if sof in _ARITHMETIC_SOF:
+        return
+    blocks = -(-width // 8) * -(-height // 8)
+    present = path.stat().st_size - offset
+    if present * 8 < 2 * blocks:
+        raise ProbeError(path, f"JPEG header claims {width}x{height}, but its {present:,} bytes "
+                         f"of image data cannot hold that ({blocks:,} blocks need at least "
+                         f"{2 * blocks // 8:,}); truncated, or the header was altered")
 
 
 def struct_error() -> type[Exception]:
