@@ -18,6 +18,7 @@ import errno
 import io
 import os
 import stat
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -136,3 +137,24 @@ def replace_file(tmp: Path | str, dst: Path | str, inputs: Iterable[Path | str] 
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def archive_name(name: str) -> tuple[str, str | None]:
+    """A file name as a flat zip entry: (NFC name, why it cannot be one or None).
+
+    Control characters, slashes and backslashes cannot be entry names; names are compared by
+    `archive_key` (NFC, case folded), as Windows and macOS would unpack them.
+    """
+    normal = unicodedata.normalize("NFC", name)
+    if normal in ("", ".", "..") or any(ord(c) < 32 or c in "/\\" for c in normal):
+        return normal, "has a control character, slash or backslash in its name"
+    try:
+        normal.encode("utf-8")
+    except UnicodeEncodeError:
+        return normal, "has a name that is not valid UTF-8"
+    return normal, None
+
+
+def archive_key(name: str) -> str:
+    """The key under which two entry names collide (NFC, case folded)."""
+    return unicodedata.normalize("NFC", name).casefold()

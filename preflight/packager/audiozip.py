@@ -10,7 +10,6 @@ compressed audio are stored; WAV is deflated only when that makes it at least 1%
 from __future__ import annotations
 
 import os
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -20,7 +19,7 @@ from typing import IO
 
 from preflight.errors import PackagingError
 from preflight.metastudio import AUDIO_EXTENSIONS
-from preflight.safeio import check_output, open_regular, replace_file
+from preflight.safeio import archive_key, archive_name, check_output, open_regular, replace_file
 
 #: 1980-01-01 00:00:00, the earliest zip timestamp: entries carry no local time.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -48,9 +47,9 @@ def entry_name(path: Path) -> str:
 
     :raises PackagingError: the name is empty, a dot name, or holds control characters.
     """
-    name = unicodedata.normalize("NFC", path.name)
-    if name in ("", ".", "..") or any(ord(c) < 32 or c in "/\\" for c in name):
-        raise PackagingError(f"{path}: cannot be used as a zip entry name")
+    name, problem = archive_name(path.name)
+    if problem:
+        raise PackagingError(f"{path}: cannot be used as a zip entry name: it {problem}")
     return name
 
 
@@ -67,7 +66,7 @@ def plan_entries(paths: Iterable[Path]) -> list[tuple[str, Path]]:
                 f"{p}: not an audio file ({p.suffix or 'no extension'}); the audio zip holds "
                 f"only audio ({', '.join(sorted(AUDIO_EXTENSIONS))})")
         name = entry_name(p)
-        key = name.casefold()
+        key = archive_key(name)
         if key in seen:
             raise PackagingError(
                 f"audio files {seen[key]} and {p} would both be {name!r} in the zip; rename one")

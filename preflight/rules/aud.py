@@ -10,6 +10,7 @@ from preflight.inspect import shared
 from preflight.model import Severity
 from preflight.rules.base import Fact, FileContext, JobContext, Option, Options, file_rule, job_rule
 from preflight.rules.gates import lfs_gate, readable_gate
+from preflight.safeio import archive_key, archive_name
 
 if TYPE_CHECKING:
     from preflight.inspect.audio import AudioInfo
@@ -96,14 +97,21 @@ def audio_rate(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @job_rule("AUD007", "audio-name-collision", E,
-          "Audio files have distinct names inside the upload zip.", "§3.4",
+          "Audio files have distinct, usable names inside the upload zip.", "§3.4",
           whole_spec_only=True, inferred=True)
 def audio_names(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """The audio files are zipped flat by file name; two files with the same name (ignoring
-    case, as Windows and many unzip tools do) would overwrite each other."""
+    case and Unicode normalisation, as Windows and macOS unpack them) would overwrite each
+    other, and a name with a control character or a backslash cannot be an entry at all —
+    the same test `preflight package` applies."""
     seen: dict[str, str] = {}
     for path in ctx.spec.media.get("audio", ()):
-        key = path.name.casefold()
+        _, problem = archive_name(path.name)
+        if problem:
+            yield Fact(f"audio file {path} {problem}; it cannot be an entry of the zip",
+                       path=str(path), slot="audio")
+            continue
+        key = archive_key(path.name)
         if key in seen and seen[key] != str(path):
             yield Fact(f"audio files {seen[key]} and {path} have the same name "
                        f"{path.name!r} in the zip; rename one", path=str(path), slot="audio")
