@@ -56,13 +56,8 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
     import shutil
     import tempfile
 
-    from preflight.sandbox import (
-        FaultPlan,
-        Sandbox,
-        check_loopback,
-        config_from_env,
-        write_credentials,
-    )
+    from preflight.sandbox import FaultPlan, Sandbox, config_from_env, write_credentials
+    from preflight.sandbox.server import check_loopback
 
     check_loopback(host)  # before anything is written
 
