@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -121,6 +122,16 @@ def test_video_frames_above_8k_are_judged_from_the_header(tmp_path: Path) -> Non
                 timeout=60)
     no_internal_error(r)
     assert "8448x4480" in r.stdout and "not decoded" in r.stdout, r.stdout
+    # FFmpeg is never even opened on it (opening probes streams by decoding frames): the
+    # whole check stays far below the ~57 MB one such frame costs, on top of the interpreter.
+    # VmHWM: the peak of this process image (ru_maxrss would count the forking parent).
+    measure = ("import sys\nfrom preflight.workflows.check import check\n"
+               "check([sys.argv[1]], slot='training_video', cache=None)\n"
+               "print(next(line.split()[1] for line in open('/proc/self/status')"
+               " if line.startswith('VmHWM')))")
+    peak = subprocess.run([sys.executable, "-c", measure, str(video)], capture_output=True,
+                          text=True, timeout=60, check=True)
+    assert int(peak.stdout.split()[-1]) < 100_000, peak.stdout  # KiB
 
 
 def test_a_huge_string_in_a_spec_gets_no_spelling_search(tmp_path: Path) -> None:
