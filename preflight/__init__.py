@@ -25,6 +25,7 @@ from preflight.errors import (
     ServiceError,
     SetupError,
     SpecError,
+    SubmitBusy,
     SubmitError,
     UploadRefused,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "SetupError",
     "Severity",
     "SpecError",
+    "SubmitBusy",
     "SubmitError",
     "UploadRefused",
     "__version__",

@@ -9,6 +9,7 @@
     ├── HookError          the git hook cannot be installed or removed, or git cannot be asked
     ├── SetupError         a local or usage problem of a submission, found before anything is
     │                      sent (credentials, endpoint, region, X-App-UserId, nothing to look up)
+    ├── SubmitBusy         another process is submitting the same job right now (nothing sent)
     └── SubmitError        the service or the network refused the submission
         ├── ServiceError   the service answered with an error body (error_code/error_msg)
         │   └── CommandFailed  a command was answered EXCUTE_FAILED (HTTP 200)
@@ -81,6 +82,10 @@ class SetupError(PreflightError):
     """A submission cannot start: missing credentials, an endpoint without a scheme, an unknown
     region, an invalid X-App-UserId, nothing to look up, a stand-in that no longer runs. Found
     before anything is sent (exit 2 in the CLI)."""
+
+
+class SubmitBusy(PreflightError):
+    """Another process holds the lock of this submission; nothing was sent."""
 
 
 class SubmitError(PreflightError):

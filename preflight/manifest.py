@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PackagingError
+from preflight.safeio import check_output, read_text, replace_file
 
 SCHEMA = "preflight.package/1"
 
@@ -108,10 +109,15 @@ class Manifest:
 
     def save(self, path: Path) -> None:
         """Write atomically (temp file + rename)."""
+        check_output(path)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n",
-                       encoding="utf-8")
-        tmp.replace(path)
+        try:
+            tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=True) + "\n",
+                           encoding="utf-8")
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        replace_file(tmp, path)
 
     @classmethod
     def load(cls, path: Path) -> Manifest:
@@ -120,8 +126,10 @@ class Manifest:
         :raises PackagingError: unreadable, not JSON, or not a manifest.
         """
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            data = json.loads(read_text(path))
+        except OSError as exc:
+            raise PackagingError(f"{path}: cannot read manifest: {exc.strerror or exc}") from None
+        except (ValueError, RecursionError) as exc:
             raise PackagingError(f"{path}: cannot read manifest: {exc}") from None
         if not isinstance(data, dict):
             raise PackagingError(f"{path}: not a manifest")

@@ -195,9 +195,9 @@ def test_unreadable_and_special_files(tmp_path: Path, monkeypatch: pytest.Monkey
     spec = tmp_path / "avatar.toml"
     spec.write_text('[job]\nname = "A"\n', encoding="utf-8")
 
-    def denied(self: Path) -> bytes:
+    def denied(path: Path, limit: int = 0) -> bytes:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", denied)
+    monkeypatch.setattr("preflight.spec.loader.read_capped", denied)
     with pytest.raises(SpecError, match="Permission denied"):
         load_spec(spec)

@@ -7,7 +7,9 @@ the command, into the process exit code, in one place. `main(argv) -> int` is th
 
 from __future__ import annotations
 
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
@@ -66,12 +68,19 @@ for _command in (check_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default: ``sys.argv[1:]``) and return its exit code."""
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed on the way out.
+        previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="preflight",
                  standalone_mode=True)
     except SystemExit as exc:
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else 1)
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return 0
 
 

@@ -19,6 +19,7 @@ from preflight.cli._common import (
     slot_choice,
     split,
 )
+from preflight.errors import PreflightError
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -29,7 +30,11 @@ if TYPE_CHECKING:
 
 def _write(text: str, output: str | None) -> None:
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        try:  # surrogate-escaped (non-UTF-8) file names are written back as their bytes
+            Path(output).write_text(text, encoding="utf-8", errors="surrogateescape")
+        except (OSError, UnicodeEncodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise PreflightError(f"cannot write the report to {output}: {why}") from None
     else:
         click.echo(text, nl=False)
 

@@ -55,16 +55,21 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
 
     It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
     $HUAWEICLOUD_SDK_TOKEN); when they are unset it makes throwaway ones and writes them to
-    DATA_DIR/credentials.env (never printed). Stop with Ctrl-C.
+    DATA_DIR/credentials.env (never printed). Without --data-dir that is a temporary folder,
+    removed with everything in it when the service stops. Stop with Ctrl-C (or SIGTERM).
 
     \b
     preflight sandbox --port 8765 --data-dir /tmp/sbx
     . /tmp/sbx/credentials.env
     preflight submit avatar.toml --endpoint http://127.0.0.1:8765 --wait
     """
+    import shutil
     import tempfile
 
     from preflight.sandbox import FaultPlan, Sandbox, config_from_env, write_credentials
+    from preflight.sandbox.server import check_loopback
+
+    check_loopback(host)  # before anything is written
 
     plan = FaultPlan.load(Path(faults_file)) if faults_file else FaultPlan()
     plan.fail_put.update(fail_put)
@@ -76,21 +81,25 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
     plan.fail_command.extend(fail_command)
     plan.slow_ms = slow_ms or plan.slow_ms
     folder = Path(data_dir) if data_dir else Path(tempfile.mkdtemp(prefix="preflight-sandbox-"))
-    folder.mkdir(parents=True, exist_ok=True)
-    config, made_up = config_from_env(
-        os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
-        journal=Path(journal) if journal else None, faults=plan,
-        advance_seconds=advance_seconds, urls=url_mode)
-    sb = Sandbox(config)
-    if made_up:
-        click.echo(f"credentials: . {write_credentials(folder, config)}")
-    click.echo(f"project id: {config.project_id}")
-    click.echo(f"journal: {sb.journal_path}")
-    click.echo(f"sandbox listening on {sb.url}", nl=True)
-    sys.stdout.flush()
     try:
-        sb.serve_forever()
-    except KeyboardInterrupt:
-        pass
+        folder.mkdir(parents=True, exist_ok=True)
+        config, made_up = config_from_env(
+            os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
+            journal=Path(journal) if journal else None, faults=plan,
+            advance_seconds=advance_seconds, urls=url_mode)
+        sb = Sandbox(config)
+        try:
+            if made_up:
+                click.echo(f"credentials: . {write_credentials(folder, config)}")
+            click.echo(f"project id: {config.project_id}")
+            click.echo(f"journal: {sb.journal_path}")
+            click.echo(f"sandbox listening on {sb.url}", nl=True)
+            sys.stdout.flush()
+            sb.serve_forever()
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (handled the same way)
+            pass
+        finally:
+            sb.stop()
     finally:
-        sb.stop()
+        if not data_dir:  # a folder of our own: its uploads and throwaway credentials go too
+            shutil.rmtree(folder, ignore_errors=True)

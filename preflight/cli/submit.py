@@ -91,6 +91,8 @@ def review_lines(logs: list[dict[str, Any]]) -> list[str]:
               help="Service region (endpoint metastudio.REGION.myhuaweicloud.com).")
 @click.option("--endpoint", metavar="URL", help="Service base URL instead of a region "
               "(e.g. a `preflight sandbox`).")
+@click.option("--insecure-http", is_flag=True, help="Allow a plain http:// endpoint on "
+              "another machine (requests are signed, but travel unencrypted).")
 @click.option("--sandbox", "use_sandbox", is_flag=True,
               help="Start a local stand-in service in-process and submit to it (no account "
               "or credentials needed).")
@@ -118,7 +120,8 @@ def review_lines(logs: list[dict[str, Any]]) -> list[str]:
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Summary format.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines, only the summary.")
-def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox: bool,
+def submit_cmd(spec: str, region: str | None, endpoint: str | None, insecure_http: bool,
+               use_sandbox: bool,
                app_user_id: str | None, package_dir: str | None, parts: str | None,
                state_dir: str | None, jobs: int, new_job: bool, wait: bool,
                poll_interval: float, wait_timeout: float | None, force: bool, dry_run: bool,
@@ -148,7 +151,7 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox:
                             parts=count_option(parts, "--parts"), state_dir=state_dir,
                             jobs=jobs, new_job=new_job, wait=wait, poll_interval=poll_interval,
                             wait_timeout=wait_timeout, force=force, dry_run=dry_run,
-                            progress=display)
+                            progress=display, insecure_http=insecure_http)
     except PackageRefused as exc:
         show_findings(exc.report)
         click.echo(f"preflight: {exc}", err=True)
@@ -168,13 +171,16 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, use_sandbox:
 @click.option("--region", type=region_choice,
               help="Service region (default: the endpoint recorded when submitting).")
 @click.option("--endpoint", metavar="URL", help="Service base URL.")
+@click.option("--insecure-http", is_flag=True, help="Allow a plain http:// endpoint on "
+              "another machine (requests are signed, but travel unencrypted).")
 @click.option("--app-user-id", metavar="ID", help="X-App-UserId header.")
 @click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
               help="Where the resume state lives (default .preflight next to the spec).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
 def status_cmd(target: str | None, region: str | None, endpoint: str | None,
-               app_user_id: str | None, state_dir: str | None, fmt: str) -> Outcome:
+               insecure_http: bool, app_user_id: str | None, state_dir: str | None,
+               fmt: str) -> Outcome:
     """Show a job's state and history from the service.
 
     \b
@@ -184,7 +190,7 @@ def status_cmd(target: str | None, region: str | None, endpoint: str | None,
     from preflight.submitter.session import status
 
     results = status(target, region=region, endpoint=endpoint, app_user_id=app_user_id,
-                     state_dir=state_dir)
+                     state_dir=state_dir, insecure_http=insecure_http)
     if fmt == "json":
         click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
         return Outcome()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError
 from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, shell_line
+from preflight.safeio import check_output, kind_problem, replace_file
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -136,8 +137,11 @@ def prepare(
     :raises ProbeError: ``src`` is not a readable video.
     """
     s, d = Path(src).absolute(), Path(dst).absolute()
-    if not s.is_file():
+    if not s.exists():
         raise PreflightError(f"{s}: no such file")
+    problem = kind_problem(s)
+    if problem:
+        raise PreflightError(f"{s}: {problem}")
     if _same(s, d):
         raise PreflightError(f"output {d} is the input file; choose another output path")
     if d.is_dir():
@@ -147,6 +151,10 @@ def prepare(
         raise PreflightError(f"output {d} exists; pass --overwrite to replace it")
     if not d.parent.is_dir():
         raise PreflightError(f"output folder {d.parent} does not exist")
+    try:
+        check_output(d, [s])
+    except OSError as exc:
+        raise PreflightError(f"output {d} {exc.strerror}") from None
     if min_duration is None and max_duration is None:
         min_duration, max_duration = duration_limits(edition, config, s.parent)
     facts = video_facts(s)
@@ -203,7 +211,10 @@ def run(job: FixJob, *, progress: Progress | None = None) -> FixResult:
             raise PreflightError(f"ffmpeg failed (exit code {rc}):\n{log}")
         if progress is not None:
             progress(total, total)
-        os.replace(job.tmp, job.dst)
+        try:
+            replace_file(job.tmp, job.dst, [job.src])
+        except OSError as exc:
+            raise PreflightError(f"output {job.dst} {exc.strerror or exc}") from None
         ok = True
     finally:
         if proc.poll() is None:

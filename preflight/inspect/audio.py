@@ -5,6 +5,7 @@ track is measured on evenly spaced windows, never decoded whole."""
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 
 from preflight.errors import ProbeError
 from preflight.inspect import reason
+from preflight.safeio import open_regular
 
 #: Container format names (FFmpeg demuxers) accepted as WAV or MP3.
 AUDIO_FORMATS = {"wav": "WAV", "mp3": "MP3"}
@@ -160,6 +162,12 @@ def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
         duration = float(stream.duration * stream.time_base) if stream.duration else 0.0
         if container.duration and not duration:
             duration = container.duration / 1_000_000
+        if fmt == "WAV":
+            short = wav_shortfall(path)
+            if short is not None:
+                said, present = short
+                raise ProbeError(path, f"WAV is truncated: its header says {said:.1f} s but only "
+                                 f"{present:.1f} s of samples are present")
         return AudioInfo(
             path=path, format=fmt, codec=str(ctx.name), sample_rate=int(ctx.sample_rate or 0),
             channels=int(ctx.channels or 0), duration=max(duration, meter.seconds),
@@ -167,6 +175,39 @@ def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
         )
     finally:
         container.close()
+
+
+def wav_shortfall(path: Path) -> tuple[float, float] | None:
+    """(seconds the header's ``data`` chunk announces, seconds present) when a RIFF/WAVE file
+    holds fewer bytes than its header says (FFmpeg silently clamps to the file size); None
+    when complete, streamed (size 0 or 0xFFFFFFFF) or not parseable."""
+    import struct
+
+    with open_regular(path) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if fh.read(12)[8:12] != b"WAVE":
+            return None
+        byte_rate, pos = 0, 12
+        for _ in range(64):  # chunks before "data"; a real file has two or three
+            fh.seek(pos)
+            head = fh.read(8)
+            if len(head) < 8:
+                return None
+            kind, length = head[:4], struct.unpack("<I", head[4:])[0]
+            if kind == b"fmt ":
+                fmt = fh.read(16)
+                if len(fmt) < 12:
+                    return None
+                byte_rate = struct.unpack("<I", fmt[8:12])[0]
+            elif kind == b"data":
+                present = size - pos - 8
+                if not byte_rate or length in (0, 0xFFFFFFFF) or length <= present:
+                    return None
+                if (length - present) / byte_rate < 0.1:
+                    return None  # a few samples short: not worth a finding
+                return length / byte_rate, present / byte_rate
+            pos += 8 + length + (length & 1)
+    return None
 
 
 def _windows(duration: float, count: int, seconds: float) -> Iterable[float]:

@@ -86,6 +86,11 @@ def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any
     return None
 
 
+#: Frames above DCI 8K (8192x4320) are never decoded: the size is judged from the header alone,
+#: and one such frame (10-bit 4:4:4) costs gigabytes to decode.
+MAX_FRAME_PIXELS = 8192 * 4320
+
+
 def open_video(path: Path) -> Any:
     """Open a media file with PyAV (the caller closes it).
 
@@ -124,6 +129,10 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
         if not container.streams.video:
             raise ProbeError(path, "has no video stream")
         stream = container.streams.video[0]
+        w, h = stream.codec_context.width or 0, stream.codec_context.height or 0
+        if w * h > MAX_FRAME_PIXELS:
+            raise ProbeError(path, f"frames of {w}x{h} are larger than 8K ({MAX_FRAME_PIXELS:,} "
+                             "pixels); not decoded")
         stream.thread_type = "SLICE"
         if duration is None or duration <= 0:
             duration = (container.duration or 0) / 1_000_000 or None

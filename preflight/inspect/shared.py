@@ -81,6 +81,21 @@ def video_probe(ctx: FileContext) -> Outcome[VideoProbe]:
     return memo(ctx, "probe", lambda: probe_video(ctx.path))
 
 
+def _refuse_huge_frames(ctx: FileContext, probe: VideoProbe | None) -> None:
+    """Judge the frame size from the container header (pymediainfo) before FFmpeg opens the
+    file at all: opening it probes the streams by decoding their first frames.
+
+    :raises ProbeError: frames larger than `MAX_FRAME_PIXELS`.
+    """
+    from preflight.inspect.frames import MAX_FRAME_PIXELS
+
+    if probe is None or not probe.width or not probe.height:
+        return
+    if probe.width * probe.height > MAX_FRAME_PIXELS:
+        raise ProbeError(ctx.path, f"frames of {probe.width}x{probe.height} are larger than 8K "
+                         f"({MAX_FRAME_PIXELS:,} pixels); not decoded")
+
+
 def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outcome[FrameSample]:
     """The sampled frames of this file (the first call's count/size win).
 
@@ -92,6 +107,7 @@ def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outco
     def run() -> FrameSample:
         probe = video_probe(ctx).value
         duration = probe.duration if probe is not None else None
+        _refuse_huge_frames(ctx, probe)
         container = open_video(ctx.path)
         try:
             sample = sample_frames(ctx.path, count=count, max_side=max_side, duration=duration,
@@ -112,6 +128,7 @@ def video_audio(ctx: FileContext) -> Outcome[Levels | None]:
 
     def run() -> Levels | None:
         probe = video_probe(ctx).value
+        _refuse_huge_frames(ctx, probe)
         return video_track_levels(ctx.path, probe.duration if probe else None)
 
     return memo(ctx, "video-audio", run)

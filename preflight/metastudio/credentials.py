@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,20 +65,49 @@ class Credentials:
         return cls(project_id=pid, token=token)
 
 
-def resolve_endpoint(region: str | None = None, endpoint: str | None = None) -> str:
+def is_loopback(host: str) -> bool:
+    """Whether `host` is this machine (``localhost``, 127.0.0.0/8, ``::1``)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def resolve_endpoint(region: str | None = None, endpoint: str | None = None, *,
+                     insecure_http: bool = False) -> str:
     """The base URL (scheme://host[:port]) from ``--region`` or ``--endpoint``.
 
-    :raises SetupError: unknown region, both or neither given, or a malformed URL.
+    Requests are signed with the SK: plain ``http://`` is allowed only to this machine (the
+    stand-in service) unless `insecure_http`; credentials in the URL (``user:pass@``) are
+    refused, since they would replace the signature and show up in logs.
+
+    :raises SetupError: unknown region, both or neither given, a malformed URL, credentials
+        in it, or plain http to another host.
     """
     if region and endpoint:
         raise SetupError("give either a region or an endpoint, not both")
     if endpoint:
+        if any(ord(c) < 33 or c == "\x7f" for c in endpoint):
+            raise SetupError("the endpoint URL contains spaces or control characters")
         if "://" not in endpoint:
             raise SetupError(f"endpoint {endpoint!r} has no scheme: write https://{endpoint} "
                              f"(or http://{endpoint} for a local stand-in)")
         parts = urlsplit(endpoint)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise SetupError(f"endpoint {endpoint!r} is not an http(s) URL")
+        if "@" in parts.netloc:
+            raise SetupError("the endpoint URL contains credentials (user:password@); "
+                             "credentials come only from the environment")
+        try:
+            host, _port = parts.hostname, parts.port
+        except ValueError as exc:
+            raise SetupError(f"the endpoint URL is malformed: {exc}") from None
+        if parts.scheme not in ("http", "https") or not host:
+            raise SetupError(f"endpoint {endpoint!r} is not an http(s) URL with a host")
+        if parts.scheme == "http" and not is_loopback(host) and not insecure_http:
+            raise SetupError(f"refusing plain http:// to {host}: signed requests and upload "
+                             "URLs would travel unencrypted; use https://, or pass "
+                             "--insecure-http if you really mean it")
         return f"{parts.scheme}://{parts.netloc}"
     if region:
         host = REGIONS.get(region)

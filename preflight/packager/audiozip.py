@@ -10,16 +10,16 @@ compressed audio are stored; WAV is deflated only when that makes it at least 1%
 from __future__ import annotations
 
 import os
-import shutil
-import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from preflight.errors import PackagingError
 from preflight.metastudio import AUDIO_EXTENSIONS
+from preflight.safeio import archive_key, archive_name, check_output, open_regular, replace_file
 
 #: 1980-01-01 00:00:00, the earliest zip timestamp: entries carry no local time.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -47,9 +47,9 @@ def entry_name(path: Path) -> str:
 
     :raises PackagingError: the name is empty, a dot name, or holds control characters.
     """
-    name = unicodedata.normalize("NFC", path.name)
-    if name in ("", ".", "..") or any(ord(c) < 32 or c in "/\\" for c in name):
-        raise PackagingError(f"{path}: cannot be used as a zip entry name")
+    name, problem = archive_name(path.name)
+    if problem:
+        raise PackagingError(f"{path}: cannot be used as a zip entry name: it {problem}")
     return name
 
 
@@ -66,7 +66,7 @@ def plan_entries(paths: Iterable[Path]) -> list[tuple[str, Path]]:
                 f"{p}: not an audio file ({p.suffix or 'no extension'}); the audio zip holds "
                 f"only audio ({', '.join(sorted(AUDIO_EXTENSIONS))})")
         name = entry_name(p)
-        key = name.casefold()
+        key = archive_key(name)
         if key in seen:
             raise PackagingError(
                 f"audio files {seen[key]} and {p} would both be {name!r} in the zip; rename one")
@@ -78,7 +78,7 @@ def plan_entries(paths: Iterable[Path]) -> list[tuple[str, Path]]:
 def _deflated_size(path: Path) -> int:
     comp = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     total = 0
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         while block := fh.read(_CHUNK):
             total += len(comp.compress(block))
     return total + len(comp.flush())
@@ -92,27 +92,51 @@ def _info(name: str, deflated: bool) -> zipfile.ZipInfo:
     return info
 
 
+def _copy(fin: IO[bytes], fo: IO[bytes], size: int, src: Path) -> None:
+    """Copy exactly `size` bytes (what was stat'ed and declared), never more."""
+    left = size
+    while left:
+        block = fin.read(min(_CHUNK, left))
+        if not block:
+            raise PackagingError(f"{src} ended {left} bytes early (changed while packaging?)")
+        fo.write(block)
+        left -= len(block)
+    if fin.read(1):
+        raise PackagingError(f"{src} grew while packaging")
+
+
 def build_audio_zip(paths: Iterable[Path], dst: Path) -> list[Entry]:
     """Write the zip of ``paths`` to ``dst`` (atomically) and describe its entries.
+
+    Only regular files are read, each for exactly its size; the temporary file is removed on
+    any failure or interruption, and ``dst`` must not be one of the inputs or a special file.
 
     :raises PackagingError: bad inputs (see `plan_entries`) or an unreadable file.
     """
     entries = plan_entries(paths)
+    sources = [src for _, src in entries]
     tmp = dst.with_name(dst.name + ".tmp")
     out: list[Entry] = []
     try:
+        check_output(dst, sources)
+        check_output(tmp, sources)
         with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
             for name, src in entries:
-                size = src.stat().st_size
-                deflated = (src.suffix.lower() in DEFLATABLE and size > 0
-                            and _deflated_size(src) <= size * MIN_GAIN)
-                info = _info(name, deflated)
-                info.file_size = size
-                with open(src, "rb") as fin, zf.open(info, "w", force_zip64=size >= 2**31) as fo:
-                    shutil.copyfileobj(fin, fo, _CHUNK)
+                with open_regular(src) as fin:
+                    size = os.fstat(fin.fileno()).st_size
+                    deflated = (src.suffix.lower() in DEFLATABLE and size > 0
+                                and _deflated_size(src) <= size * MIN_GAIN)
+                    info = _info(name, deflated)
+                    info.file_size = size
+                    with zf.open(info, "w", force_zip64=size >= 2**31) as fo:
+                        _copy(fin, fo, size, src)
                 out.append(Entry(name, src, size, deflated))
-        os.replace(tmp, dst)
+        replace_file(tmp, dst, sources)
     except OSError as exc:
         tmp.unlink(missing_ok=True)
-        raise PackagingError(f"cannot build the audio zip: {exc}") from None
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise PackagingError(f"cannot build the audio zip: {where}{exc.strerror or exc}") from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     return out

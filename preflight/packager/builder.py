@@ -37,6 +37,7 @@ from preflight.parts import (
     count_problem,
     plan_parts,
 )
+from preflight.safeio import check_output, kind_problem
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -134,9 +135,43 @@ def _stat(path: Path, slot: str) -> os.stat_result:
         st = path.stat()
     except OSError as exc:
         raise PackagingError(f"{slot}: {path}: {exc.strerror or exc}") from None
-    if not path.is_file():
-        raise PackagingError(f"{slot}: {path}: not a regular file")
+    problem = kind_problem(path)
+    if problem:
+        raise PackagingError(f"{slot}: {path}: {problem}")
     return st
+
+
+def _outputs(out: Path) -> list[Path]:
+    """The files `build` writes directly in `out`, with their temporary names (part files go
+    to `out/parts`, which must hold no input)."""
+    paths = [out / MANIFEST_NAME, out / AUDIO_ZIP_NAME]
+    return [q for p in paths for q in (p, p.with_name(p.name + ".tmp"))]
+
+
+def _refuse_clobbering(out: Path, spec: JobSpec, materialize: bool) -> None:
+    """Refuse to build where an output would replace an input (or a special file).
+
+    :raises PackagingError: an output path is, or resolves to, the spec or a media file.
+    """
+    inputs = [p.absolute() for _, p in spec.files()]
+    if spec.path is not None:
+        inputs.append(spec.path)
+    real = {os.path.realpath(p): p for p in inputs}
+    parts_dir = out / PARTS_DIR
+    for p in inputs:
+        if os.path.realpath(p).startswith(os.path.realpath(parts_dir) + os.sep) and materialize:
+            raise PackagingError(f"{p} is inside {parts_dir}, where --materialize writes part "
+                                 "files; choose another --out")
+    for target in _outputs(out):
+        clash = real.get(os.path.realpath(target))
+        if clash is not None:
+            raise PackagingError(
+                f"{target} would overwrite the input {clash}; choose another --out folder "
+                "(or rename the input)")
+        try:
+            check_output(target, inputs)
+        except OSError as exc:
+            raise PackagingError(f"cannot write {target}: {exc.strerror}") from None
 
 
 def _upload(slot: str, path: Path, count: int, content_type: str, progress: Progress | None,
@@ -197,6 +232,7 @@ def build(
                              "without one can never be submitted, so nothing is packaged "
                              "(REQ034)")
     out = Path(out_dir).absolute()
+    _refuse_clobbering(out, js, materialize)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -261,6 +297,8 @@ def build(
         manifest.save(manifest_path)
     except OSError as exc:
         raise PackagingError(f"cannot write {manifest_path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise PackagingError(f"cannot write {manifest_path}: {exc}") from None
     return Package(out, manifest_path, manifest, report, MappingProxyType(made))
 
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from preflight.errors import PackagingError
 from preflight.parts import Range
+from preflight.safeio import open_regular
 
 #: Read size and number of buffers in flight (4 x 4 MiB = 16 MiB, whatever the file size).
 CHUNK = 4 * 1024 * 1024
@@ -114,7 +115,7 @@ def hash_ranges(path: Path, parts: Sequence[Range], progress: Progress | None = 
         t.start()
     done = 0
     try:
-        with open(path, "rb", buffering=0) as fh:
+        with open_regular(path) as fh:
             if hasattr(os, "posix_fadvise"):
                 os.posix_fadvise(fh.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             fh.seek(parts[0].offset if parts else 0)
@@ -155,9 +156,12 @@ def hash_ranges(path: Path, parts: Sequence[Range], progress: Progress | None = 
 
 
 def sha256_file(path: Path, chunk: int = CHUNK) -> str:
-    """SHA-256 of a whole (small) file."""
+    """SHA-256 of a whole (small) file.
+
+    :raises OSError: not a regular file (a FIFO or device is never read).
+    """
     h = hashlib.sha256()
-    with open(path, "rb", buffering=0) as fh:
+    with open_regular(path) as fh:
         buf = bytearray(chunk)
         view = memoryview(buf)
         while n := fh.readinto(buf):

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from preflight.errors import PackagingError
 from preflight.parts import Range
+from preflight.safeio import check_output, open_regular, replace_file
 
 #: Bytes per system call (the kernel may copy less; the loop continues where it stopped).
 STEP = 1 << 30
@@ -43,13 +44,24 @@ def _copy_range(src_fd: int, dst_fd: int, offset: int, length: int) -> None:
 
 def _write_part(src_fd: int, rng: Range, dst: Path) -> Path:
     tmp = dst.with_name(dst.name + ".tmp")
-    dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+    check_output(tmp)
+    dst_fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
     try:
-        _copy_range(src_fd, dst_fd, rng.offset, rng.length)
-    finally:
-        os.close(dst_fd)
-    os.replace(tmp, dst)
+        try:
+            _copy_range(src_fd, dst_fd, rng.offset, rng.length)
+        finally:
+            os.close(dst_fd)
+        replace_file(tmp, dst)
+    except BaseException:  # a full disk or an interruption leaves no half-written part
+        tmp.unlink(missing_ok=True)
+        raise
     return dst
+
+
+def _open_source(src: Path) -> int:
+    """A descriptor of `src`, a regular file (a FIFO or device is refused, never read)."""
+    with open_regular(src) as fh:
+        return os.dup(fh.fileno())
 
 
 def materialize(src: Path, parts: Sequence[Range], out_dir: Path, stem: str,
@@ -68,7 +80,7 @@ def materialize(src: Path, parts: Sequence[Range], out_dir: Path, stem: str,
     paths: list[Path] = []
     done = 0
     try:
-        src_fd = os.open(src, os.O_RDONLY)
+        src_fd = _open_source(src)
         try:
             with ThreadPoolExecutor(n, thread_name_prefix="preflight-copy") as pool:
                 futures = [pool.submit(_write_part, src_fd, rng,

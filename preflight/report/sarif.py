@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -82,10 +83,10 @@ def _source(rule: RuleInfo) -> str:
 def _location(path: str, root: str | None) -> dict[str, Any]:
     rel = relative_path(path, root)
     if rel is not None:
-        artifact = {"uri": quote(rel), "uriBaseId": _ROOT_ID}
+        artifact = {"uri": quote(os.fsencode(rel)), "uriBaseId": _ROOT_ID}
     else:
         p = Path(path)
-        artifact = {"uri": p.as_uri() if p.is_absolute() else quote(p.as_posix())}
+        artifact = {"uri": p.as_uri() if p.is_absolute() else quote(os.fsencode(p.as_posix()))}
     return {"physicalLocation": {"artifactLocation": artifact}}
 
 

@@ -1,10 +1,17 @@
 """Result cache: the findings of one file under one rule configuration, kept in SQLite.
 
 A re-check of an unchanged file is served from here without opening the media: the key is
-built from ``stat`` (path, size, mtime, inode), a fingerprint of the first and last 64 KiB, the
-slot, the job body, edition and mode the file rules can read, the effective settings (severity
-and options) of every rule that runs on that slot, the tool version and the rule modules
-themselves. Changing the file, the rules, the configuration or the tool makes a new key.
+built from ``stat`` (path, size, mtime, ctime, inode), a fingerprint of the content (the first
+and last 64 KiB plus 16 blocks of 4 KiB spread evenly between them), the slot, the job body,
+edition and mode the file rules can read, the effective settings (severity and options) of
+every rule that runs on that slot, the tool version and the rule modules themselves. Changing
+the file, the rules, the configuration or the tool makes a new key.
+
+An edit that keeps the size and puts the old mtime back (``touch -r``) still changes the ctime,
+which only the kernel sets; the sampled blocks catch same-size rewrites even where the ctime
+is unreliable (some network file systems, restored backups). Not covered: an edit of the same
+size, outside every sampled block, on a file system without a trustworthy ctime, with the
+mtime put back — `preflight check --no-cache` (or `preflight cache clear`) judges afresh.
 
 The database lives in ``.preflight_cache/results.sqlite3`` (WAL journal, busy timeout), so
 several runs may share it at once. A cache that cannot be read or written is skipped, never an
@@ -29,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight._version import __version__
 from preflight.model import Finding, Severity
+from preflight.safeio import open_regular
 
 if TYPE_CHECKING:
     from preflight.rules import FileContext, Rule
@@ -39,7 +47,9 @@ CACHE_DIRNAME = ".preflight_cache"
 DB_NAME = "results.sqlite3"
 #: Bytes read from each end of a file for its fingerprint.
 FINGERPRINT_BYTES = 64 * 1024
-_SCHEMA = 1
+#: Blocks (of `SAMPLE_BYTES`) sampled evenly between the two ends.
+SAMPLES, SAMPLE_BYTES = 16, 4096
+_SCHEMA = 2
 _BUSY_MS = 10_000
 
 
@@ -49,13 +59,20 @@ def default_dir(near: Path | None = None) -> Path:
 
 
 def fingerprint(path: Path, size: int) -> str:
-    """BLAKE2b of the first and last `FINGERPRINT_BYTES` of the file (not the whole file).
+    """BLAKE2b of the first and last `FINGERPRINT_BYTES` and of `SAMPLES` blocks spread
+    evenly between them (about 200 KiB read, whatever the size of the file).
 
-    :raises OSError: the file cannot be read.
+    :raises OSError: the file cannot be read (or is not a regular file).
     """
     h = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:
         h.update(fh.read(FINGERPRINT_BYTES))
+        middle = size - 2 * FINGERPRINT_BYTES
+        if middle > 0:
+            step = middle / SAMPLES
+            for i in range(SAMPLES):
+                fh.seek(FINGERPRINT_BYTES + int(i * step + step / 2))
+                h.update(fh.read(SAMPLE_BYTES))
         if size > FINGERPRINT_BYTES:
             fh.seek(max(FINGERPRINT_BYTES, size - FINGERPRINT_BYTES))
             h.update(fh.read(FINGERPRINT_BYTES))
@@ -97,6 +114,12 @@ def _json_default(value: object) -> Any:
     if isinstance(value, Severity):
         return value.value
     raise TypeError(f"not cacheable: {type(value).__name__}")
+
+
+def _column(path: Path) -> str:
+    """A path as SQLite text: a non-UTF-8 name (surrogate-escaped) keeps its bytes as
+    backslash escapes, so it can be stored and still differs from every other name."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
 def _dumps(value: object) -> str:
@@ -174,7 +197,8 @@ class ResultCache:
         ]
         peers = sorted({s for r in rule_list if settings[r.code].severity for s in r.peers})
         material = [
-            _SCHEMA, __version__, str(path.resolve()), st.st_size, st.st_mtime_ns, st.st_ino, fp,
+            _SCHEMA, __version__, _column(path.resolve()), st.st_size, st.st_mtime_ns,
+            st.st_ctime_ns, st.st_ino, fp,
             ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
             _rules_signature(rule_list),
             [[s, [_file_key(p) for p in ctx.job.files.get(s, ())]] for s in peers],
@@ -253,11 +277,11 @@ class ResultCache:
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(
                         "DELETE FROM results WHERE path = ? AND key != ? AND created < ?",
-                        (str(path), key, time.time() - 7 * 86400),
+                        (_column(path), key, time.time() - 7 * 86400),
                     )
                     conn.execute(
                         "INSERT OR REPLACE INTO results (key, path, findings, created)"
-                        " VALUES (?, ?, ?, ?)", (key, str(path), payload, time.time()),
+                        " VALUES (?, ?, ?, ?)", (key, _column(path), payload, time.time()),
                     )
                 self.stats.writes += 1
             except sqlite3.Error:

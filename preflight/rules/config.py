@@ -14,6 +14,7 @@ from preflight.errors import ConfigError
 from preflight.metastudio import EDITIONS
 from preflight.model import FAMILIES, Severity
 from preflight.rules import Rule, by_name, registry
+from preflight.safeio import read_text
 from preflight.spec.loader import suggest
 
 _LEVELS = ("error", "warning", "info", "off")
@@ -172,10 +173,14 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Confi
 
 def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise error(f"invalid TOML: {exc}", path=path) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except RecursionError:
+        raise error("invalid TOML: nested too deeply", path=path) from None
+    except OSError as exc:
+        raise error(f"cannot read: {exc.strerror or exc}", path=path) from None
+    except (UnicodeDecodeError, ValueError) as exc:
         raise error(f"cannot read: {exc}", path=path) from None
 
 
@@ -200,8 +205,8 @@ def find_config(start: Path) -> Path | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(pyproject.read_text(encoding="utf-8"))
-            except (tomllib.TOMLDecodeError, OSError, UnicodeDecodeError):
+                data = tomllib.loads(read_text(pyproject))
+            except (OSError, ValueError, RecursionError):
                 continue
             if "preflight" in data.get("tool", {}):
                 return pyproject

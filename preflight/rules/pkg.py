@@ -12,6 +12,7 @@ from preflight.metastudio import AUDIO_EXTENSIONS, MULTIPART_MAX, MULTIPART_MIN
 from preflight.model import Severity
 from preflight.parts import auto_count, count_limits, count_problem, human
 from preflight.rules.base import Fact, FileContext, JobContext, Option, Options, file_rule, job_rule
+from preflight.safeio import archive_key, archive_name
 
 E, W = Severity.ERROR, Severity.WARNING
 _COUNT_FIELD = {"training_video": "video_multipart_count",
@@ -92,8 +93,10 @@ def audio_zip_entries(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """All `[media].audio` files go up as one zip whose entries are the files' base names
     (no folders). Two files named alike (`take.wav` in two folders, or `Take.wav` and
     `take.wav`, which collide when unpacked on Windows or macOS) would overwrite each other,
-    and a non-audio file does not belong in the training corpus. The zip is only built for
-    audio_source_type = "AUDIO"; otherwise the files are left out (REQ030)."""
+    and a non-audio file does not belong in the training corpus. Names are compared after
+    Unicode normalisation (NFC/NFD collide on macOS), and a name with a control character or
+    a backslash cannot be an entry at all: the same test `preflight package` applies. The zip
+    is only built for audio_source_type = "AUDIO"; otherwise the files are left out (REQ030)."""
     if ctx.body.get("audio_source_type") != "AUDIO":
         return
     seen: dict[str, Path] = {}
@@ -102,7 +105,12 @@ def audio_zip_entries(ctx: JobContext, opts: Options) -> Iterator[Fact]:
             yield Fact(f"{p.name} is not an audio file; the audio zip holds only audio",
                        path=str(p), slot="audio", details={"problem": "not audio"})
             continue
-        key = p.name.casefold()
+        _, problem = archive_name(p.name)
+        if problem:
+            yield Fact(f"audio file {p} {problem}; it cannot be an entry of the audio zip",
+                       path=str(p), slot="audio", details={"problem": "name"})
+            continue
+        key = archive_key(p.name)
         if key in seen:
             yield Fact(
                 f"{seen[key]} and {p} would both be {p.name!r} in the audio zip; rename one",

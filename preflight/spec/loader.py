@@ -14,6 +14,7 @@ from typing import Any
 
 from preflight.errors import SpecError
 from preflight.metastudio import MULTI_FILE_SLOTS, SLOTS
+from preflight.safeio import read_capped
 from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, json_type, matches_type
 
 
@@ -44,10 +45,60 @@ class JobSpec:
         return [(slot, p) for slot in SLOTS for p in self.media.get(slot, ())]
 
 
+#: Only names up to this length get a spelling suggestion (difflib is quadratic in length).
+SUGGEST_MAX_CHARS = 64
+#: Deepest nesting of tables/arrays accepted in a spec or body (a real one has 3 levels).
+MAX_DEPTH = 32
+#: Longest media path accepted (Linux PATH_MAX) and longest single name (NAME_MAX).
+MAX_PATH_CHARS, MAX_NAME_BYTES = 4096, 255
+
+
 def suggest(key: str, valid: Sequence[str]) -> str:
-    """A ``; did you mean 'x'?`` suffix for a mistyped key, or an empty string."""
-    close = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
+    """A ``; did you mean 'x'?`` suffix for a mistyped key, or an empty string.
+
+    Only for short keys: a long value is not a typo, and comparing it would cost time.
+    """
+    if not isinstance(key, str) or len(key) > SUGGEST_MAX_CHARS:
+        return ""
+    close = difflib.get_close_matches(key, [v for v in valid if len(v) <= SUGGEST_MAX_CHARS],
+                                      n=1, cutoff=0.6)
     return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def check_depth(value: object, *, path: Path | None = None, where: str = "the spec",
+                limit: int = MAX_DEPTH) -> None:
+    """Refuse nesting deeper than `limit` and strings that cannot be encoded (lone
+    surrogates such as ``"\\ud800"``), without recursion.
+
+    :raises SpecError: too deep, or a string that is not valid Unicode text.
+    """
+    stack: list[tuple[object, int, str]] = [(value, 0, "")]
+    while stack:
+        item, depth, key = stack.pop()
+        if depth > limit:
+            raise SpecError(f"{where} is nested more than {limit} levels deep", path=path,
+                            key=key or None)
+        label = key if where == "the spec" and key else f"{where} {key}".strip()
+        if isinstance(item, str):
+            _text(item, path, label)
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                _text(str(k), path, label)
+                stack.append((v, depth + 1, f"{key}.{k}" if key else str(k)))
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1, key) for v in item)
+
+
+def _text(value: str, path: Path | None, key: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SpecError(f"{_short(key)} holds {value[exc.start]!r} at character {exc.start}, "
+                        "which is not valid Unicode text", path=path, key=key) from None
+
+
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -55,10 +106,8 @@ def _read(path: Path) -> dict[str, Any]:
         raise SpecError("spec file not found", path=path)
     if path.is_dir():
         raise SpecError("is a directory, not a spec file", path=path)
-    if not path.is_file():
-        raise SpecError("is not a regular file", path=path)
     try:
-        raw = path.read_bytes()
+        raw = read_capped(path)
     except OSError as exc:
         raise SpecError(f"cannot read spec: {exc.strerror or exc}", path=path) from None
     try:
@@ -72,10 +121,20 @@ def _read(path: Path) -> dict[str, Any]:
             raise SpecError(
                 f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}", path=path
             ) from None
+        except RecursionError:
+            raise SpecError(f"invalid JSON: nested more than {MAX_DEPTH} levels deep",
+                            path=path) from None
+        except ValueError as exc:  # e.g. an integer of more than 4300 digits
+            raise SpecError(f"invalid JSON: {exc}", path=path) from None
     else:
         try:
             data = tomllib.loads(text)
         except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"invalid TOML: {exc}", path=path) from None
+        except RecursionError:
+            raise SpecError(f"invalid TOML: nested more than {MAX_DEPTH} levels deep",
+                            path=path) from None
+        except ValueError as exc:
             raise SpecError(f"invalid TOML: {exc}", path=path) from None
     if not isinstance(data, dict):
         raise SpecError("the spec must be a table/object at the top level", path=path)
@@ -101,8 +160,28 @@ def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, 
                     path=path,
                     key=f"media.{key}",
                 )
+            problem = path_problem(v)
+            if problem:
+                raise SpecError(f"media.{key}: {problem}", path=path, key=f"media.{key}")
         out[key] = tuple(Path(os.path.normpath(base / str(v))) for v in values)
     return out
+
+
+def path_problem(value: str) -> str | None:
+    """Why `value` cannot name a file on this system (NUL, not encodable, too long), or None."""
+    if "\0" in value:
+        return f"the path {_short(value)!r} contains a NUL character"
+    try:
+        raw = os.fsencode(value)
+    except UnicodeEncodeError as exc:
+        return (f"the path {_short(value)!r} holds {value[exc.start]!r}, which cannot be "
+                "part of a file name")
+    if len(value) > MAX_PATH_CHARS:
+        return f"the path is {len(value)} characters long (over {MAX_PATH_CHARS})"
+    longest = max((len(part) for part in raw.split(b"/")), default=0)
+    if longest > MAX_NAME_BYTES:
+        return f"the path {_short(value)!r} has a name over {MAX_NAME_BYTES} bytes"
+    return None
 
 
 def _account(raw: object, path: Path | None) -> Account:
@@ -134,6 +213,7 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> JobS
     for key in data:
         if key not in SECTIONS:
             raise SpecError(f"unknown section [{key}]{suggest(key, SECTIONS)}", path=path, key=key)
+    check_depth(data, path=path)
     job = data.get("job", {})
     if not isinstance(job, dict):
         raise SpecError(f"[job] must be a table, not {json_type(job)}", path=path, key="job")

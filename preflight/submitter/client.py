@@ -23,8 +23,14 @@ from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitEr
 from preflight.metastudio import COMMAND_FAILED, JOBS_PATH
 from preflight.metastudio.credentials import Credentials
 from preflight.metastudio.signer import query_value, sign
+from preflight.safeio import open_regular
 from preflight.submitter.redact import redact_headers, redact_url, scrub
-from preflight.submitter.retry import RetryPolicy, is_retryable_error, is_retryable_status
+from preflight.submitter.retry import (
+    RetryPolicy,
+    certificate_problem,
+    is_retryable_error,
+    is_retryable_status,
+)
 
 USER_AGENT = f"metastudio-preflight/{__version__}"
 CHUNK = 1 << 20
@@ -207,6 +213,11 @@ class MetaStudioClient:
                 if is_retryable_error(exc) and attempt < attempts:
                     self._retrying(what, network_cause(exc), attempt)
                     continue
+                tls = certificate_problem(exc)
+                if tls:
+                    raise NetworkError(f"{what}: {scrub(tls, self._secrets())} (not retried: "
+                                       "check the endpoint's certificate or the CA bundle)",
+                                       maybe_sent=False) from None
                 raise NetworkError(f"{what}: {network_cause(exc)}: {type(exc).__name__}: "
                                    f"{scrub(str(exc), self._secrets())}",
                                    maybe_sent=not isinstance(exc, httpx.ConnectError),
@@ -225,7 +236,9 @@ class MetaStudioClient:
                 if resp.status_code in (401, 403) else ""
             text = scrub(msg or resp.reason_phrase or "error", self._secrets())
             raise ServiceError(f"{what} failed: {text}{auth}{hint}", status=resp.status_code,
-                               error_code=code, error_msg=msg, request_id=request_id)
+                               error_code=code,
+                               error_msg=scrub(msg, self._secrets()) if msg is not None else None,
+                               request_id=request_id)
         raise AssertionError("unreachable")  # pragma: no cover
 
     def _retrying(self, what: str, cause: str, attempt: int,
@@ -253,8 +266,9 @@ class MetaStudioClient:
         if resp.data.get("commond_result") == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
             reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
+            reason = scrub(str(reason), self._secrets())
             raise CommandFailed(f"{command} failed: {reason}", status=resp.status,
-                               error_code=code, error_msg=str(reason),
+                               error_code=code, error_msg=reason,
                                request_id=resp.request_id)
         return resp
 
@@ -281,7 +295,7 @@ class MetaStudioClient:
 
     def _range(self, source: str, offset: int, length: int,
                on_bytes: Callable[[int], None] | None) -> Iterator[bytes]:
-        with open(source, "rb") as fh:
+        with open_regular(source) as fh:
             fh.seek(offset)
             left = length
             while left > 0:

@@ -165,6 +165,11 @@ def _urls_for(upload: Upload, data: Mapping[str, Any]) -> list[tuple[str, int, s
     else:
         raise SubmitError(f"the service returned no {upload.url_field} for the {upload.slot} "
                           "upload")
+    for u in urls:
+        if any(ord(c) < 33 or c == "\x7f" for c in u) or not u.startswith(("https://",
+                                                                              "http://")):
+            raise SubmitError(f"the service returned an unusable URL in {upload.url_field} "
+                              "(not an http(s) URL, or with spaces or control characters)")
     if len(urls) != len(upload.parts):
         raise SubmitError(f"the service returned {len(urls)} URL(s) in {upload.url_field} for "
                           f"{len(upload.parts)} planned part(s) of {upload.slot}")
@@ -818,9 +823,9 @@ def make_client(*, region: str | None = None, endpoint: str | None = None,
                 credentials: Credentials | None = None, app_user_id: str | None = None,
                 transport: httpx.BaseTransport | None = None, http: httpx.Client | None = None,
                 retry: RetryPolicy | None = None, jobs: int = 4,
-                timeout: float = 60.0) -> MetaStudioClient:
+                timeout: float = 60.0, insecure_http: bool = False) -> MetaStudioClient:
     """A client for ``--region``/``--endpoint`` with environment credentials by default."""
-    base = resolve_endpoint(region, endpoint)
+    base = resolve_endpoint(region, endpoint, insecure_http=insecure_http)
     creds = credentials or Credentials.from_env()
     return MetaStudioClient(base, creds, app_user_id=app_user_id, client=http,
                             transport=transport, retry=retry, max_connections=jobs + 2,

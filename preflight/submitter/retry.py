@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,9 +20,28 @@ def is_retryable_status(status: int, error_code: str | None = None) -> bool:
     return status == 429 or status >= 500
 
 
+def certificate_problem(exc: BaseException) -> str | None:
+    """The reason when `exc` is (or was caused by) a TLS certificate or handshake failure,
+    which no retry can fix; else None."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return f"certificate verification failed: {cur.verify_message or cur.reason or cur}"
+        if isinstance(cur, ssl.SSLError):
+            return f"TLS failed: {cur.reason or cur}"
+        cur = cur.__cause__ or cur.__context__
+    text = str(exc)
+    if "CERTIFICATE_VERIFY_FAILED" in text:
+        return f"certificate verification failed: {text}"
+    return None
+
+
 def is_retryable_error(exc: BaseException) -> bool:
-    """Connection errors, timeouts and broken connections are transient."""
-    return isinstance(exc, httpx.TransportError)
+    """Connection errors, timeouts and broken connections are transient; a certificate or
+    TLS handshake failure is not."""
+    return isinstance(exc, httpx.TransportError) and certificate_problem(exc) is None
 
 
 @dataclass

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,7 +16,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from preflight.errors import SetupError
+from preflight.errors import SetupError, SubmitBusy
 from preflight.manifest import Manifest
 from preflight.metastudio import chinese_characters, is_final, is_spec_path
 from preflight.metastudio.credentials import Credentials, resolve_endpoint
@@ -27,6 +29,7 @@ from preflight.submitter.flow import (
     default_state_path,
     make_client,
     redacted_parts,
+    submission_key,
 )
 from preflight.submitter.progress import ProgressCallback
 from preflight.submitter.retry import RetryPolicy
@@ -46,6 +49,7 @@ def connect(
     dry_run: bool = False,
     transport: httpx.BaseTransport | None = None,
     retry: RetryPolicy | None = None,
+    insecure_http: bool = False,
 ) -> MetaStudioClient:
     """A signed client for the endpoint (or region). For a dry run, missing credentials and
     endpoint become placeholders, since nothing is sent.
@@ -59,11 +63,13 @@ def connect(
                 creds = Credentials.from_env()
             except SetupError:
                 creds = DRY_RUN_CREDENTIALS
-        base = resolve_endpoint(region, endpoint) if (region or endpoint) \
+        base = resolve_endpoint(region, endpoint, insecure_http=insecure_http) \
+            if (region or endpoint) \
             else "https://metastudio.{region}.myhuaweicloud.com"
         return MetaStudioClient(base, creds, app_user_id=app_user_id, transport=transport)
     return make_client(region=region, endpoint=endpoint, credentials=credentials,
-                       app_user_id=app_user_id, transport=transport, retry=retry, jobs=jobs)
+                       app_user_id=app_user_id, transport=transport, retry=retry, jobs=jobs,
+                       insecure_http=insecure_http)
 
 
 def send(
@@ -88,14 +94,51 @@ def send(
     if dry_run:
         return _dry(manifest, client, spec_path, default_state_path(spec_path or None, state_dir),
                     new_job)
-    store = StateStore(default_state_path(spec_path or None, state_dir))
+    state_path = default_state_path(spec_path or None, state_dir)
+    with submission_lock(state_path, submission_key(
+            manifest, client.endpoint, client.credentials.project_id, client.app_user_id)):
+        store = StateStore(state_path)
+        try:
+            run = Submission(manifest, client, store, spec_path=spec_path, jobs=jobs,
+                             new_job=new_job, progress=progress, poll_interval=poll_interval,
+                             wait_timeout=wait_timeout)
+            return run.run(wait=wait)
+        finally:
+            store.close()
+
+
+@contextmanager
+def submission_lock(state_path: Path, key: str, timeout: float = 0.0) -> Iterator[Path]:
+    """Hold the OS lock of one submission (``<state dir>/locks/<key>.lock``) from before the
+    job is created until the run ends, so a second run of the same job cannot create a
+    second job. The kernel releases it when the process dies, even by ``kill -9``.
+
+    :raises SubmitBusy: another process holds it (after `timeout` seconds).
+    """
+    from filelock import FileLock, Timeout
+
+    folder = state_path.parent / "locks"
     try:
-        run = Submission(manifest, client, store, spec_path=spec_path, jobs=jobs,
-                         new_job=new_job, progress=progress, poll_interval=poll_interval,
-                         wait_timeout=wait_timeout)
-        return run.run(wait=wait)
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise SubmitBusy(f"cannot create the lock folder {folder}: {exc.strerror or exc}"
+                         ) from None
+    path = folder / f"{key[:32]}.lock"
+    if path.is_symlink():
+        raise SubmitBusy(f"{path} is a symbolic link; refusing to use it as a lock")
+    lock = FileLock(str(path), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise SubmitBusy(
+            "another preflight submit of this job is running (it holds the lock "
+            f"{path}); wait for it to finish, or follow it with `preflight status`") from None
+    except OSError as exc:
+        raise SubmitBusy(f"cannot lock {path}: {exc.strerror or exc}") from None
+    try:
+        yield path
     finally:
-        store.close()
+        lock.release()
 
 
 def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path,
@@ -176,6 +219,7 @@ def status(
     app_user_id: str | None = None,
     state_dir: str | Path | None = None,
     transport: httpx.BaseTransport | None = None,
+    insecure_http: bool = False,
 ) -> list[JobStatus]:
     """State and history of jobs: for a spec (jobs submitted from it, newest first), a job id,
     or, with no target, the jobs in the state store of the current directory.
@@ -233,7 +277,8 @@ def status(
                 if base is not None and base == recorded and endpoint is None:
                     _check_local_service(job_id, base)
                 clients[key] = make_client(region=region, endpoint=base, credentials=credentials,
-                                           app_user_id=user, transport=transport)
+                                           app_user_id=user, transport=transport,
+                                           insecure_http=insecure_http)
             data = clients[key].show(job_id).data
             state = data.get("state")
             logs = data.get("operation_logs")

@@ -7,8 +7,10 @@ URLs are stored as received (they are needed to resume) and redacted whenever sh
 
 from __future__ import annotations
 
+import errno
 import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -77,6 +79,32 @@ class PartRow:
     attempts: int
 
 
+def _open_private(path: Path) -> None:
+    """Create or open `path` as an owner-only regular file, never through a symbolic link.
+
+    :raises OSError: a link, or not a regular file, at `path` or at one of SQLite's side files.
+    """
+    for side in ("-wal", "-shm", "-journal"):
+        aux = path.with_name(path.name + side)
+        if aux.is_symlink() or (aux.exists() and not aux.is_file()):
+            raise OSError(errno.ELOOP, f"{aux} is a link or not a regular file; refusing to "
+                          "use it", str(aux))
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK
+                     | os.O_CLOEXEC, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise OSError(errno.ELOOP, "is a symbolic link; refusing to follow it",
+                          str(path)) from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "is not a regular file", str(path))
+        os.fchmod(fd, 0o600)
+    finally:
+        os.close(fd)
+
+
 class StateStore:
     """Thread-safe wrapper over one SQLite connection (WAL, synchronous=FULL)."""
 
@@ -86,9 +114,10 @@ class StateStore:
         self._lock = threading.RLock()
         try:
             # The store holds single-use upload URLs: readable by the owner only. SQLite gives
-            # its -wal/-shm files the database file's permissions.
-            os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
-            os.chmod(path, 0o600)
+            # its -wal/-shm files the database file's permissions. A link in its place (or in
+            # the place of its -wal/-shm/-journal files) is refused: following it would create
+            # the store, or change the mode of a file, elsewhere.
+            _open_private(path)
             self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False,
                                        timeout=30.0)
             self._db.execute("PRAGMA journal_mode=WAL")
@@ -97,7 +126,8 @@ class StateStore:
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
                              (str(SCHEMA_VERSION),))
         except (sqlite3.Error, OSError) as exc:
-            raise SubmitError(f"cannot open the state store {path}: {exc}") from None
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise SubmitError(f"cannot open the state store {path}: {why}") from None
 
     def close(self) -> None:
         """Close the database."""

@@ -18,7 +18,7 @@ import httpx
 from preflight.errors import SubmitError, UploadRefused
 from preflight.submitter.client import MetaStudioClient, network_cause
 from preflight.submitter.progress import ProgressEvent, ProgressSink
-from preflight.submitter.retry import is_retryable_status
+from preflight.submitter.retry import certificate_problem, is_retryable_status
 from preflight.submitter.state import DONE, SENDING, UNPROVEN, StateStore
 
 
@@ -135,6 +135,9 @@ class Uploader:
                 resp = self.client.put_once(task.url, task.source, task.offset, task.length,
                                             task.content_type, counter)
             except httpx.TransportError as exc:
+                tls = certificate_problem(exc)
+                if tls:
+                    raise SubmitError(f"{label}: {tls} (not retried)") from None
                 self._rewind(task, counter.sent)
                 ambiguous = True
                 last = network_cause(exc)

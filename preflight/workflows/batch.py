@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from preflight.errors import ConfigError, PreflightError
 from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, Severity
+from preflight.safeio import read_capped, read_text
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -120,11 +121,9 @@ def looks_like_spec(path: Path) -> bool:
     if path.suffix.lower() not in SPEC_SUFFIXES:
         return False
     try:
-        if path.stat().st_size > MAX_SPEC_BYTES:
-            return False
-        text = path.read_text(encoding="utf-8")
+        text = read_text(path, MAX_SPEC_BYTES)
         data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("job"), dict)
 
@@ -149,7 +148,7 @@ class _Ignores:
             return
         f = folder / ".gitignore"
         try:
-            lines = f.read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = read_capped(f).decode("utf-8", "replace").splitlines()
         except OSError:
             return
         self.levels[folder] = _ignore_spec(lines)

@@ -14,7 +14,9 @@ from preflight.model import Report
 from preflight.rules.cache import ResultCache
 from preflight.rules.config import Config, config_for
 from preflight.rules.engine import Engine
+from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
+from preflight.spec.loader import check_depth
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
 
@@ -36,12 +38,19 @@ def parse_job_json(text: str) -> dict[str, Any]:
 
     :raises SpecError: not JSON or not an object.
     """
+    if len(text) > MAX_TEXT_BYTES:
+        raise SpecError(f"--job-json is {len(text):,} characters long (over {MAX_TEXT_BYTES:,})")
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SpecError(f"--job-json is not valid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise SpecError("--job-json is nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise SpecError(f"--job-json is not usable JSON: {exc}") from None
     if not isinstance(data, dict):
         raise SpecError("--job-json must be a JSON object, e.g. '{\"is_flexus\": true}'")
+    check_depth(data, where="--job-json")
     return data
 
 

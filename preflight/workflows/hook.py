@@ -22,6 +22,7 @@ from pathlib import Path
 
 from preflight.errors import HookError, PreflightError
 from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
+from preflight.safeio import read_capped
 from preflight.spec import JobSpec
 from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
 
@@ -238,7 +239,7 @@ def script(python: str | None = None) -> str:
 def is_ours(path: Path) -> bool:
     """Whether a hook file was written by `install`."""
     try:
-        return MARKER in path.read_text(encoding="utf-8", errors="replace")
+        return MARKER in read_capped(path).decode("utf-8", "replace")
     except OSError:
         return False
 

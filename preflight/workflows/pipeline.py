@@ -169,13 +169,15 @@ def submit(
     progress: ProgressCallback | None = None,
     transport: httpx.BaseTransport | None = None,
     retry: RetryPolicy | None = None,
+    insecure_http: bool = False,
 ) -> SubmitResult | DryRun:
     """Check, package, create, upload, confirm and submit a job; resume it if interrupted.
 
     ``spec`` is an ``avatar.toml``; or pass a ``manifest`` (object or ``manifest.json`` path)
     to skip check and packaging. Credentials come from the environment unless given.
     ``sandbox=True`` starts an in-process stand-in service with throwaway credentials and
-    submits to it. ``dry_run`` returns the requests that would be sent.
+    submits to it. ``dry_run`` returns the requests that would be sent. Plain ``http://``
+    goes only to this machine unless ``insecure_http``.
 
     :raises SubmitError: the service or the network refused (exit code 3 in the CLI).
     :raises PackagingError: the package cannot be built (e.g. error findings without force).
@@ -197,7 +199,8 @@ def submit(
     with _service(sandbox, region, endpoint, credentials, progress) as (reg, ep, creds, local):
         # credentials and endpoint are known good before the long part
         client = connect(region=reg, endpoint=ep, credentials=creds, app_user_id=user,
-                         jobs=jobs, dry_run=dry_run, transport=transport, retry=retry)
+                         jobs=jobs, dry_run=dry_run, transport=transport, retry=retry,
+                         insecure_http=insecure_http)
         try:
             if man is None:
                 assert spec is not None

@@ -53,7 +53,7 @@ def test_manifest_is_valid_for_the_framework() -> None:
                            str(MANIFEST)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     (entry,) = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
-    assert entry["id"] == "preflight" and entry["entry"] == "preflight hook run"
+    assert entry["id"] == "preflight" and entry["entry"] == "preflight hook run --"
     assert entry["files"] == hook.FILES_REGEX
     rx = re.compile(entry["files"])
     for name in ("a/take.MP4", "x.mov", "v.mp3", "id.jpeg", "grant.pdf", "avatar.toml",
@@ -66,7 +66,7 @@ def test_manifest_is_valid_for_the_framework() -> None:
 def _framework_repo(repo: Path) -> None:
     (entry,) = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     config = {"repos": [{"repo": "local", "hooks": [{
-        "id": "preflight", "name": entry["name"], "entry": f"{PREFLIGHT} hook run",
+        "id": "preflight", "name": entry["name"], "entry": f"{PREFLIGHT} hook run --",
         "language": "system", "files": entry["files"], "require_serial": True,
     }]}]}
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config), encoding="utf-8")
