@@ -24,7 +24,8 @@ from preflight.cli.hook import hook_group
 from preflight.cli.package import package_cmd
 from preflight.cli.rules import rules_cmd
 from preflight.cli.sandbox import sandbox_cmd
-from preflight.cli.submit import status_cmd, submit_cmd
+from preflight.cli.status import status_cmd
+from preflight.cli.submit import submit_cmd
 from preflight.errors import PreflightError
 
 __all__ = ["Outcome", "cli", "exit_code", "main", "run"]

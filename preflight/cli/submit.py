@@ -1,4 +1,4 @@
-"""`preflight submit` and `preflight status`."""
+"""`preflight submit`."""
 
 from __future__ import annotations
 
@@ -163,49 +163,4 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, insecure_htt
     if result.success is False:
         click.echo(f"preflight: job {result.job_id} ended in {result.state}", err=True)
         return Outcome(service_failed=True)
-    return Outcome()
-
-
-@click.command("status")
-@click.argument("target", required=False, metavar="[SPEC|JOB_ID]")
-@click.option("--region", type=region_choice,
-              help="Service region (default: the endpoint recorded when submitting).")
-@click.option("--endpoint", metavar="URL", help="Service base URL.")
-@click.option("--insecure-http", is_flag=True, help="Allow a plain http:// endpoint on "
-              "another machine (requests are signed, but travel unencrypted).")
-@click.option("--app-user-id", metavar="ID", help="X-App-UserId header.")
-@click.option("--state-dir", type=click.Path(file_okay=False, path_type=str),
-              help="Where the resume state lives (default .preflight next to the spec).")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True)
-def status_cmd(target: str | None, region: str | None, endpoint: str | None,
-               insecure_http: bool, app_user_id: str | None, state_dir: str | None,
-               fmt: str) -> Outcome:
-    """Show a job's state and history from the service.
-
-    \b
-    preflight status avatar.toml        # the job submitted from this spec
-    preflight status 3f2a...            # any job id (give --region or --endpoint)
-    """
-    from preflight.submitter.session import status
-
-    results = status(target, region=region, endpoint=endpoint, app_user_id=app_user_id,
-                     state_dir=state_dir, insecure_http=insecure_http)
-    if fmt == "json":
-        click.echo(json.dumps([r.to_dict() for r in results], indent=2, ensure_ascii=False))
-        return Outcome()
-    for r in results:
-        click.echo(f"job {r.job_id}  {r.name or ''}  state {r.state}"
-                   + ("  (final)" if r.final else ""))
-        for line in review_lines(r.history):
-            click.echo(f"  {line}")
-        for log in r.history:
-            code = f" error_code={log['error_code']}" if log.get("error_code") else ""
-            click.echo(f"  {log.get('operate_time', ''):<22} {log.get('operate_user', ''):<6} "
-                       f"{log.get('log_type', '')}: {log.get('log_description', '')}{code}")
-        local: Any = r.local
-        if local:
-            parts = local.get("parts", [])
-            done = sum(1 for p in parts if p["status"] == "done")
-            click.echo(f"  local: {local['phase']}, {done}/{len(parts)} upload(s) done")
     return Outcome()

@@ -91,13 +91,35 @@ def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any
 MAX_FRAME_PIXELS = 8192 * 4320
 
 
-def open_video(path: Path) -> Any:
+def check_frame_size(path: Path, width: int | None, height: int | None) -> None:
+    """Refuse frames larger than 8K before anything decodes them.
+
+    :raises ProbeError: ``width x height`` over `MAX_FRAME_PIXELS`.
+    """
+    if width and height and width * height > MAX_FRAME_PIXELS:
+        raise ProbeError(path, f"frames of {width}x{height} are larger than 8K "
+                         f"({MAX_FRAME_PIXELS:,} pixels); not decoded")
+
+
+def open_video(path: Path, *, header_checked: bool = False) -> Any:
     """Open a media file with PyAV (the caller closes it).
 
-    :raises ProbeError: FFmpeg cannot open it.
+    FFmpeg's stream probe decodes the first frames, so the frame size is read from the
+    container header (pymediainfo) first, unless the caller did that (`header_checked`).
+
+    :raises ProbeError: frames over 8K, or FFmpeg cannot open it.
     """
     import av
 
+    if not header_checked:
+        from preflight.inspect.probe import probe_video
+
+        try:
+            header = probe_video(path)
+        except ProbeError:
+            header = None  # FFmpeg says below what the file is
+        if header is not None:
+            check_frame_size(path, header.width, header.height)
     try:
         return av.open(str(path), mode="r", metadata_errors="ignore")
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
@@ -129,10 +151,7 @@ def sample_frames(path: Path, *, count: int = DEFAULT_COUNT, max_side: int = DEF
         if not container.streams.video:
             raise ProbeError(path, "has no video stream")
         stream = container.streams.video[0]
-        w, h = stream.codec_context.width or 0, stream.codec_context.height or 0
-        if w * h > MAX_FRAME_PIXELS:
-            raise ProbeError(path, f"frames of {w}x{h} are larger than 8K ({MAX_FRAME_PIXELS:,} "
-                             "pixels); not decoded")
+        check_frame_size(path, stream.codec_context.width, stream.codec_context.height)
         stream.thread_type = "SLICE"
         if duration is None or duration <= 0:
             duration = (container.duration or 0) / 1_000_000 or None

@@ -87,13 +87,10 @@ def _refuse_huge_frames(ctx: FileContext, probe: VideoProbe | None) -> None:
 
     :raises ProbeError: frames larger than `MAX_FRAME_PIXELS`.
     """
-    from preflight.inspect.frames import MAX_FRAME_PIXELS
+    from preflight.inspect.frames import check_frame_size
 
-    if probe is None or not probe.width or not probe.height:
-        return
-    if probe.width * probe.height > MAX_FRAME_PIXELS:
-        raise ProbeError(ctx.path, f"frames of {probe.width}x{probe.height} are larger than 8K "
-                         f"({MAX_FRAME_PIXELS:,} pixels); not decoded")
+    if probe is not None:
+        check_frame_size(ctx.path, probe.width, probe.height)
 
 
 def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outcome[FrameSample]:
@@ -108,7 +105,7 @@ def video_frames(ctx: FileContext, count: int = 8, max_side: int = 320) -> Outco
         probe = video_probe(ctx).value
         duration = probe.duration if probe is not None else None
         _refuse_huge_frames(ctx, probe)
-        container = open_video(ctx.path)
+        container = open_video(ctx.path, header_checked=True)
         try:
             sample = sample_frames(ctx.path, count=count, max_side=max_side, duration=duration,
                                    container=container)

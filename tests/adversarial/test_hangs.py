@@ -150,3 +150,23 @@ def test_a_spec_over_the_size_cap_is_refused(tmp_path: Path) -> None:
     r = run_cli("check", spec, timeout=60)
     no_internal_error(r)
     assert r.returncode == 2 and "limit" in r.stderr and str(spec) in r.stderr
+
+
+def test_contact_sheet_of_a_video_above_8k_does_not_decode_it(tmp_path: Path) -> None:
+    """The sheet samples frames itself when the check did not (a cache hit, an error): the
+    header check guards that path too, so the sheet says why and memory stays bounded."""
+    video = tmp_path / "huge.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i",
+                    "color=c=green:s=8448x4480:d=0.08:r=25", "-c:v", "libx264", "-preset",
+                    "ultrafast", "-frames:v", "2", "-pix_fmt", "yuv420p", str(video)],
+                   check=True, timeout=120, capture_output=True)
+    sheet = tmp_path / "sheet.png"
+    measure = ("import sys\nfrom pathlib import Path\n"
+               "from preflight.workflows.contact_sheet import write_contact_sheet\n"
+               "write_contact_sheet(Path(sys.argv[2]), Path(sys.argv[1]))\n"
+               "print(next(line.split()[1] for line in open('/proc/self/status')"
+               " if line.startswith('VmHWM')))")
+    peak = subprocess.run([sys.executable, "-c", measure, str(video), str(sheet)],
+                          capture_output=True, text=True, timeout=60, check=True)
+    assert sheet.is_file()
+    assert int(peak.stdout.split()[-1]) < 110_000, peak.stdout  # KiB
