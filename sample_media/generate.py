@@ -35,6 +35,9 @@ GREEN = (0, 177, 64)
 #: Speech-like audio: a voiced buzz with a moving pitch, syllables at ~4 Hz and short pauses.
 SPEECH = ("0.28*sin(2*PI*(150+35*sin(2*PI*0.6*t))*t+2*sin(2*PI*300*t))"
           "*(0.5+0.5*sin(2*PI*4.1*t))*(0.6+0.4*sin(2*PI*0.23*t))*gt(sin(2*PI*0.31*t)\\,-0.8)")
+#: The take's sound: the speech with an 18-second pause from 1:00, the silent segment facing
+#: the camera that Flexus asks for (PRS011).
+TAKE_AUDIO = SPEECH + "*(1-between(t\\,60\\,78))"
 
 
 def ffmpeg(*args: str) -> None:
@@ -101,7 +104,7 @@ def office_png(path: Path, w: int, h: int) -> None:
 
 
 def presenter_video(out: Path, *, w: int = W, h: int = H, seconds: float = DURATION,
-                    background: str = "0x00B140", audio: str | None = SPEECH,
+                    background: str = "0x00B140", audio: str | None = TAKE_AUDIO,
                     vignette: bool = True, sideways: bool = False) -> None:
     """Green-screen (or other background) presenter video: 2 s clip looped + synthetic audio.
     `sideways` stores the picture turned 90° clockwise without rotation metadata."""
