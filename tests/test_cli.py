@@ -239,3 +239,24 @@ def test_unreadable_media_is_a_finding(tmp_path: Path) -> None:
     result = invoke("check", str(f))
     f.chmod(0o600)
     assert result.exit_code == 1 and "permission denied" in result.output
+
+
+def test_exit_zero_reports_findings_but_exits_0(write_spec: Any, tmp_path: Path) -> None:
+    spec = write_spec(BAD)
+    failing = invoke("check", str(spec))
+    assert failing.exit_code == 1
+    result = invoke("check", str(spec), "--exit-zero")
+    assert result.exit_code == 0 and " REQ001 " in result.output
+    strict = invoke("check", str(spec), "--exit-zero", "--strict")
+    assert strict.exit_code == 0
+    # usage problems still fail
+    assert invoke("check", str(tmp_path / "missing.toml"), "--exit-zero").exit_code == 2
+
+
+def test_contact_sheet_says_where_it_was_written(media_factory: Any, tmp_path: Path) -> None:
+    video = media_factory.video(width=1080, height=1920, seconds=2)
+    out = tmp_path / "sheet.png"
+    result = CliRunner().invoke(cli, ["check", str(video), "--select", "VID,GRN",
+                                      "--contact-sheet", str(out)])
+    assert out.is_file()
+    assert f"contact sheet written to {out}" in result.output

@@ -43,6 +43,7 @@ class Outcome:
     findings: bool = False
     unchecked: bool = False
     service_failed: bool = False
+    exit_zero: bool = False
 
 
 def exit_code(outcome: Outcome | None = None, *, error: BaseException | None = None) -> int:
@@ -60,6 +61,8 @@ def exit_code(outcome: Outcome | None = None, *, error: BaseException | None = N
         return EXIT_SUBMIT
     if outcome.unchecked:
         return EXIT_USAGE
+    if outcome.exit_zero:  # report findings, never fail on them (ruff/flake8 --exit-zero)
+        return EXIT_OK
     report = outcome.report
     if outcome.findings or (report is not None and (
             report.errors or (outcome.strict and report.warnings))):

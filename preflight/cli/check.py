@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -105,6 +106,8 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
 @click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=str),
               help="Configuration file (default: nearest preflight.toml or pyproject.toml).")
 @click.option("--strict", is_flag=True, help="Warnings fail too (exit 1).")
+@click.option("--exit-zero", is_flag=True,
+              help="Exit 0 even when findings are reported (usage errors still exit 2).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
               help="Write the report to a file instead of standard output.")
@@ -119,9 +122,9 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
               help="Also write the sampled video frames with the green mask to this PNG.")
 def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
               edition: str | None, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
-              config_path: str | None, strict: bool, quiet: bool, output: str | None,
-              jobs: int | None, exclude: tuple[str, ...], no_cache: bool, cache_dir: str | None,
-              contact_sheet: str | None) -> Outcome:
+              config_path: str | None, strict: bool, exit_zero: bool, quiet: bool,
+              output: str | None, jobs: int | None, exclude: tuple[str, ...], no_cache: bool,
+              cache_dir: str | None, contact_sheet: str | None) -> Outcome:
     """Check a job spec (avatar.toml), loose media files, or whole folders before submitting.
 
     \b
@@ -147,9 +150,10 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None
     if kind == "batch":
-        return _check_many(targets, config, edition=edition, slot=slot, job=job, cache=cache,
-                           jobs=jobs, exclude=exclude, fmt=fmt, options=options, output=output,
-                           strict=strict)
+        outcome = _check_many(targets, config, edition=edition, slot=slot, job=job,
+                              cache=cache, jobs=jobs, exclude=exclude, fmt=fmt, options=options,
+                              output=output, strict=strict)
+        return replace(outcome, exit_zero=exit_zero)
     if kind == "spec":
         report = check(targets[0], config=config, edition=edition, cache=cache,
                        contact_sheet=contact_sheet)
@@ -157,4 +161,6 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
         report = check(list(targets), config=config, edition=edition, slot=slot, job=job,
                        cache=cache, contact_sheet=contact_sheet)
     _write(render(report, fmt, options), output)
-    return Outcome(report=report, strict=strict)
+    if contact_sheet:
+        click.echo(f"contact sheet written to {contact_sheet}", err=True)
+    return Outcome(report=report, strict=strict, exit_zero=exit_zero)
