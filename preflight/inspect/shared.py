@@ -151,15 +151,21 @@ def image_file(ctx: FileContext, max_pixels: int,
     return memo(ctx, "image", run)
 
 
+
+def _usable_frames(ctx: FileContext) -> FrameSample | None:
+    """The sampled frames of a video with a video track that is not cut short, else None."""
+    probe = video_probe(ctx).value
+    if probe is None or not probe.video_tracks or probe.truncated:
+        return None
+    return video_frames(ctx).value
+
+
 def green_results(ctx: FileContext, opts: Any) -> Any:
     """Per-frame green measurements for this file with these colour options (None if no frames)."""
     from preflight.inspect.green import Params, analyse
 
     params = Params.from_options(opts)
-    probe = video_probe(ctx).value
-    if probe is None or not probe.video_tracks or probe.truncated:
-        return None
-    frames = video_frames(ctx).value
+    frames = _usable_frames(ctx)
     if frames is None:
         return None
     return ctx.memo(f"green:{params}", lambda: analyse(frames.frames, params))
@@ -170,10 +176,7 @@ def video_faces(ctx: FileContext, upsample: int) -> Any:
     video has no usable frames. Reuses the frames the VID/GRN rules sampled."""
     from preflight.inspect.face import faces_in, note
 
-    probe = video_probe(ctx).value
-    if probe is None or not probe.video_tracks or probe.truncated:
-        return None
-    frames = video_frames(ctx).value
+    frames = _usable_frames(ctx)
     if frames is None:
         return None
 

@@ -5,14 +5,12 @@ and a blurred one. Frames are drawn with Pillow and encoded by the imageio-ffmpe
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.media.factory import ffmpeg, run_ffmpeg
+from tests.media.factory import CachedMedia, ffmpeg, run_ffmpeg
 
 FACES = Path(__file__).resolve().parent.parent / "data" / "faces"
 PEOPLE = {"astronaut": "astronaut.jpg", "hopper": "grace_hopper.jpg"}
@@ -65,17 +63,8 @@ def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg
     return base
 
 
-class FaceMedia:
+class FaceMedia(CachedMedia):
     """Makes presenter media into `root`, reusing earlier ones with the same parameters."""
-
-    def __init__(self, root: Path):
-        self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-
-    def _path(self, kind: str, params: dict[str, Any], suffix: str) -> tuple[Path, bool]:
-        key = hashlib.sha1(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()[:12]
-        p = self.root / f"{kind}-{key}{suffix}"
-        return p, p.exists()
 
     def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.0,
               bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,

@@ -62,8 +62,8 @@ def _scene(w: int, h: int, background: str, subject: str) -> str:
     return ",".join(chain + draw)
 
 
-class MediaFactory:
-    """Makes media files into `root`, reusing earlier ones with the same parameters."""
+class CachedMedia:
+    """Media made into `root` once per set of parameters (reused by later calls)."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -73,6 +73,10 @@ class MediaFactory:
         key = hashlib.sha1(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()[:12]
         p = self.root / f"{kind}-{key}{suffix}"
         return p, p.exists()
+
+
+class MediaFactory(CachedMedia):
+    """Makes media files into `root`, reusing earlier ones with the same parameters."""
 
     def video(self, *, width: int = 1080, height: int = 1920, seconds: float = 2.0,
               fps: float = 25, rotation: int = 0, codec: str = "h264", container: str = "mp4",
