@@ -224,7 +224,6 @@ def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
 
     :raises ProbeError: the file cannot be opened or the track cannot be decoded.
     """
-    import av
 
     own = container is None
     if own:
@@ -233,24 +232,13 @@ def video_track_levels(path: Path, duration: float | None, *, count: int = 8,
         if not container.streams.audio:
             return None
         stream = container.streams.audio[0]
-        tb = float(stream.time_base or 0) or 1 / 48000
         dur = duration or (container.duration or 0) / 1_000_000
         meter = _Meter()
         for start in _windows(dur, count, seconds):
-            got = 0.0
-            try:
-                container.seek(max(0, int(start / tb)), stream=stream, backward=True)
-                for n, packet in enumerate(container.demux(stream)):
-                    if n > 2000:
-                        break
-                    for frame in packet.decode():
-                        meter.add(frame)
-                        got += frame.samples / (frame.sample_rate or 1)
-                    if got >= seconds and start > 0:
-                        break
-            except (av.FFmpegError, ValueError):
-                continue
-            meter.flush()
+            # the first window reads on to the packet cap: the track's start is measured whole
+            if _feed_window(container, stream, meter, start, seconds, max_packets=2000,
+                            stop_when_full=start > 0):
+                meter.flush()
         if meter.samples == 0:
             raise ProbeError(path, "the audio track cannot be decoded")
         return meter.levels()
@@ -274,24 +262,33 @@ class QuietRun:
         return max(0.0, self.end - self.start)
 
 
-def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> float | None:
-    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable."""
+def _feed_window(container: Any, stream: Any, meter: _Meter, start: float, seconds: float, *,
+                 max_packets: int, stop_when_full: bool = True) -> bool:
+    """Seek to `start` and feed `meter` about `seconds` of audio (at most `max_packets`
+    packets; with `stop_when_full` off, up to the cap). False when FFmpeg cannot decode there."""
     import av
 
     tb = float(stream.time_base or 0) or 1 / 48000
-    meter = _Meter()
     got = 0.0
     try:
         container.seek(max(0, int(start / tb)), stream=stream, backward=True)
         for n, packet in enumerate(container.demux(stream)):
-            if n > 400:
+            if n > max_packets:
                 break
             for frame in packet.decode():
                 meter.add(frame)
                 got += frame.samples / (frame.sample_rate or 1)
-            if got >= seconds:
+            if got >= seconds and stop_when_full:
                 break
     except (av.FFmpegError, ValueError):
+        return False
+    return True
+
+
+def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> float | None:
+    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable."""
+    meter = _Meter()
+    if not _feed_window(container, stream, meter, start, seconds, max_packets=400):
         return None
     meter.flush()
     return meter.levels().loudest_block_dbfs if meter.samples else None

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from preflight.metastudio import (
@@ -62,19 +63,26 @@ def cross_field_problem(body: dict[str, Any]) -> str | None:
     return None
 
 
+def _fields_problem(body: dict[str, Any], fields: Mapping[str, str]) -> str | None:
+    """An unknown field, or a value not of its documented JSON type; None if all fit."""
+    for key, value in body.items():
+        expected = fields.get(key)
+        if expected is None:
+            return f"Invalid parameter: unknown field '{key}'"
+        if key in MULTIPART_FIELDS and value == "auto":
+            return f"Invalid parameter: '{key}' must be an integer"
+        if not _type_ok(value, expected):
+            return f"Invalid parameter: '{key}' must be {expected}"
+    return None
+
+
 def update_problem(body: object) -> str | None:
     """The first reason the API would refuse an update body (dossier §2.4); None if fine."""
     if not isinstance(body, dict):
         return "Invalid body: expected a JSON object"
-    for key, value in body.items():
-        expected = UPDATE_FIELDS.get(key)
-        if expected is None:
-            return f"Invalid parameter: unknown field '{key}'"
-        if expected == "array of object":
-            if not (isinstance(value, list) and all(isinstance(v, dict) for v in value)):
-                return f"Invalid parameter: '{key}' must be {expected}"
-        elif not _type_ok(value, expected):
-            return f"Invalid parameter: '{key}' must be {expected}"
+    problem = _fields_problem(body, UPDATE_FIELDS)
+    if problem:
+        return problem
     for key in MULTIPART_FIELDS:
         if key in body and not MULTIPART_MIN <= body[key] <= MULTIPART_MAX:
             return f"Invalid parameter: '{key}' must be {MULTIPART_MIN}~{MULTIPART_MAX}"
@@ -88,14 +96,9 @@ def body_problem(body: object) -> str | None:
     errors; None when its fields are acceptable."""
     if not isinstance(body, dict):
         return "Invalid body: expected a JSON object"
-    for key, value in body.items():
-        expected = BODY_FIELDS.get(key)
-        if expected is None:
-            return f"Invalid parameter: unknown field '{key}'"
-        if key in MULTIPART_FIELDS and value == "auto":
-            return f"Invalid parameter: '{key}' must be an integer"
-        if not _type_ok(value, expected):
-            return f"Invalid parameter: '{key}' must be {expected}"
+    problem = _fields_problem(body, BODY_FIELDS)
+    if problem:
+        return problem
     for key in REQUIRED_FIELDS:
         if not isinstance(body.get(key), str) or not body[key].strip():
             return f"Invalid parameter: '{key}' is required"

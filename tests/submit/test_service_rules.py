@@ -18,19 +18,10 @@ from preflight.metastudio import (
     is_final,
 )
 from preflight.sandbox import Sandbox, running
-from preflight.submitter.flow import SubmitResult, action_answer
+from preflight.submitter.flow import action_answer
 from preflight.workflows.pipeline import submit
 from tests.submit.conftest import FAST_RETRY, make_manifest
-from tests.submit.test_flow import _assert_consistent
-
-
-def _run(sb: Sandbox, tmp: Path, man: Any, **kw: Any) -> SubmitResult:
-    kw.setdefault("wait", True)
-    kw.setdefault("retry", FAST_RETRY)
-    result = submit(manifest=man, endpoint=sb.url, credentials=sb.credentials,
-                    state_dir=tmp / "state", poll_interval=0.02, **kw)
-    assert isinstance(result, SubmitResult)
-    return result
+from tests.submit.test_flow import _assert_consistent, _run
 
 
 def _forbidden(sb: Sandbox) -> list[dict[str, Any]]:
