@@ -60,6 +60,7 @@ def test_example_refuses_a_folder_with_errors_and_passes_a_clean_one(
     assert capsys.readouterr().out.startswith("ready: 1 files checked")
 
 
+SUBMIT_DOC = README.parent / "docs" / "submitting.md"
 SUBMIT_BLOCK = re.compile(
     r"<!-- library-example-submit -->\s*```python\n(.*?)```\s*<!-- /library-example-submit -->",
     re.S)
@@ -68,9 +69,9 @@ SUBMIT_BLOCK = re.compile(
 def test_submit_example_runs_as_written_in_a_fresh_process(media_factory: Any,
                                                              tmp_path: Path) -> None:
     """In a new interpreter (nothing imported before, as a user runs it): the sandbox, submit
-    and status calls of the README work as shown."""
-    match = SUBMIT_BLOCK.search(README.read_text(encoding="utf-8"))
-    assert match, "README.md lacks the <!-- library-example-submit --> block"
+    and status calls of docs/submitting.md work as shown."""
+    match = SUBMIT_BLOCK.search(SUBMIT_DOC.read_text(encoding="utf-8"))
+    assert match, "docs/submitting.md lacks the <!-- library-example-submit --> block"
     video = media_factory.video(width=1080, height=1920, seconds=185)
     (tmp_path / "take.mp4").symlink_to(video)
     (tmp_path / "avatar.toml").write_text(
