@@ -91,6 +91,11 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     return Outcome(report=report, strict=strict, unchecked=bool(summary.failed))
 
 
+def _to_terminal() -> bool:
+    """Whether standard output is a terminal (an HTML page is not written there)."""
+    return sys.stdout.isatty()
+
+
 def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None,
                 slot: str | None, job: dict[str, Any] | None, jobs: int | None,
                 exclude: tuple[str, ...], options: RenderOptions, output: str | None,
@@ -173,7 +178,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None
     if fmt == "html":
-        if not output and sys.stdout.isatty():
+        if not output and _to_terminal():
             raise click.UsageError("--format html writes a whole web page: add -o report.html "
                                    "(or redirect the output to a file)")
         if contact_sheet:
