@@ -319,15 +319,33 @@ def image_picture(path: Path, findings: Iterable[Finding]) -> tuple[list[Picture
         for b in boxes:
             x0, y0, x1, y1 = (float(v) * scale for v in b[:4])
             d.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 230, 255), width=3)
-    faces = f", {len(boxes)} face box{'es' if len(boxes) != 1 else ''}" if boxes else ""
+    caption = f"{len(boxes)} face box{'es' if len(boxes) != 1 else ''} (cyan)" if boxes else ""
     return [Picture(src=_jpeg(img), alt=path.name, width=img.width, height=img.height,
-                    caption=f"{img.width}x{img.height} as displayed{faces}")], None
+                    caption=caption)], None
+
+
+def image_size(path: Path) -> str | None:
+    """``WxH`` of an image as displayed (EXIF rotation applied), read from its header."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                w, h = img.size
+                turned = img.getexif().get(0x0112) in (5, 6, 7, 8)
+    except Exception:  # any unreadable header: the IMG rules say why
+        return None
+    return f"{h}x{w}" if turned else f"{w}x{h}"
 
 
 def file_view(slot: str, path: Path, findings: list[Finding],
               sample: FrameSample | None, green: Mapping[str, Any],
               presenter: Mapping[str, Any] | None) -> FileView:
     """What the HTML report shows of one upload: its facts and its pictures."""
+    from preflight.inspect.image import is_pdf
     from preflight.inspect.probe import probe_video
     from preflight.metastudio import SLOTS
     from preflight.report.html import FileView
@@ -370,6 +388,8 @@ def file_view(slot: str, path: Path, findings: list[Finding],
         elif note is None:
             note = "no frames: the video could not be decoded (see the findings)"
     elif family == "IMG":
+        if not is_pdf(path):
+            resolution = image_size(path)
         pictures, note = image_picture(path, findings)
     return FileView(slot, str(path), size=size, duration=duration, resolution=resolution,
                     codec=codec, summary=tuple(summary), pictures=tuple(pictures), note=note)
@@ -393,4 +413,19 @@ def job_view(report: Report, body: Mapping[str, Any] | None, pairs: Iterable[tup
         sample = seen.get(path)
         views.append(file_view(slot, path, mine, sample, green,
                                faces.get(path) if sample is not None else None))
-    return JobView(report, body=body, files=tuple(views))
+    return JobView(report, body=body, files=tuple(_identity(views, faces)))
+
+
+def _identity(views: list[FileView], faces: Mapping[Path, Mapping[str, Any]]) -> list[FileView]:
+    """Put the identity distance the presenter rules measured on the ID card's card too."""
+    from dataclasses import replace
+
+    for video, noted in faces.items():
+        if "identity" not in noted:
+            continue
+        dist, card = noted["identity"]
+        for i, v in enumerate(views):
+            if v.slot == "id_card_front" and Path(v.path).name == card:
+                line = f"identity distance {dist:.2f} to the presenter in {video.name}"
+                views[i] = replace(v, summary=(*v.summary, line))
+    return views
