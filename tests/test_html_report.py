@@ -173,6 +173,10 @@ def test_quiet_shows_errors_only() -> None:
                                        finding("REQ033", Severity.WARNING, message="warned")])
     out = render(report, "html", RenderOptions(rules=rule_infos(), quiet=True))
     assert "REQ001 message" in out and "warned" not in out
+    card = Report.build("standard", [finding("VID011", Severity.WARNING, "/v.mp4")],
+                        files=["/v.mp4"])
+    out = render(card, "html", RenderOptions(rules=rule_infos(), quiet=True))
+    assert "No findings for this file" not in out and "left out: --quiet" in out
 
 
 def _folder(media_factory: Any, root: Path) -> Path:
