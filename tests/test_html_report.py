@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import site
 import subprocess
 import sys
+import sysconfig
+import venv
 import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
@@ -268,3 +272,23 @@ def test_templates_ship_in_the_wheel(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for name in ("report.html.j2", "findings.html.j2", "report.css"):
         assert f"preflight/report/templates/{name}" in names
+    # A plain install of the wheel's files (as tests/test_wheel.py does) renders the page.
+    env_dir = tmp_path / "fresh"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(purelib)
+    deps = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    (Path(purelib) / "_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n",
+                                             encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    code = ("import preflight.report.html as h; from preflight.model import Report; "
+            "print(h.__file__); print(h.render_jobs([h.JobView(Report.build('standard', []))]))")
+    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True,
+                         cwd=tmp_path, env=env).stdout
+    where, page = out.split("\n", 1)
+    assert where.startswith(str(env_dir)), where
+    assert page.startswith("<!DOCTYPE html>") and "Ready to submit" in page
