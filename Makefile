@@ -29,7 +29,7 @@ demo: $(STAMP) chromium
 	  -o sample_media/out/report.html; rc=$$?; \
 	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
 	@echo "== screenshot of the HTML report by headless Chromium: sample_media/out/report.png"
-	$(BIN)/python scripts/screenshot.py sample_media/out/report.html sample_media/out/report.png
+	$(BIN)/python scripts/screenshot.py sample_media/out/report.html sample_media/out/report.png --max-height 3400
 	@echo "== preflight package sample_media/avatar.toml --out sample_media/out/pkg"
 	$(BIN)/preflight package sample_media/avatar.toml --out sample_media/out/pkg --parts 3
 	@echo "== preflight submit sample_media/avatar.toml --sandbox --wait (local stand-in service)"
