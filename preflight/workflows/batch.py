@@ -313,9 +313,9 @@ class Checker:
             quick = JobSpec(job=MappingProxyType(body))
             ed = self.edition or self.config.edition or edition_of(body)
             slot = target.slot or guess_slot(target.path.suffix) or "training_video"
-            pairs = ((slot, Path(target.label)),)
-            report = self.engine(ed).run(quick, whole_spec=False, files=pairs)
-            return Outcome(target, report, pairs=pairs)
+            report = self.engine(ed).run(quick, whole_spec=False,
+                                         files=((slot, Path(target.label)),))
+            return Outcome(target, report, pairs=((slot, target.path),))
         except PreflightError as exc:
             return Outcome(target, error=exc)
 
