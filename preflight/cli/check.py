@@ -75,7 +75,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     for outcome in batch.run(found, checker, jobs):
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(f"{outcome.target.path}: error: {outcome.error}", err=True)
+            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:

@@ -49,7 +49,7 @@ DB_NAME = "results.sqlite3"
 FINGERPRINT_BYTES = 64 * 1024
 #: Blocks (of `SAMPLE_BYTES`) sampled evenly between the two ends.
 SAMPLES, SAMPLE_BYTES = 16, 4096
-_SCHEMA = 2
+_SCHEMA = 3
 _BUSY_MS = 10_000
 
 
@@ -140,7 +140,7 @@ def decode(text: str) -> list[Finding]:
         Finding(
             code=d["code"], name=d["name"], severity=Severity(d["severity"]),
             message=d["message"], source=d["source"], path=d["path"], slot=d["slot"],
-            fix=d["fix"], details=d["details"],
+            fix=d["fix"], details=d["details"], line=d.get("line"), column=d.get("column"),
         )
         for d in json.loads(text)
     ]
@@ -197,7 +197,9 @@ class ResultCache:
         ]
         peers = sorted({s for r in rule_list if settings[r.code].severity for s in r.peers})
         material = [
-            _SCHEMA, __version__, _column(path.resolve()), st.st_size, st.st_mtime_ns,
+            # The path as shown too: findings (and fix commands) name the file that way.
+            _SCHEMA, __version__, _column(path.resolve()), _column(path), st.st_size,
+            st.st_mtime_ns,
             st.st_ctime_ns, st.st_ino, fp,
             ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
             _rules_signature(rule_list),

@@ -17,7 +17,7 @@ from preflight.rules.config import Config, config_for
 from preflight.rules.engine import Engine
 from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
-from preflight.spec.loader import check_depth
+from preflight.spec.loader import check_depth, shown_path
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
 
@@ -64,7 +64,7 @@ def quick_files(paths: Iterable[str | Path], slot: str | None) -> list[tuple[str
         raise ConfigError(f"unknown slot {slot!r}; expected one of {', '.join(SLOTS)}")
     out = []
     for p in paths:
-        path = Path(p).absolute()
+        path = Path(shown_path(p))  # as typed: reports name it so
         s = slot or guess_slot_from_name(path.name)
         if s is None:
             raise ConfigError(
@@ -136,7 +136,7 @@ def check(
     files = quick_files(items, slot)
     body = {**QUICK_JOB_DEFAULTS, **(job or {})}
     spec = JobSpec(job=MappingProxyType(body))
-    cfg = config_for(config, files[0][1].parent)
+    cfg = config_for(config, files[0][1].absolute().parent)
     ed = edition or cfg.edition or edition_of(body)
     return Engine(ed, cfg, rc).run(spec, whole_spec=False, files=files)
 

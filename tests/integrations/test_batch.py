@@ -139,7 +139,7 @@ def test_cli_checks_fifty_mixed_files_in_parallel_with_a_summary(
     assert table["PKG"][0] == "20"  # the part-count rules looked at the same videos
     assert table["REQ"][0] == "10" and table["IMG"][0] == "10" and table["AUD"][0] == "10"
     assert table["total"][0] == "50"
-    assert lines[-1] == "(40 checked)"
+    assert lines[-1] == "(10 specs and 30 loose files checked)"
     paths = [ln.split(":")[0] for ln in lines if ": VID001" in ln]
     assert paths == sorted(paths)  # input order
     serial = CliRunner().invoke(cli, ["check", "f", "--no-cache"], env={"PREFLIGHT_SERIAL": "1"})
