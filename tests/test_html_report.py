@@ -292,3 +292,34 @@ def test_templates_ship_in_the_wheel(tmp_path: Path) -> None:
     where, page = out.split("\n", 1)
     assert where.startswith(str(env_dir)), where
     assert page.startswith("<!DOCTYPE html>") and "Ready to submit" in page
+
+
+def test_a_spec_typed_relative_keeps_its_frames_and_one_card_per_file(
+        media_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import preflight.inspect.frames as frames
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(media_factory.video(width=360, height=640), shoot / "take.mp4")
+    shutil.copy(media_factory.image(), shoot / "cover.jpg")
+    (shoot / "avatar.toml").write_text('[job]\nname = "rel"\n[media]\ntraining_video = '
+                                       '"take.mp4"\ncover = "cover.jpg"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    calls: list[Path] = []
+    real = frames.sample_frames
+
+    def counting(path: Path, **kw: Any) -> Any:
+        calls.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(frames, "sample_frames", counting)
+    for targets in (["shoot/avatar.toml"], ["shoot"]):
+        calls.clear()
+        viewed = check_views(targets)
+        (job,) = viewed.jobs
+        assert [(v.slot, v.path) for v in job.files] == [
+            ("training_video", os.path.join("shoot", "take.mp4")),
+            ("cover", os.path.join("shoot", "cover.jpg"))], targets
+        assert len(job.files[0].pictures) == 8 and len(calls) == 1, targets

@@ -405,6 +405,11 @@ def job_view(report: Report, body: Mapping[str, Any] | None, pairs: Iterable[tup
     green = green_options(edition, config)
     views = []
     done: set[Path] = set()
+    # The report names each file as the user typed it (in the order of `pairs`); the frames and
+    # faces gathered during the check are keyed the same way.
+    pairs = list(pairs)
+    if len(report.files) == len(pairs):
+        pairs = [(slot, Path(name)) for (slot, _), name in zip(pairs, report.files, strict=True)]
     for slot, path in pairs:
         if path in done:
             continue
