@@ -33,18 +33,18 @@ def cache_clear(targets: tuple[str, ...], cache_dir: str | None) -> Outcome:
     """
     from preflight.errors import PreflightError
     from preflight.metastudio import SPEC_SUFFIXES
-    from preflight.rules import cache
+    from preflight.rules.cache import default_dir, dir_for, remove
 
     for t in targets:
         if not Path(t).is_dir() and Path(t).suffix.lower() not in SPEC_SUFFIXES:
             raise click.BadParameter(
                 f"{t} is not a spec or a folder (a media file checked alone uses the cache "
                 "of the folder the check ran in)", param_hint="SPEC|FOLDER")
-    folders = [cache.dir_for(t) for t in targets]
+    folders = [dir_for(t) for t in targets]
     if cache_dir:
         folders.append(Path(cache_dir))
     if not folders:
-        folders.append(cache.default_dir())
+        folders.append(default_dir())
     seen: set[Path] = set()
     refused = False
     for folder in folders:
@@ -52,7 +52,7 @@ def cache_clear(targets: tuple[str, ...], cache_dir: str | None) -> Outcome:
             continue
         seen.add(folder.absolute())
         try:
-            n = cache.remove(folder)
+            n = remove(folder)
         except PreflightError as exc:
             click.echo(f"preflight: error: {exc}", err=True)
             refused = True
