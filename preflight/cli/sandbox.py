@@ -136,8 +136,10 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
                     log=str(state_file.with_name("sandbox.log")),
                     credentials=str(credentials) if credentials else None,
                     started=time.time()))
-            click.echo(f"sandbox listening on {sb.url}"
-                       + ("" if state_file else " (Ctrl-C to stop; --background to detach)"))
+            if state_file is None:
+                click.echo("Ctrl-C stops it (`preflight sandbox --background` runs it detached)",
+                           err=True)
+            click.echo(f"sandbox listening on {sb.url}")  # last: scripts read the URL here
             sys.stdout.flush()
             sb.serve_forever()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (handled the same way)
