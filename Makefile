@@ -36,8 +36,9 @@ demo: $(STAMP) chromium
 	$(BIN)/preflight submit sample_media/avatar.toml --sandbox --wait \
 	  --package-dir sample_media/out/pkg --parts 3
 
+# Bytecode goes under .venv, so a test run leaves the tree as it was (git status --ignored).
 test: $(STAMP) chromium
-	$(BIN)/python -m pytest -q
+	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check preflight tests sample_media bench scripts

@@ -174,8 +174,17 @@ class _Ignores:
         return False
 
 
+def is_hidden(name: str) -> bool:
+    """A dot-name (``.cache``, ``._take.mp4`` from macOS): skipped when walking a folder."""
+    return name.startswith(".")
+
+
 def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Iterator[Path]:
-    """Candidate files (media and ``.toml``/``.json``) under `root`, sorted, ignores applied."""
+    """Candidate files (media and ``.toml``/``.json``) under `root`, sorted, ignores applied.
+
+    Hidden folders and files below `root` (dot-names, like ruff and git tools skip) are not
+    entered or listed, in a repository or not; `root` itself is walked even when hidden, and
+    a hidden file named on the command line is checked (`discover`)."""
     ignores = _Ignores(root, exclude, gitignore)
     # Honour .gitignore files above the root up to the repository top (where .git is).
     if gitignore:
@@ -197,6 +206,8 @@ def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Ite
             try:
                 is_dir = entry.is_dir()
             except OSError:
+                continue
+            if is_hidden(entry.name):
                 continue
             if is_dir:
                 if entry.name not in SKIP_DIRS and not ignores.ignored(p, True):
