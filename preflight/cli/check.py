@@ -173,7 +173,10 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
     near = Path(targets[0]).absolute().parent
     config = config_for(config_path, near).with_cli(split(select), split(ignore), edition)
-    cache = result_cache(no_cache, cache_dir, near if kind == "spec" else None)
+    # A spec's cache sits next to it, one folder's in it (so `cache clear FOLDER` finds it).
+    home = near if kind == "spec" else (
+        Path(targets[0]) if len(targets) == 1 and Path(targets[0]).is_dir() else None)
+    cache = result_cache(no_cache, cache_dir, home)
     fmt, color = resolve_format(fmt, output)
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None

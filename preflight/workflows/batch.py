@@ -440,7 +440,9 @@ def summary_table(summary: Summary, cache_hits: int | None = None) -> str:
         total.infos += row.infos
     lines.append(f"{'total':<8}{summary.files:>7}{total.errors:>8}{total.warnings:>10}{total.infos:>7}")
     loose = summary.targets - summary.specs
-    notes = [f"{_count(summary.specs, 'spec')} and {_count(loose, 'loose file')} checked"]
+    parts = [_count(n, what) for n, what in ((summary.specs, "spec"), (loose, "loose file"))
+             if n] or ["nothing"]
+    notes = [f"{' and '.join(parts)} checked"]
     if summary.failed:
         notes.append(f"{summary.failed} could not be checked")
     if cache_hits is not None:

@@ -176,6 +176,27 @@ def test_cache_clear_of_a_spec_or_folder_removes_the_cache_its_checks_wrote(
     assert result.exit_code == 2 and "not a spec or a folder" in result.output
 
 
+def test_a_folder_check_keeps_its_cache_in_the_folder_and_clear_finds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _image(shoot / "cover.png")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", "shoot"]).exit_code == 0
+    assert (shoot / ".preflight_cache" / "results.sqlite3").is_file()
+    assert not (tmp_path / ".preflight_cache").exists()
+    again = runner.invoke(cli, ["check", "shoot"])
+    assert "1 file from cache" in again.output, again.output
+    result = runner.invoke(cli, ["cache", "clear", "shoot"])
+    assert result.exit_code == 0 and "removed shoot/.preflight_cache (1 cached result)" in (
+        result.output), result.output
+    assert not (shoot / ".preflight_cache").exists()
+    # Several targets share one cache in the current folder, as before.
+    assert runner.invoke(cli, ["check", "shoot", "shoot/cover.png"]).exit_code == 0
+    assert (tmp_path / ".preflight_cache").is_dir()
+
+
 def test_cache_clear_never_deletes_a_folder_that_is_not_a_cache(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
