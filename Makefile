@@ -4,14 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench readme clean
+.PHONY: demo test lint bench readme clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,face]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# Headless Chromium (Debian's package) for the browser tests and the demo's screenshot.
+chromium:
+	@sh scripts/ensure_chromium.sh
+
+demo: $(STAMP) chromium
 	$(BIN)/python sample_media/generate.py
 	@echo "== preflight check sample_media/avatar.toml (expected: passes, exit 0)"
 	$(BIN)/preflight check sample_media/avatar.toml --contact-sheet sample_media/out/contact-sheet.png
@@ -20,14 +24,21 @@ demo: $(STAMP)
 	@$(BIN)/preflight check sample_media/broken.toml \
 	  --contact-sheet sample_media/out/contact-sheet-broken.png; rc=$$?; \
 	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
+	@echo "== preflight check sample_media/broken.toml --format html -o sample_media/out/report.html"
+	@$(BIN)/preflight check sample_media/broken.toml --format html \
+	  -o sample_media/out/report.html; rc=$$?; \
+	  if [ $$rc -ne 1 ]; then echo "expected exit 1 from the broken sample, got $$rc"; exit 1; fi
+	@echo "== screenshot of the HTML report by headless Chromium: sample_media/out/report.png"
+	$(BIN)/python scripts/screenshot.py sample_media/out/report.html sample_media/out/report.png --max-height 3400
 	@echo "== preflight package sample_media/avatar.toml --out sample_media/out/pkg"
 	$(BIN)/preflight package sample_media/avatar.toml --out sample_media/out/pkg --parts 3
 	@echo "== preflight submit sample_media/avatar.toml --sandbox --wait (local stand-in service)"
 	$(BIN)/preflight submit sample_media/avatar.toml --sandbox --wait \
 	  --package-dir sample_media/out/pkg --parts 3
 
-test: $(STAMP)
-	$(BIN)/python -m pytest -q
+# Bytecode goes under .venv, so a test run leaves the tree as it was (git status --ignored).
+test: $(STAMP) chromium
+	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check preflight tests sample_media bench scripts

@@ -57,6 +57,9 @@ class Finding:
     slot: str | None = None
     fix: str | None = None
     details: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    #: Where in `path` (a spec file) the finding points: 1-based line and column, when known.
+    line: int | None = None
+    column: int | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.details, MappingProxyType):
@@ -75,6 +78,8 @@ class Finding:
             "severity": self.severity.value,
             "message": self.message,
             "path": self.path,
+            "line": self.line,
+            "column": self.column,
             "slot": self.slot,
             "source": self.source,
             "fix": self.fix,

@@ -258,6 +258,7 @@ def targets() -> dict[str, Callable[[Path], None]]:
                                                          background="office", vignette=False,
                                                          sideways=True),
         "bad/id_front_other.jpg": lambda p: card(p, "front", photo="grace_hopper.jpg"),
+        "bad/action-720p.mp4": lambda p: presenter_video(p, w=1280, h=720, seconds=20),
         "bad/blue-screen.mp4": lambda p: presenter_video(p, seconds=20,
                                                          background="0x0047BB"),
         "bad/mov-renamed.mp4": _mov_renamed,

@@ -29,8 +29,11 @@ def _loopback_only(self: socket.socket, address: Any) -> Any:
 def _guard(
     monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[None]:
-    """Forbid non-loopback connections and point $HOME at a temp dir."""
+    """Forbid non-loopback connections, point $HOME at a temp dir and run in an empty temp
+    folder (a check of loose files keeps its result cache in the current folder: never the
+    repository's)."""
     monkeypatch.setattr(socket.socket, "connect", _loopback_only)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("HUAWEICLOUD_SDK_AK", raising=False)
@@ -52,14 +55,30 @@ def write_spec(tmp_path: Path) -> Any:
 
 
 _GAPS = pytest.StashKey[list[str]]()
+_CACHES = pytest.StashKey[set[Path]]()
+_LITTER = pytest.StashKey[list[Path]]()
+REPO = Path(__file__).resolve().parent.parent
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    from tests.helpers import result_caches
+
+    session.config.stash[_CACHES] = result_caches(REPO)
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """After the whole suite, in whatever order it ran: every rule was asserted both firing and
-    not firing (`tests.helpers.assert_codes` records both). A gap fails the run."""
-    from tests.helpers import completeness_gaps
+    """After any run: the repository gained no result cache (`.preflight_cache`); tests keep
+    theirs in temp folders. After the whole suite, in whatever order it ran: every rule was
+    asserted both firing and not firing (`tests.helpers.assert_codes` records both). A gap
+    fails the run."""
+    from tests.helpers import completeness_gaps, result_caches
 
+    gained = sorted(result_caches(REPO) - session.config.stash.get(_CACHES, set()))
+    if gained:
+        session.config.stash[_LITTER] = gained
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        return
     root = Path(__file__).resolve().parent
     collected = {Path(str(item.path)) for item in session.items}
     whole = (collected == set(root.rglob("test_*.py")) and not session.config.option.keyword
@@ -75,6 +94,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     for line in config.stash.get(_GAPS, []):
         terminalreporter.write_line(f"completeness FAILED: {line}", red=True)
+    for path in config.stash.get(_LITTER, []):
+        terminalreporter.write_line(f"FAILED: the tests left a result cache in the repository: "
+                                    f"{path} (write caches into tmp_path)", red=True)
 
 
 @pytest.fixture(scope="session")

@@ -4,7 +4,9 @@ failing and a passing case, whatever order the tests ran in."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
+from pathlib import Path
 
 from preflight.model import Report
 
@@ -43,3 +45,18 @@ def completeness_gaps() -> list[str]:
     if missing_pass:
         gaps.append(f"rules never asserted to pass: {', '.join(missing_pass)}")
     return gaps
+
+
+#: Folders `result_caches` never enters (big, and never the tests' business).
+_NOT_SEARCHED = frozenset({".git", ".venv", "node_modules", "__pycache__", ".mypy_cache",
+                           ".ruff_cache"})
+
+
+def result_caches(root: Path) -> set[Path]:
+    """Every `.preflight_cache` folder under `root` (whatever its contents)."""
+    found: set[Path] = set()
+    for folder, dirs, _ in os.walk(root):
+        if ".preflight_cache" in dirs:
+            found.add(Path(folder) / ".preflight_cache")
+        dirs[:] = [d for d in dirs if d not in _NOT_SEARCHED and d != ".preflight_cache"]
+    return found

@@ -95,7 +95,8 @@ def test_json_report_shape(write_spec: Any) -> None:
     assert data["tool"] == {"name": "metastudio-preflight", "version": __version__}
     assert data["edition"] == "flexus"
     assert set(data["summary"]) == {"errors", "warnings", "infos", "files"}
-    keys = {"code", "name", "severity", "message", "path", "slot", "source", "fix", "details"}
+    keys = {"code", "name", "severity", "message", "path", "line", "column", "slot", "source",
+            "fix", "details"}
     assert data["findings"] and all(set(f) == keys for f in data["findings"])
     assert data["summary"]["errors"] == sum(f["severity"] == "error" for f in data["findings"])
 

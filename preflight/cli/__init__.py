@@ -22,6 +22,7 @@ from preflight.cli.check import check_cmd
 from preflight.cli.fix import fix_cmd
 from preflight.cli.hook import hook_group
 from preflight.cli.package import package_cmd
+from preflight.cli.rule import rule_cmd
 from preflight.cli.rules import rules_cmd
 from preflight.cli.sandbox import sandbox_cmd
 from preflight.cli.status import status_cmd
@@ -62,7 +63,7 @@ def cli() -> None:
     """Check, package and submit Huawei Cloud MetaStudio avatar-training jobs."""
 
 
-for _command in (check_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_cmd,
+for _command in (check_cmd, rule_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_cmd,
                  sandbox_cmd, cache_group, hook_group):
     cli.add_command(_command)
 

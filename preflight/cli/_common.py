@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FINDINGS, EXIT_USAGE, EXIT_SUBMIT = 0, 1, 2, 3
 #: `--format` values of `check` (kept literal so that --help stays cheap; a test compares them
 #: with preflight.report.format_names()).
-FORMATS = ("text", "json", "sarif", "junit", "github", "auto")
+FORMATS = ("text", "json", "sarif", "junit", "github", "html", "auto")
 #: Environment variable that forces serial batch checks (preflight.workflows.batch.SERIAL_ENV).
 SERIAL_ENV = "PREFLIGHT_SERIAL"
 

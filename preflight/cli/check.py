@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,7 +75,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     for outcome in batch.run(found, checker, jobs):
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(f"{outcome.target.path}: error: {outcome.error}", err=True)
+            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:
@@ -90,6 +91,31 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     return Outcome(report=report, strict=strict, unchecked=bool(summary.failed))
 
 
+def _to_terminal() -> bool:
+    """Whether standard output is a terminal (an HTML page is not written there)."""
+    return sys.stdout.isatty()
+
+
+def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None,
+                slot: str | None, job: dict[str, Any] | None, jobs: int | None,
+                exclude: tuple[str, ...], options: RenderOptions, output: str | None,
+                strict: bool, exit_zero: bool) -> Outcome:
+    """The HTML report: every job with its body, files, findings and pictures."""
+    from preflight.report.html import render_jobs
+    from preflight.workflows.check import check_views
+
+    viewed = check_views(targets, edition=edition, config=config, slot=slot, job=job,
+                         jobs=jobs, exclude=exclude)
+    failed = [o for o in viewed.outcomes if o.error is not None]
+    for o in failed:
+        click.echo(f"{o.target.path}: error: {o.error}", err=True)
+    _write(render_jobs(viewed.jobs, options), output)
+    if output:
+        click.echo(f"HTML report written to {output}", err=True)
+    return Outcome(report=viewed.report, strict=strict, unchecked=bool(failed),
+                   exit_zero=exit_zero)
+
+
 @click.command("check")
 @click.argument("targets", nargs=-1, required=True, type=click.Path(path_type=str))
 @click.option("--slot", type=slot_choice,
@@ -99,7 +125,9 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
 @click.option("--edition", type=edition_choice,
               help="Force the edition pack (default: from is_flexus/is_fast_flexus/is_live_copy).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="Report format; auto = github under GitHub Actions, else text.")
+              help="Report format; auto = github under GitHub Actions, else text. html is one "
+              "self-contained page (pictures included): give -o FILE, or pipe it; it is "
+              "not written to a terminal.")
 @click.option("--select", multiple=True, metavar="CODES",
               help="Only these rules (codes, names or families like VID; comma-separated).")
 @click.option("--ignore", multiple=True, metavar="CODES", help="Skip these rules.")
@@ -145,10 +173,23 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
     near = Path(targets[0]).absolute().parent
     config = config_for(config_path, near).with_cli(split(select), split(ignore), edition)
-    cache = result_cache(no_cache, cache_dir, near if kind == "spec" else None)
+    # A spec's cache sits next to it, one folder's in it (so `cache clear FOLDER` finds it).
+    home = near if kind == "spec" else (
+        Path(targets[0]) if len(targets) == 1 and Path(targets[0]).is_dir() else None)
+    cache = result_cache(no_cache, cache_dir, home)
     fmt, color = resolve_format(fmt, output)
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None
+    if fmt == "html":
+        if not output and _to_terminal():
+            raise click.UsageError("--format html writes a whole web page: add -o report.html "
+                                   "(or redirect the output to a file)")
+        if contact_sheet:
+            raise click.UsageError("--contact-sheet: the HTML report already shows the frames "
+                                   "with the green mask; use one or the other")
+        return _check_html(targets, config, edition=edition, slot=slot, job=job, jobs=jobs,
+                           exclude=exclude, options=options, output=output, strict=strict,
+                           exit_zero=exit_zero)
     if kind == "batch":
         outcome = _check_many(targets, config, edition=edition, slot=slot, job=job,
                               cache=cache, jobs=jobs, exclude=exclude, fmt=fmt, options=options,

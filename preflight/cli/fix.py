@@ -25,16 +25,23 @@ def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool
 
     Remuxes without re-encoding when the codecs allow, scales and pads to the nearest
     accepted size (keeping orientation), trims to the edition's maximum duration, converts
-    to 25 fps when slower, then re-checks the output.
+    to 25 fps when slower (or constant when variable), deinterlaces, then re-checks the
+    output. A file that cannot be read as a video (empty, truncated, not a video) exits 1.
 
     \b
     preflight fix take.mov -o take.fixed.mp4
     preflight fix sideways.mp4 --rotate 90 -o upright.mp4
     """
+    from preflight.errors import ProbeError
     from preflight.fix import prepare
     from preflight.workflows.pipeline import fix_video
 
-    job = prepare(file, output, edition=edition, overwrite=overwrite, rotate=int(rotate))
+    try:
+        job = prepare(file, output, edition=edition, overwrite=overwrite, rotate=int(rotate))
+    except ProbeError as exc:  # a finding on the input (exit 1), not a usage error
+        click.secho(f"preflight: cannot fix {file}: {exc.detail} — export it again", fg="red",
+                    err=True)
+        return Outcome(findings=True)
     for problem in job.plan.unfixable:
         click.secho(f"cannot fix: {problem}", fg="yellow", err=True)
     if not job.plan.needed:

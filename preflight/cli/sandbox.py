@@ -4,9 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
+
+from preflight.cli._common import Outcome
+from preflight.errors import PreflightError
+
+if TYPE_CHECKING:
+    from preflight.sandbox.background import BackgroundState
+
+#: Seconds `--background` waits for the service to listen.
+START_TIMEOUT = 60.0
 
 
 @click.command("sandbox")
@@ -46,30 +57,54 @@ import click
               help="Delay every response by MS milliseconds.")
 @click.option("--faults", "faults_file", type=click.Path(dir_okay=False, path_type=str),
               help="JSON file of faults, e.g. {\"fail_put\": [3], \"throttle\": [1]}.")
-def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | None,
-                journal: str | None, advance_seconds: float, fail_put: tuple[int, ...],
-                drop_put: tuple[int, ...], lose_put: tuple[int, ...], throttle: tuple[int, ...],
-                fail_api: tuple[int, ...], url_mode: str, lose_answer: tuple[str, ...],
-                fail_command: tuple[str, ...], slow_ms: int, faults_file: str | None) -> None:
+@click.option("--background", is_flag=True,
+              help="Start detached, print the URL and PID, and return (stop: --stop).")
+@click.option("--stop", "stop_it", is_flag=True,
+              help="Stop the stand-in started with --background.")
+@click.option("--state-file", hidden=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.pass_context
+def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None,
+                data_dir: str | None, journal: str | None, advance_seconds: float,
+                fail_put: tuple[int, ...], drop_put: tuple[int, ...], lose_put: tuple[int, ...],
+                throttle: tuple[int, ...], fail_api: tuple[int, ...], url_mode: str,
+                lose_answer: tuple[str, ...], fail_command: tuple[str, ...], slow_ms: int,
+                faults_file: str | None, background: bool, stop_it: bool,
+                state_file: Path | None) -> Outcome | None:
     """Run a local MetaStudio-compatible service for trying `preflight submit`.
 
     It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
     $HUAWEICLOUD_SDK_TOKEN); when they are unset it makes throwaway ones and writes them to
     DATA_DIR/credentials.env (never printed). Without --data-dir that is a temporary folder,
-    removed with everything in it when the service stops. Stop with Ctrl-C (or SIGTERM).
+    removed with everything in it when the service stops. Stop with Ctrl-C (or SIGTERM);
+    with --background it runs detached (one per user) until `preflight sandbox --stop`.
 
     \b
     preflight sandbox --port 8765 --data-dir /tmp/sbx
     . /tmp/sbx/credentials.env
     preflight submit avatar.toml --endpoint http://127.0.0.1:8765 --wait
+    \b
+    preflight sandbox --background --port 8765     # prints URL, PID, credentials file
+    preflight sandbox --stop
     """
     import shutil
     import tempfile
 
     from preflight.sandbox import FaultPlan, Sandbox, config_from_env, write_credentials
+    from preflight.sandbox.background import (
+        BackgroundState,
+        remove_state,
+        state_dir,
+        write_state,
+    )
     from preflight.sandbox.server import check_loopback
 
+    if stop_it:
+        if background:
+            raise click.UsageError("--stop and --background exclude each other")
+        return _stop()
     check_loopback(host)  # before anything is written
+    if background:
+        return _start_background(ctx, state_dir() / "sandbox.json")
 
     plan = FaultPlan.load(Path(faults_file)) if faults_file else FaultPlan()
     plan.fail_put.update(fail_put)
@@ -89,17 +124,112 @@ def sandbox_cmd(host: str, port: int, project_id: str | None, data_dir: str | No
             advance_seconds=advance_seconds, urls=url_mode)
         sb = Sandbox(config)
         try:
-            if made_up:
-                click.echo(f"credentials: . {write_credentials(folder, config)}")
+            credentials = write_credentials(folder, config) if made_up else None
+            if credentials is not None:
+                click.echo(f"credentials: . {credentials}")
             click.echo(f"project id: {config.project_id}")
             click.echo(f"journal: {sb.journal_path}")
-            click.echo(f"sandbox listening on {sb.url}", nl=True)
+            if state_file is not None:  # started by --background: tell the starter
+                write_state(state_file, BackgroundState(
+                    pid=os.getpid(), url=sb.url, project_id=config.project_id,
+                    data_dir=str(folder), journal=str(sb.journal_path),
+                    log=str(state_file.with_name("sandbox.log")),
+                    credentials=str(credentials) if credentials else None,
+                    started=time.time()))
+            if state_file is None:
+                click.echo("Ctrl-C stops it (`preflight sandbox --background` runs it detached)",
+                           err=True)
+            click.echo(f"sandbox listening on {sb.url}")  # last: scripts read the URL here
             sys.stdout.flush()
             sb.serve_forever()
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (handled the same way)
             pass
         finally:
             sb.stop()
+            if state_file is not None:
+                remove_state(state_file, os.getpid())
     finally:
         if not data_dir:  # a folder of our own: its uploads and throwaway credentials go too
             shutil.rmtree(folder, ignore_errors=True)
+    return None
+
+
+def _forwarded(ctx: click.Context) -> list[str]:
+    """The options given on this command line (not their defaults), for the detached run."""
+    args: list[str] = []
+    for param in ctx.command.params:
+        name = param.name
+        if (not isinstance(param, click.Option) or name is None
+                or name in ("background", "stop_it", "state_file")
+                or ctx.get_parameter_source(name) is click.core.ParameterSource.DEFAULT):
+            continue
+        flag = max(param.opts, key=len)
+        value = ctx.params[name]
+        for v in (value if param.multiple else (value,)):
+            args += [flag] if param.is_flag else [flag, str(v)]
+    return args
+
+
+def _describe(state: BackgroundState) -> None:
+    click.echo(f"sandbox running in the background at {state.url} (PID {state.pid})")
+    click.echo(f"project id: {state.project_id}")
+    if state.credentials:
+        click.echo(f"credentials: . {state.credentials}")
+    click.echo(f"journal: {state.journal}")
+    click.echo(f"log: {state.log}")
+
+
+def _start_background(ctx: click.Context, state_path: Path) -> Outcome:
+    """Start this command detached and wait until it listens."""
+    import subprocess
+
+    from preflight.sandbox.background import alive, is_sandbox, read_state
+
+    running = read_state(state_path)
+    if running is not None and alive(running.pid) and is_sandbox(running.pid):
+        raise PreflightError(f"a sandbox already runs in the background at {running.url} "
+                             f"(PID {running.pid}); stop it first: preflight sandbox --stop")
+    state_path.unlink(missing_ok=True)
+    log = state_path.with_name("sandbox.log")
+    argv = [sys.executable, "-m", "preflight.cli", "sandbox", *_forwarded(ctx),
+            "--state-file", str(state_path)]
+    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                close_fds=True)
+    deadline = time.monotonic() + START_TIMEOUT
+    while True:
+        state = read_state(state_path)
+        if state is not None and state.pid == proc.pid:
+            break
+        code = proc.poll()
+        if code is not None or time.monotonic() > deadline:
+            if code is None:
+                proc.kill()
+                proc.wait()
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
+            detail = "\n".join(tail) or "(no output)"
+            raise PreflightError(f"the sandbox did not start (see {log}):\n{detail}")
+        time.sleep(0.05)
+    proc.returncode = 0  # it lives on by design: no "still running" warning when we exit
+    _describe(state)
+    click.echo(f"stop it with: preflight sandbox --stop   (or: kill {state.pid})")
+    return Outcome()
+
+
+def _stop() -> Outcome:
+    from preflight.sandbox.background import read_state, state_dir, stop
+
+    path = state_dir() / "sandbox.json"
+    state = read_state(path)
+    if state is None:
+        click.echo("preflight: no sandbox runs in the background")
+        return Outcome()
+    if stop(state):
+        click.echo(f"preflight: stopped the sandbox at {state.url} (PID {state.pid})")
+    else:
+        click.echo(f"preflight: the sandbox at {state.url} (PID {state.pid}) was not running; "
+                   "forgot it")
+    path.unlink(missing_ok=True)
+    return Outcome()

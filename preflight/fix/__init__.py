@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.errors import PreflightError
-from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, shell_line
+from preflight.errors import PreflightError, ProbeError
+from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, probe_facts, shell_line
 from preflight.safeio import check_output, kind_problem, replace_file
 
 if TYPE_CHECKING:
@@ -84,11 +84,24 @@ def ffmpeg_exe() -> str:
 def video_facts(path: Path) -> dict[str, Any]:
     """Plain facts of a video for `plan_for`.
 
-    :raises ProbeError: the file is not a readable video.
+    :raises ProbeError: the file is empty, truncated, not media or has no video track.
     """
     from preflight.inspect.probe import probe_video
 
-    return probe_video(path).facts()
+    try:
+        empty = path.stat().st_size == 0
+    except OSError as exc:
+        raise ProbeError(path, exc.strerror or str(exc)) from None
+    if empty:
+        raise ProbeError(path, "is empty (0 bytes)")
+    probe = probe_video(path)
+    if probe.truncated:
+        raise ProbeError(path, f"is truncated: the file ends before the data its header "
+                               f"announces ({probe.file_size} bytes)")
+    if not probe.video_tracks:
+        what = f" ({probe.general_format} data)" if probe.general_format else ""
+        raise ProbeError(path, f"has no video track{what}")
+    return probe_facts(probe)
 
 
 def duration_limits(edition: str, config: Config | str | Path | None = None,
@@ -134,7 +147,8 @@ def prepare(
     override them. ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees.
 
     :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
-    :raises ProbeError: ``src`` is not a readable video.
+    :raises ProbeError: ``src`` is not a readable video (empty, truncated, not media, or no
+        video track).
     """
     s, d = Path(src).absolute(), Path(dst).absolute()
     if not s.exists():

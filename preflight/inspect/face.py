@@ -105,15 +105,40 @@ def note(path: Path, **values: Any) -> None:
         seen.setdefault(path, {}).update(values)
 
 
+#: The model files used: the 5-point landmark model and the ResNet descriptor (never the 68-point
+#: model, whose training data is licensed for non-commercial use only).
+_MODELS = ("shape_predictor_5_face_landmarks.dat", "dlib_face_recognition_resnet_model_v1.dat")
+
+
 @cache
 def unavailable() -> str | None:
     """Why the face models cannot be used (None when they can)."""
     try:
         import dlib  # noqa: F401
-        import face_recognition_models  # noqa: F401
     except Exception as exc:  # ImportError, or a broken binary wheel (OSError)
         return f"{type(exc).__name__}: {exc}"
+    try:
+        _model_dir()
+    except FileNotFoundError as exc:
+        return str(exc)
     return None
+
+
+@cache
+def _model_dir() -> Path:
+    """The model folder of `face-recognition-models`, found without importing the package:
+    its ``__init__`` needs ``pkg_resources``, which venvs without setuptools (pipx, Python
+    3.12+) lack."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("face_recognition_models")
+    roots = list(spec.submodule_search_locations or ()) if spec is not None else []
+    for root in roots:
+        folder = Path(root) / "models"
+        if all((folder / name).is_file() for name in _MODELS):
+            return folder
+    raise FileNotFoundError("the face-recognition-models package (with its model files) is "
+                            "not installed")
 
 
 @cache
@@ -126,12 +151,12 @@ def _detector() -> Any:
 @cache
 def _describer() -> tuple[Any, Any]:
     import dlib
-    import face_recognition_models as models
 
+    folder = _model_dir()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        shape = dlib.shape_predictor(models.pose_predictor_five_point_model_location())
-        net = dlib.face_recognition_model_v1(models.face_recognition_model_location())
+        shape = dlib.shape_predictor(str(folder / _MODELS[0]))
+        net = dlib.face_recognition_model_v1(str(folder / _MODELS[1]))
     return shape, net
 
 

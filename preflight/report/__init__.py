@@ -31,7 +31,7 @@ Formatter = Callable[[Report, RenderOptions], str]
 _MODULES = {
     "text": "preflight.report.text", "json": "preflight.report.json_format",
     "sarif": "preflight.report.sarif", "junit": "preflight.report.junit",
-    "github": "preflight.report.github",
+    "github": "preflight.report.github", "html": "preflight.report.html",
 }
 
 

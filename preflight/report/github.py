@@ -29,6 +29,10 @@ def annotation(finding: Finding, root: str | None = None, default_path: str | No
     path = finding.path or default_path
     if path:
         props.append(f"file={escape_property(relative_path(path, root) or path)}")
+        if finding.line is not None and finding.path:
+            props.append(f"line={finding.line}")
+            if finding.column is not None:
+                props.append(f"col={finding.column}")
     props.append(f"title={escape_property(f'{finding.code} {finding.name}')}")
     message = finding.message
     if finding.fix:

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 from preflight.metastudio import SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, RuleInfo, Severity
-from preflight.report import RenderOptions, relative_path
+from preflight.report import RenderOptions
 
 JOB = "<job>"
 
@@ -50,7 +50,9 @@ def cases(report: Report, rules: Iterable[RuleInfo] = ()) -> dict[tuple[str, str
 def _describe(findings: Iterable[Finding]) -> str:
     lines = []
     for f in findings:
-        lines.append(f"{f.code} {f.name} [{f.severity.value}] {f.message}")
+        at = "" if f.line is None else f"line {f.line}" + (
+            f", column {f.column}: " if f.column is not None else ": ")
+        lines.append(f"{at}{f.code} {f.name} [{f.severity.value}] {f.message}")
         if f.fix:
             lines.append(f"    fix: {f.fix}")
     return "\n".join(lines)
@@ -70,7 +72,7 @@ def as_element(report: Report, options: RenderOptions) -> ET.Element:
     if options.version:
         ET.SubElement(props, "property", {"name": "version", "value": options.version})
     for (path, family), findings in table.items():
-        shown = relative_path(path, options.root) or path
+        shown = path  # as the user typed it
         case = ET.SubElement(suite, "testcase", {
             "classname": shown, "name": f"{family} {FAMILIES.get(family, family)}", "time": "0",
         })

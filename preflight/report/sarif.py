@@ -80,14 +80,25 @@ def _source(rule: RuleInfo) -> str:
     return f"{rule.source} [inferred]" if rule.inferred else rule.source
 
 
-def _location(path: str, root: str | None) -> dict[str, Any]:
+def _location(path: str, root: str | None, line: int | None = None,
+              column: int | None = None) -> dict[str, Any]:
     rel = relative_path(path, root)
+    p = Path(path)
     if rel is not None:
         artifact = {"uri": quote(os.fsencode(rel)), "uriBaseId": _ROOT_ID}
-    else:
-        p = Path(path)
-        artifact = {"uri": p.as_uri() if p.is_absolute() else quote(os.fsencode(p.as_posix()))}
-    return {"physicalLocation": {"artifactLocation": artifact}}
+    elif p.is_absolute():
+        artifact = {"uri": p.as_uri()}
+    else:  # relative as typed: relative to the folder the check ran in
+        artifact = {"uri": quote(os.fsencode(p.as_posix()))}
+        if root:
+            artifact["uriBaseId"] = _ROOT_ID
+    physical: dict[str, Any] = {"artifactLocation": artifact}
+    if line is not None:
+        region = {"startLine": line}
+        if column is not None:
+            region["startColumn"] = column
+        physical["region"] = region
+    return {"physicalLocation": physical}
 
 
 def result(finding: Finding, index: int, root: str | None, default_path: str | None
@@ -103,7 +114,8 @@ def result(finding: Finding, index: int, root: str | None, default_path: str | N
         out["ruleIndex"] = index
     path = finding.path or default_path
     if path:
-        out["locations"] = [_location(path, root)]
+        at = (finding.line, finding.column) if finding.path else (None, None)
+        out["locations"] = [_location(path, root, *at)]
     props: dict[str, Any] = {"source": finding.source}
     if finding.slot:
         props["slot"] = finding.slot

@@ -13,9 +13,17 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def line(f: Finding, color: bool = False) -> str:
-    """`path: CODE name [severity] message`."""
+def location(f: Finding) -> str:
+    """``path``, or ``path:line:column`` for a finding on a spec key (as ruff and flake8 do)."""
     where = f.path or "<job>"
+    if f.line is not None:
+        where += f":{f.line}" + (f":{f.column}" if f.column is not None else "")
+    return where
+
+
+def line(f: Finding, color: bool = False) -> str:
+    """`path[:line:column]: CODE name [severity] message`."""
+    where = location(f)
     sev = f"[{f.severity.value}]"
     if color:
         sev = f"{_COLORS[f.severity]}{sev}{_RESET}"

@@ -15,7 +15,8 @@ mtime put back — `preflight check --no-cache` (or `preflight cache clear`) jud
 
 The database lives in ``.preflight_cache/results.sqlite3`` (WAL journal, busy timeout), so
 several runs may share it at once. A cache that cannot be read or written is skipped, never an
-error: it only ever saves time.
+error: it only ever saves time. The folder carries a ``.gitignore`` of ``*`` (git never offers
+it) and a ``CACHEDIR.TAG`` (backup tools skip it; `remove` recognises a cache by it).
 """
 
 from __future__ import annotations
@@ -49,13 +50,102 @@ DB_NAME = "results.sqlite3"
 FINGERPRINT_BYTES = 64 * 1024
 #: Blocks (of `SAMPLE_BYTES`) sampled evenly between the two ends.
 SAMPLES, SAMPLE_BYTES = 16, 4096
-_SCHEMA = 2
+_SCHEMA = 3
 _BUSY_MS = 10_000
+#: The Cache Directory Tagging Specification's first line (https://bford.info/cachedir/).
+CACHEDIR_TAG = "CACHEDIR.TAG"
+TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+_TAG_TEXT = (f"{TAG_SIGNATURE}\n# This file is a cache directory tag created by preflight "
+             "(metastudio-preflight).\n# For information about cache directory tags see "
+             "https://bford.info/cachedir/\n")
+_GITIGNORE_TEXT = "# created by preflight\n*\n"
+#: Every file a cache folder holds (the database, its WAL journal, the two markers).
+_CACHE_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal",
+                ".gitignore", CACHEDIR_TAG)
 
 
 def default_dir(near: Path | None = None) -> Path:
     """``.preflight_cache`` in `near` (a folder; the current directory when None)."""
     return (near or Path.cwd()) / CACHE_DIRNAME
+
+
+def dir_for(target: str | Path) -> Path:
+    """The cache a check of `target` uses by default: a spec's is next to it, a folder's is
+    in it (``preflight check`` run there, or the repository top of ``preflight hook``); a
+    folder that is itself a preflight cache is its own."""
+    p = Path(target)
+    if p.is_dir():
+        return p if is_cache_dir(p) else p / CACHE_DIRNAME
+    return p.absolute().parent / CACHE_DIRNAME
+
+
+def is_cache_dir(directory: str | Path) -> bool:
+    """Whether `directory` is a preflight result cache: it has preflight's ``CACHEDIR.TAG``,
+    or (caches written before the tag) the ``.gitignore`` preflight writes next to
+    ``results.sqlite3``."""
+    d = Path(directory)
+    try:
+        tag = read_marker(d / CACHEDIR_TAG)
+        if tag is not None:
+            return tag.startswith(TAG_SIGNATURE) and "preflight" in tag
+        ignore = read_marker(d / ".gitignore")
+        return ignore == _GITIGNORE_TEXT and (d / DB_NAME).is_file()
+    except OSError:
+        return False
+
+
+def read_marker(path: Path) -> str | None:
+    """A small marker file's text, or None when there is none.
+
+    :raises OSError: it exists but cannot be read.
+    """
+    if not path.is_file():
+        return None
+    with open_regular(path) as fh:
+        return fh.read(4096).decode("utf-8", "replace")
+
+
+def count(directory: str | Path) -> int:
+    """How many results the cache in `directory` holds (0 when it cannot be read)."""
+    db = Path(directory) / DB_NAME
+    if not db.is_file():
+        return 0
+    try:
+        conn = sqlite3.connect(db, timeout=_BUSY_MS / 1000)
+        try:
+            (n,) = conn.execute("SELECT COUNT(*) FROM results").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
+    return int(n)
+
+
+def remove(directory: str | Path) -> int | None:
+    """Delete the cache folder `directory` (only the files a cache holds; a folder with
+    anything else in it is kept, emptied of those). Returns how many results it held, or
+    None when there is no such folder.
+
+    :raises PreflightError: `directory` is not a preflight cache (nothing is touched), or a
+        file of it cannot be removed.
+    """
+    from preflight.errors import PreflightError
+
+    d = Path(directory)
+    if not d.exists() and not d.is_symlink():
+        return None
+    if d.is_symlink() or not d.is_dir() or not is_cache_dir(d):
+        raise PreflightError(f"{d} is not a preflight result cache (no {CACHEDIR_TAG} or "
+                             f"{DB_NAME} of preflight's); not touching it")
+    n = count(d)
+    try:
+        for name in _CACHE_FILES:
+            (d / name).unlink(missing_ok=True)
+        if not any(d.iterdir()):
+            d.rmdir()
+    except OSError as exc:
+        raise PreflightError(f"cannot remove the cache {d}: {exc.strerror or exc}") from None
+    return n
 
 
 def fingerprint(path: Path, size: int) -> str:
@@ -140,7 +230,7 @@ def decode(text: str) -> list[Finding]:
         Finding(
             code=d["code"], name=d["name"], severity=Severity(d["severity"]),
             message=d["message"], source=d["source"], path=d["path"], slot=d["slot"],
-            fix=d["fix"], details=d["details"],
+            fix=d["fix"], details=d["details"], line=d.get("line"), column=d.get("column"),
         )
         for d in json.loads(text)
     ]
@@ -197,7 +287,9 @@ class ResultCache:
         ]
         peers = sorted({s for r in rule_list if settings[r.code].severity for s in r.peers})
         material = [
-            _SCHEMA, __version__, _column(path.resolve()), st.st_size, st.st_mtime_ns,
+            # The path as shown too: findings (and fix commands) name the file that way.
+            _SCHEMA, __version__, _column(path.resolve()), _column(path), st.st_size,
+            st.st_mtime_ns,
             st.st_ctime_ns, st.st_ino, fp,
             ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
             _rules_signature(rule_list),
@@ -218,9 +310,10 @@ class ResultCache:
         try:
             if create:
                 self.directory.mkdir(parents=True, exist_ok=True)
-                ignore = self.directory / ".gitignore"
-                if not ignore.exists():
-                    ignore.write_text("# created by preflight\n*\n", encoding="utf-8")
+                for name, text in ((".gitignore", _GITIGNORE_TEXT), (CACHEDIR_TAG, _TAG_TEXT)):
+                    marker = self.directory / name
+                    if not marker.exists():
+                        marker.write_text(text, encoding="utf-8")
             conn = sqlite3.connect(self.db_path, timeout=_BUSY_MS / 1000,
                                    check_same_thread=False, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
@@ -319,5 +412,5 @@ class ResultCache:
         self.close()
 
 
-__all__ = ["CACHE_DIRNAME", "CacheStats", "ResultCache", "decode", "default_dir", "encode",
-           "fingerprint"]
+__all__ = ["CACHEDIR_TAG", "CACHE_DIRNAME", "CacheStats", "ResultCache", "count", "decode",
+           "default_dir", "dir_for", "encode", "fingerprint", "is_cache_dir", "remove"]

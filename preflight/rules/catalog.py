@@ -1,14 +1,18 @@
 """The rule catalogue: every rule with its severity and effective options per edition (for
-`preflight rules`, the README)."""
+`preflight rules`, `preflight rule CODE`, the README)."""
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 from typing import Any
 
+from preflight.errors import ConfigError
 from preflight.metastudio import EDITIONS
 from preflight.rules import registry
 from preflight.rules.config import Config, resolve
+from preflight.rules.examples import example
 
 
 def catalog() -> list[dict[str, Any]]:
@@ -16,6 +20,7 @@ def catalog() -> list[dict[str, Any]]:
     per_edition = {ed: resolve(ed, Config()) for ed in EDITIONS}
     out = []
     for code, rule in registry().items():
+        fails, passes = example(code) or ("", "")
         out.append({
             "code": code,
             "name": rule.name,
@@ -36,8 +41,84 @@ def catalog() -> list[dict[str, Any]]:
                 for k, o in rule.options.items()
             },
             "doc": rule.doc,
+            "example": {"fails": fails, "passes": passes},
         })
     return out
+
+
+def find_rule(query: str) -> str:
+    """The code of the rule `query` names: a code (any case) or a kebab-case name.
+
+    :raises ConfigError: no such rule (with the closest codes or names).
+    """
+    rules = registry()
+    text = query.strip()
+    if text.upper() in rules:
+        return text.upper()
+    for code, rule in rules.items():
+        if rule.name == text.lower():
+            return code
+    words = [*rules, *(r.name for r in rules.values())]
+    close = difflib.get_close_matches(text.upper() if text[:3].isalpha() and
+                                      any(c.isdigit() for c in text) else text.lower(),
+                                      words, n=3, cutoff=0.5)
+    hint = f"; did you mean {', '.join(close)}?" if close else \
+        "; `preflight rules` lists every rule"
+    raise ConfigError(f"unknown rule {query!r}{hint}")
+
+
+def rule_entry(query: str) -> dict[str, Any]:
+    """The catalogue entry of one rule (see `catalog`), found by code or name.
+
+    :raises ConfigError: no such rule.
+    """
+    code = find_rule(query)
+    return next(e for e in catalog() if e["code"] == code)
+
+
+def _column(values: dict[str, Any], indent: str, show: Any = None) -> list[str]:
+    """One line when every edition agrees, else one line per edition."""
+    show = show or _show
+    if len({json.dumps(v) for v in values.values()}) == 1:
+        return [f"{indent}{show(next(iter(values.values())))} (every edition)"]
+    width = max(len(ed) for ed in values)
+    return [f"{indent}{ed:<{width}}  {show(v)}" for ed, v in values.items()]
+
+
+def _show(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, list | str) else str(value)
+
+
+def render_rule(query: str, fmt: str = "text") -> str:
+    """One rule in full (like ``ruff rule``): summary, why it exists, what it judges, severity
+    and options per edition, the source with its official pages, a failing and a passing case.
+
+    :raises ConfigError: no such rule.
+    """
+    e = rule_entry(query)
+    if fmt == "json":
+        return json.dumps({"schema": "preflight.rule/1", **e}, indent=2,
+                          ensure_ascii=False) + "\n"
+    target = "the job body" if e["target"] == "job" else "files in " + ", ".join(e["target"])
+    lines = [f"{e['code']} {e['name']}", "", e["summary"], ""]
+    if e["doc"]:
+        lines += ["Why:", *(f"  {ln}" if ln else "" for ln in
+                            inspect.cleandoc(e["doc"]).splitlines()), ""]
+    lines.append(f"Judges: {target}" + (" (whole spec only, not in quick mode)"
+                                         if e["whole_spec_only"] else ""))
+    lines += ["", "Severity:", *_column(e["severity"], "  ", str)]
+    if e["options"]:
+        lines += ["", "Options:"]
+        for name, opt in e["options"].items():
+            lines.append(f"  {name} ({opt['type']}, default {_show(opt['default'])}): "
+                         f"{opt['doc']}")
+            lines += _column(opt["value"], "    ")
+    source = e["source"]
+    lines += ["", f"Source: API dossier {source}"]
+    lines += [f"  {o['section']}: {o['url']}" for o in e["official"]]
+    ex = e["example"]
+    lines += ["", "Example:", f"  fails:  {ex['fails']}", f"  passes: {ex['passes']}"]
+    return "\n".join(lines) + "\n"
 
 
 def _per_edition(values: dict[str, Any]) -> str:

@@ -1,14 +1,15 @@
 """What it takes to make a training video conform, and the exact ffmpeg command that does it.
 
-Pure functions over plain media facts; nothing here runs ffmpeg or touches files. The same
-command is shown in the ``fix`` field of VID findings and run by ``preflight fix``.
+Pure functions over plain media facts; nothing here runs ffmpeg or touches files. VID
+findings suggest ``preflight fix FILE -o OUT`` (`fix_line`), which runs this command with the
+bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
 
     >>> plan = plan_for(facts, edition="standard")
     >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
 
 Targets (dossier §3.1, §3.2): MP4 container; display size one of
 `preflight.metastudio.ALLOWED_SIZES` (orientation kept); duration within the edition pack's
-VID007 limits; frame rate ≥ 25 fps. Streams are copied when the codecs
+VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the codecs
 allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
 with AAC.
 """
@@ -20,10 +21,13 @@ import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from preflight.errors import PreflightError
 from preflight.metastudio import ALLOWED_SIZES
+
+if TYPE_CHECKING:
+    from preflight.inspect.probe import VideoProbe
 
 #: Lowest accepted frame rate and the rate slower videos are converted to (dossier §3.1).
 MIN_FPS = 25.0
@@ -38,6 +42,8 @@ MP4_NAMES = frozenset({"mp4", "mpeg-4", "isom", "iso base media"})
 #: training; "veryfast" keeps a 10-minute 4K re-encode to a reasonable wait on a laptop.
 X264_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "17", "-pix_fmt", "yuv420p")
 AAC_ARGS = ("-c:a", "aac", "-b:a", "192k")
+#: Scan types MediaInfo reports for interlaced video.
+INTERLACED_SCANS = frozenset({"interlaced", "mbaff", "paff"})
 
 Action = Literal["copy", "encode", "none"]
 
@@ -52,6 +58,7 @@ class FixPlan:
     to convert to (``None``: keep). ``reasons`` lists every change for people;
     ``unfixable`` lists problems no command can fix (a too-short video).
     ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees (a take shot sideways).
+    ``deinterlace`` runs yadif first (an interlaced source).
     """
 
     video: Action = "copy"
@@ -62,6 +69,7 @@ class FixPlan:
     fps: int | None = None
     container: str = "mp4"
     rotate: int = 0
+    deinterlace: bool = False
     reasons: tuple[str, ...] = ()
     unfixable: tuple[str, ...] = ()
 
@@ -103,6 +111,13 @@ def nearest_size(width: int, height: int) -> tuple[int, int]:
     return min(candidates, key=lambda s: (abs(math.log(long_side / max(s))), max(s)))
 
 
+def probe_facts(probe: VideoProbe) -> dict[str, Any]:
+    """The facts `plan_for` reads, from a video probe (its header facts, frame-rate mode and
+    scan type)."""
+    return {**probe.facts(), "frame_rate_mode": probe.frame_rate_mode,
+            "scan_type": probe.scan_type}
+
+
 def duration_limits(edition: str) -> tuple[float, float]:
     """(min, max) duration in seconds for an edition: VID007's options in its pack."""
     from preflight.rules.config import Config, resolve
@@ -128,7 +143,8 @@ def plan_for(
 
     ``facts`` keys: container, video_codec, audio_codec (or None), width, height (coded),
     display_width, display_height (after rotation), rotation, duration, fps, and optionally
-    bit_depth / pix_fmt. Missing or unknown values are left alone rather than guessed.
+    bit_depth / pix_fmt / frame_rate_mode (VFR) / scan_type (interlaced). Missing or unknown
+    values are left alone rather than guessed.
     ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
     ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
     ``rotate`` (degrees clockwise: 90, 180, 270) turns the picture as displayed.
@@ -172,12 +188,21 @@ def plan_for(
         encode_video = True
         reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}")
 
+    deinterlace = str(facts.get("scan_type") or "").lower() in INTERLACED_SCANS
+    if deinterlace:
+        encode_video = True
+        reasons.append(f"scan is {facts.get('scan_type')}: deinterlace (yadif)")
+
     fps = None
     rate = _float(facts.get("fps"))
     if rate is not None and rate < MIN_FPS - 0.01:
         fps = TARGET_FPS
         encode_video = True
         reasons.append(f"frame rate {rate:g} fps is below {MIN_FPS:g}: convert to {TARGET_FPS} fps")
+    elif str(facts.get("frame_rate_mode") or "").upper() == "VFR":
+        fps = TARGET_FPS if rate is None else round(rate)
+        encode_video = True
+        reasons.append(f"frame rate is variable: convert to a constant {fps} fps")
 
     trim = None
     duration = _float(facts.get("duration"))
@@ -205,14 +230,17 @@ def plan_for(
         trim=trim,
         fps=fps,
         rotate=rotate,
+        deinterlace=deinterlace,
         reasons=tuple(reasons),
         unfixable=tuple(unfixable),
     )
 
 
 def video_filter(plan: FixPlan) -> str | None:
-    """The ``-vf`` chain for the plan (scale + pad keeping aspect, fps), or None."""
-    filters: list[str] = list(ROTATIONS[plan.rotate])
+    """The ``-vf`` chain for the plan (deinterlace, rotate, scale + pad keeping aspect, fps),
+    or None."""
+    filters: list[str] = ["yadif"] if plan.deinterlace else []
+    filters += ROTATIONS[plan.rotate]
     if plan.width and plan.height:
         w, h = plan.width, plan.height
         filters += [
@@ -292,5 +320,21 @@ def fix_command(
     if not plan.needed:
         return None
     src = Path(src)
-    out = dst if dst is not None else src.with_name(src.stem + ".fixed.mp4")
+    out = dst if dst is not None else fixed_name(src)
     return shell_line(ffmpeg_args(src, out, plan))
+
+
+def fixed_name(src: Path) -> Path:
+    """The default output of a fix: ``take3.mov`` -> ``take3.fixed.mp4`` next to it."""
+    return src.with_name(src.stem + ".fixed.mp4")
+
+
+def fix_line(src: Path, *, edition: str = "standard", dst: Path | None = None,
+             rotate: int = 0) -> str:
+    """The ``preflight fix`` command line (shell-quoted) that makes ``src`` conform."""
+    args = ["preflight", "fix", str(src)]
+    if edition != "standard":
+        args += ["--edition", edition]
+    if rotate:
+        args += ["--rotate", str(rotate)]
+    return shell_line([*args, "-o", str(dst if dst is not None else fixed_name(src))])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +13,7 @@ from preflight.model import Finding, Report
 from preflight.rules import Fact, FileContext, JobContext, Rule, registry
 from preflight.rules.config import Config, RuleSetting, resolve
 from preflight.spec import JobSpec
+from preflight.spec.positions import Key
 
 if TYPE_CHECKING:
     from preflight.rules.cache import ResultCache
@@ -19,11 +22,36 @@ if TYPE_CHECKING:
 def _finding(rule: Rule, setting: RuleSetting, fact: Fact, path: str | None,
              slot: str | None) -> Finding:
     assert setting.severity is not None
+    where = fact.path or path
     return Finding(
-        code=rule.code, name=rule.name, severity=setting.severity, message=fact.message,
-        source=rule.source_text, path=fact.path or path, slot=fact.slot or slot,
+        code=rule.code, name=rule.name, severity=setting.severity,
+        message=without_name(fact.message, where, fact.slot or slot) if rule.target == "file"
+        else fact.message,
+        source=rule.source_text, path=where, slot=fact.slot or slot,
         fix=fact.fix, details=fact.details,
     )
+
+
+def without_name(message: str, path: str | None, slot: str | None) -> str:
+    """A file finding's message without the file name it starts with: reports print the path
+    first (``media/a.mp4: VID006 ... training_video is 720x1280``), so it would say it twice.
+
+    ``a.mp4: text`` becomes ``text``; ``training_video a.mp4 is ...`` and ``a.mp4 is ...``
+    become ``training_video is ...``. A name further in (another file) is kept.
+    """
+    if not path:
+        return message
+    name = Path(path).name
+    if not name:
+        return message
+    if message.startswith(f"{name}: "):
+        return message[len(name) + 2:]
+    if slot and message.startswith(f"{slot} {name} "):
+        return f"{slot} {message[len(slot) + len(name) + 2:]}"
+    if message.startswith(f"{name} "):
+        rest = message[len(name) + 1:]
+        return f"{slot} {rest}" if slot else f"the file {rest}"
+    return message
 
 
 class Engine:
@@ -94,11 +122,17 @@ class Engine:
 
     def run(self, spec: JobSpec, *, whole_spec: bool,
             files: Iterable[tuple[str, Path]] | None = None) -> Report:
-        """Check the body and each (slot, file); quick mode passes `whole_spec=False`."""
-        pairs = list(files) if files is not None else list(spec.files())
+        """Check the body and each (slot, file); quick mode passes `whole_spec=False`.
+
+        Files are named as the spec shows them (`JobSpec.display`: as the user typed them);
+        findings on the spec carry the line and column of the key they are about.
+        """
+        given = list(files) if files is not None else list(spec.files())
+        pairs = [(slot, Path(spec.display(p))) for slot, p in given]
         job = JobContext(spec, self.edition, whole_spec, pairs)
-        label = str(spec.path) if spec.path else None
-        findings = self._job_findings(job, label)
+        label = spec.label
+        findings = [with_position(f, spec) if f.path == label else f
+                    for f in self._job_findings(job, label)]
         memos: dict[Path, dict[str, Any]] = {}
         for slot, path in pairs:
             memo = memos.setdefault(path, {})
@@ -106,3 +140,40 @@ class Engine:
         return Report.build(
             self.edition, findings, files=[str(p) for _, p in pairs], spec_path=label
         )
+
+
+_BODY_KEY = re.compile(r"(?<![\w.\[\]])(?:\[media\]\.|media\.|account\.|job\.)?[A-Za-z_][\w]*"
+                       r"(?:\.[A-Za-z_]\w*)*")
+
+
+def finding_key(finding: Finding, spec: JobSpec) -> Key | None:
+    """The spec key a job finding is about: its ``key`` detail, else its slot, else the first
+    key of the spec its message names (``job.name``, ``[media].audio``, ``model_version``)."""
+    key = finding.details.get("key")
+    if isinstance(key, str) and key:
+        return ("job", *key.split("."))
+    if finding.slot:
+        return ("media", finding.slot)
+    for m in _BODY_KEY.finditer(finding.message):
+        word = m.group(0)
+        for prefix, table in (("[media].", "media"), ("media.", "media"),
+                              ("account.", "account"), ("job.", "job")):
+            if word.startswith(prefix):
+                return (table, *word[len(prefix):].split("."))
+        if ("job", word) in spec.positions:
+            return ("job", word)
+    return None
+
+
+def with_position(finding: Finding, spec: JobSpec) -> Finding:
+    """The finding with the line and column of its key in the spec file (of the ``[job]``
+    table when the key is not written), when the spec was read from a file."""
+    if not spec.positions:
+        return finding
+    key = finding_key(finding, spec)
+    pos = spec.position(key) if key else None
+    if pos is None:
+        pos = spec.position(("job",))
+    if pos is None:
+        return finding
+    return replace(finding, line=pos[0], column=pos[1])

@@ -5,7 +5,7 @@ frame sampling (PyAV) per file are shared by all rules through the file memo."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from preflight import metastudio
 from preflight.inspect import shared
@@ -34,36 +34,40 @@ def _probe(ctx: FileContext) -> VideoProbe | None:
     return p if p is not None and p.video_tracks else None
 
 
-def _fix(ctx: FileContext, opts: Options | None = None) -> str | None:
-    """The exact ffmpeg command that makes this video conform, if one exists."""
+def _fix(ctx: FileContext, details: dict[str, Any], opts: Options | None = None
+         ) -> dict[str, Any]:
+    """``fix`` and ``details`` of a finding: the ``preflight fix`` line that makes this video
+    conform (it runs the bundled ffmpeg), with the raw ffmpeg command in ``details["ffmpeg"]``
+    for people who run ffmpeg themselves; no fix when no command helps."""
     probe = _probe(ctx)
     if probe is None:
-        return None
+        return {"details": details}
 
-    def build() -> str | None:
-        from preflight.rules.conform import ffmpeg_args, plan_for, shell_line
+    def build() -> tuple[str, str] | None:
+        from preflight.rules.conform import (
+            ffmpeg_args,
+            fix_line,
+            fixed_name,
+            plan_for,
+            probe_facts,
+            shell_line,
+        )
 
         lo = hi = None
         if opts is not None and "min_seconds" in opts:
             lo, hi = float(opts["min_seconds"]), float(opts["max_seconds"])
-        plan = plan_for(probe.facts(), edition=ctx.job.edition, min_duration=lo,
+        plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,
                         max_duration=hi)
         if not plan.needed:
             return None
-        dst = ctx.path.with_name(ctx.path.stem + ".fixed.mp4")
-        return shell_line(ffmpeg_args(ctx.path, dst, plan))
+        dst = fixed_name(ctx.path)
+        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst),
+                shell_line(ffmpeg_args(ctx.path, dst, plan)))
 
-    return ctx.memo(f"fix:{sorted((opts or {}).items())}", build)
-
-
-def _reencode(ctx: FileContext, vf: str) -> str:
-    """An ffmpeg line that re-encodes the video through one filter, keeping the audio."""
-    import shlex
-
-    dst = ctx.path.with_name(ctx.path.stem + ".fixed.mp4")
-    return shlex.join(["ffmpeg", "-hide_banner", "-n", "-i", str(ctx.path), "-vf", vf,
-                       "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p", "-c:a", "copy",
-                       "-movflags", "+faststart", str(dst)])
+    got = ctx.memo(f"fix:{sorted((opts or {}).items())}", build)
+    if got is None:
+        return {"details": details}
+    return {"fix": got[0], "details": {**details, "ffmpeg": got[1]}}
 
 
 def _name(ctx: FileContext) -> str:
@@ -124,7 +128,7 @@ def video_container(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     brand = f" (brand {p.brand!r})" if p.brand and p.container == "mov" else ""
     named = f", although named {ctx.path.suffix}" if ctx.path.suffix.lower() == ".mp4" else ""
     yield Fact(f"{_name(ctx)} is {label} file{brand}{named}; the API accepts MP4 only",
-               fix=_fix(ctx), details={"container": p.container, "brand": p.brand})
+               **_fix(ctx, {"container": p.container, "brand": p.brand}))
 
 
 @file_rule("VID004", "video-codec", E, "The video codec is H.264 or H.265.", "§3.1",
@@ -137,7 +141,7 @@ def video_codec(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     if p is None or p.video_codec in ("h264", "hevc"):
         return
     yield Fact(f"{_name(ctx)} video codec is {p.video_format or 'unknown'}; use H.264 (or H.265)",
-               fix=_fix(ctx), details={"codec": p.video_codec})
+               **_fix(ctx, {"codec": p.video_codec}))
 
 
 @file_rule("VID005", "video-hevc-preview", INFO,
@@ -168,8 +172,8 @@ def video_resolution(ctx: FileContext, opts: Options) -> Iterator[Fact]:
         return
     rot = f" (coded {p.width}x{p.height}, rotated {p.rotation}°)" if p.rotation else ""
     yield Fact(f"{_name(ctx)} is {size}{rot}; the review accepts only "
-               f"{', '.join(opts['sizes'])}", fix=_fix(ctx),
-               details={"width": p.display_width, "height": p.display_height})
+               f"{', '.join(opts['sizes'])}",
+               **_fix(ctx, {"width": p.display_width, "height": p.display_height}))
 
 
 @file_rule("VID007", "video-duration", E,
@@ -192,7 +196,7 @@ def video_duration(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                    f"{mmss(lo)}–{mmss(hi)}); record a longer take", details={"duration": d})
     elif d > hi + 0.05:
         yield Fact(f"{_name(ctx)} lasts {mmss(d)}, longer than {mmss(hi)} (limits "
-                   f"{mmss(lo)}–{mmss(hi)})", fix=_fix(ctx, opts), details={"duration": d})
+                   f"{mmss(lo)}–{mmss(hi)})", **_fix(ctx, {"duration": d}, opts))
 
 
 @file_rule("VID015", "flexus-duration-api-floor", W,
@@ -229,7 +233,7 @@ def video_frame_rate(ctx: FileContext, opts: Options) -> Iterator[Fact]:
         return
     if p.fps < float(opts["min_fps"]) - 0.01:
         yield Fact(f"{_name(ctx)} is {p.fps:g} fps; shoot at {float(opts['min_fps']):g} fps "
-                   "or more", fix=_fix(ctx), details={"fps": p.fps})
+                   "or more", **_fix(ctx, {"fps": p.fps}))
 
 
 @file_rule("VID009", "video-variable-frame-rate", INFO,
@@ -240,7 +244,7 @@ def video_vfr(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     p = _probe(ctx)
     if p is not None and (p.frame_rate_mode or "").upper() == "VFR":
         yield Fact(f"{_name(ctx)} has a variable frame rate",
-                   fix=_reencode(ctx, "fps=25"))
+                   **_fix(ctx, {"frame_rate_mode": p.frame_rate_mode}))
 
 
 @file_rule("VID010", "video-interlaced", W, "The video is progressive, not interlaced.",
@@ -250,7 +254,8 @@ def video_interlaced(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     documented shooting spec; deinterlace it."""
     p = _probe(ctx)
     if p is not None and (p.scan_type or "").lower() in ("interlaced", "mbaff", "paff"):
-        yield Fact(f"{_name(ctx)} is interlaced ({p.scan_type})", fix=_reencode(ctx, "yadif"))
+        yield Fact(f"{_name(ctx)} is interlaced ({p.scan_type})",
+                   **_fix(ctx, {"scan_type": p.scan_type}))
 
 
 @file_rule("VID011", "video-hdr", W, "The video is SDR 8-bit (not HDR or 10-bit).", "§3.1",

@@ -89,6 +89,7 @@ class Sandbox:
         self.url = f"http://{shown}:{port}"
         self.state.base_url = self.url
         self._thread: threading.Thread | None = None
+        self._in_loop = False  # serve_forever runs on a caller's thread
 
     @property
     def credentials(self) -> Credentials:
@@ -120,11 +121,18 @@ class Sandbox:
 
     def serve_forever(self) -> None:
         """Serve on the calling thread until ``stop()`` or KeyboardInterrupt."""
-        self.server.serve_forever(poll_interval=0.2)
+        try:
+            self._in_loop = True
+            self.server.serve_forever(poll_interval=0.2)
+        finally:
+            self._in_loop = False
 
     def stop(self) -> None:
         """Stop serving and release the port (and the temp dir it created)."""
-        self.server.shutdown()
+        if self._thread is not None or self._in_loop:
+            # Only a loop that runs can be told to stop: shutdown() waits for it, forever if a
+            # signal (Ctrl-C, SIGTERM) ended serve_forever on this thread, or before it began.
+            self.server.shutdown()
         self.server.server_close()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -7,7 +7,7 @@ import json
 import os
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -15,6 +15,7 @@ from typing import Any
 from preflight.errors import SpecError
 from preflight.metastudio import MULTI_FILE_SLOTS, SLOTS
 from preflight.safeio import read_capped
+from preflight.spec.positions import Key, Positions, json_positions, locate, toml_positions
 from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, json_type, matches_type
 
 
@@ -34,11 +35,28 @@ class JobSpec:
     media: Mapping[str, tuple[Path, ...]] = field(default_factory=lambda: MappingProxyType({}))
     account: Account = Account()
     path: Path | None = None
+    #: How reports name the spec and each media file (see `shown_path`), by absolute path.
+    shown: Mapping[Path, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: Where each key is written in the spec file: (line, column) by key path.
+    positions: Positions = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def base_dir(self) -> Path:
         """Folder that relative media paths are resolved against."""
         return self.path.parent if self.path else Path.cwd()
+
+    def display(self, path: Path) -> str:
+        """How reports name `path`: as the user typed it (see `shown_path`)."""
+        return self.shown.get(path, str(path))
+
+    @property
+    def label(self) -> str | None:
+        """How reports name the spec file, or None for a spec built in memory."""
+        return self.display(self.path) if self.path else None
+
+    def position(self, key: Key) -> tuple[int, int] | None:
+        """(line, column) of `key` in the spec file, else of its table, else None."""
+        return locate(self.positions, key)
 
     def files(self) -> list[tuple[str, Path]]:
         """Every (slot, path) pair in slot order."""
@@ -101,7 +119,7 @@ def _short(text: str, limit: int = 80) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> tuple[dict[str, Any], str]:
     if not path.exists():
         raise SpecError("spec file not found", path=path)
     if path.is_dir():
@@ -138,10 +156,31 @@ def _read(path: Path) -> dict[str, Any]:
             raise SpecError(f"invalid TOML: {exc}", path=path) from None
     if not isinstance(data, dict):
         raise SpecError("the spec must be a table/object at the top level", path=path)
-    return data
+    return data, text
 
 
-def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, ...]]:
+def shown_path(typed: str | os.PathLike[str], spec: str | None = None) -> str:
+    """How reports name a path: as the user would type it in the current directory.
+
+    A path typed relative stays relative (normalised: ``./a/../b.mp4`` is ``b.mp4``), one typed
+    absolute stays absolute. A media path relative to the spec `spec` (itself as shown) joins
+    the spec's folder; when that makes it absolute, it is shown relative to the current
+    directory if it lies inside it.
+    """
+    text = os.path.normpath(os.fspath(typed))
+    if spec is None or os.path.isabs(text):
+        return text
+    joined = os.path.normpath(os.path.join(os.path.dirname(spec), text))
+    if not os.path.isabs(joined):
+        return joined
+    try:
+        return str(Path(joined).relative_to(Path.cwd()))
+    except ValueError:
+        return joined
+
+
+def _media(raw: object, path: Path | None, base: Path,
+           shown: dict[Path, str] | None = None) -> dict[str, tuple[Path, ...]]:
     if not isinstance(raw, dict):
         raise SpecError(f"[media] must be a table, not {json_type(raw)}", path=path, key="media")
     out: dict[str, tuple[Path, ...]] = {}
@@ -164,6 +203,10 @@ def _media(raw: object, path: Path | None, base: Path) -> dict[str, tuple[Path, 
             if problem:
                 raise SpecError(f"media.{key}: {problem}", path=path, key=f"media.{key}")
         out[key] = tuple(Path(os.path.normpath(base / str(v))) for v in values)
+        if shown is not None:
+            label = shown.get(path) if path is not None else None
+            for v, p in zip(values, out[key], strict=True):
+                shown.setdefault(p, shown_path(str(v), label))
     return out
 
 
@@ -208,8 +251,13 @@ def _account(raw: object, path: Path | None) -> Account:
     )
 
 
-def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> JobSpec:
-    """Validate the structure of a parsed spec. Body fields are judged later by REQ rules."""
+def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None,
+                   shown: str | None = None, positions: Positions | None = None) -> JobSpec:
+    """Validate the structure of a parsed spec. Body fields are judged later by REQ rules.
+
+    `shown` is how reports name the spec file (default: `path` as given); `positions` where
+    its keys are written (see `preflight.spec.positions`).
+    """
     for key in data:
         if key not in SECTIONS:
             raise SpecError(f"unknown section [{key}]{suggest(key, SECTIONS)}", path=path, key=key)
@@ -218,11 +266,16 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None) -> JobS
     if not isinstance(job, dict):
         raise SpecError(f"[job] must be a table, not {json_type(job)}", path=path, key="job")
     base = path.parent if path else Path.cwd()
+    names: dict[Path, str] = {}
+    if path is not None:
+        names[path] = shown if shown is not None else str(path)
     return JobSpec(
         job=MappingProxyType(dict(job)),
-        media=MappingProxyType(_media(data.get("media", {}), path, base)),
+        media=MappingProxyType(_media(data.get("media", {}), path, base, names)),
         account=_account(data.get("account", {}), path),
         path=path,
+        shown=MappingProxyType(names),
+        positions=MappingProxyType(dict(positions or {})),
     )
 
 
@@ -231,5 +284,14 @@ def load_spec(path: str | Path) -> JobSpec:
 
     :raises SpecError: unreadable file, invalid TOML/JSON, unknown section or key, wrong type.
     """
+    shown = shown_path(path)
     p = Path(path).absolute()
-    return spec_from_dict(_read(p), path=p)
+    try:
+        data, text = _read(p)
+        spec = spec_from_dict(data, path=p, shown=shown)
+    except SpecError as exc:
+        if exc.path == str(p) and shown != exc.path:
+            raise SpecError(str(exc).removeprefix(f"{p}: "), path=shown, key=exc.key) from None
+        raise
+    scan = json_positions if p.suffix.lower() == ".json" else toml_positions
+    return replace(spec, positions=MappingProxyType(dict(scan(text))))

@@ -114,6 +114,13 @@ class Target:
     slot: str | None = None
     job: Mapping[str, Any] | None = None
     spec: JobSpec | None = None
+    #: How reports name the target: as typed, or its folder as typed joined with the rest.
+    shown: str = ""
+
+    @property
+    def label(self) -> str:
+        """How reports name the target."""
+        return self.shown or str(self.path)
 
 
 def looks_like_spec(path: Path) -> bool:
@@ -167,8 +174,17 @@ class _Ignores:
         return False
 
 
+def is_hidden(name: str) -> bool:
+    """A dot-name (``.cache``, ``._take.mp4`` from macOS): skipped when walking a folder."""
+    return name.startswith(".")
+
+
 def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Iterator[Path]:
-    """Candidate files (media and ``.toml``/``.json``) under `root`, sorted, ignores applied."""
+    """Candidate files (media and ``.toml``/``.json``) under `root`, sorted, ignores applied.
+
+    Hidden folders and files below `root` (dot-names, like ruff and git tools skip) are not
+    entered or listed, in a repository or not; `root` itself is walked even when hidden, and
+    a hidden file named on the command line is checked (`discover`)."""
     ignores = _Ignores(root, exclude, gitignore)
     # Honour .gitignore files above the root up to the repository top (where .git is).
     if gitignore:
@@ -190,6 +206,8 @@ def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Ite
             try:
                 is_dir = entry.is_dir()
             except OSError:
+                continue
+            if is_hidden(entry.name):
                 continue
             if is_dir:
                 if entry.name not in SKIP_DIRS and not ignores.ignored(p, True):
@@ -213,37 +231,41 @@ def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitign
     :raises SpecError: a named spec file (not one found in a folder) cannot be read.
     """
     from preflight.spec import load_spec
+    from preflight.spec.loader import shown_path
 
-    found: list[tuple[Path, bool]] = []  # (path, named explicitly)
+    found: list[tuple[Path, bool, str]] = []  # (path, named explicitly, as shown)
     seen: set[Path] = set()
     for raw in paths:
         p = Path(raw).absolute()
+        typed = shown_path(raw)
         if is_folder(p):
             for f in walk(p, exclude, gitignore):
                 if f not in seen:
                     seen.add(f)
-                    found.append((f, False))
+                    shown = os.path.normpath(os.path.join(typed, f.relative_to(p)))
+                    found.append((f, False, shown))
         elif p.exists() or p.is_symlink() or p.suffix.lower() in KNOWN_SUFFIXES:
             if p not in seen:
                 seen.add(p)
-                found.append((p, True))
+                found.append((p, True, typed))
         else:
-            raise ConfigError(f"{p}: no such file or folder")
+            raise ConfigError(f"{typed}: no such file or folder")
     targets: list[Target] = []
     named: set[Path] = set()
-    for p, explicit in found:
+    for p, explicit, shown in found:
         if p.suffix.lower() in SPEC_SUFFIXES:
             if explicit or looks_like_spec(p):
-                spec = load_spec(p) if explicit else _try_load(p)
-                targets.append(Target("spec", p, spec=spec))
+                spec = load_spec(shown) if explicit else _try_load(Path(shown))
+                targets.append(Target("spec", p, spec=spec, shown=shown))
                 if spec is not None:
                     named.update(f.resolve() for _, f in spec.files())
             continue
         s = slot or guess_slot(p.suffix)
         if s is None:
-            raise ConfigError(f"{p}: cannot tell which upload this file is from its extension "
-                              f"{p.suffix or '(none)'!r}; pass --slot ({', '.join(SLOTS)})")
-        targets.append(Target("media", p, slot=s, job=job))
+            raise ConfigError(f"{shown}: cannot tell which upload this file is from its "
+                              f"extension {p.suffix or '(none)'!r}; pass --slot "
+                              f"({', '.join(SLOTS)})")
+        targets.append(Target("media", p, slot=s, job=job, shown=shown))
     return [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
 
 
@@ -294,7 +316,7 @@ class Checker:
 
         try:
             if target.kind == "spec":
-                spec = target.spec or load_spec(target.path)
+                spec = target.spec or load_spec(target.label)
                 ed = self.edition or self.config.edition or edition_of(spec.job)
                 report = self.engine(ed).run(spec, whole_spec=True)
                 return Outcome(target, report, pairs=tuple(spec.files()))
@@ -302,9 +324,9 @@ class Checker:
             quick = JobSpec(job=MappingProxyType(body))
             ed = self.edition or self.config.edition or edition_of(body)
             slot = target.slot or guess_slot(target.path.suffix) or "training_video"
-            pairs = ((slot, target.path),)
-            report = self.engine(ed).run(quick, whole_spec=False, files=pairs)
-            return Outcome(target, report, pairs=pairs)
+            report = self.engine(ed).run(quick, whole_spec=False,
+                                         files=((slot, Path(target.label)),))
+            return Outcome(target, report, pairs=((slot, target.path),))
         except PreflightError as exc:
             return Outcome(target, error=exc)
 
@@ -343,6 +365,7 @@ class Summary:
     """Running totals over outcomes: files and findings per family, plus failed targets."""
 
     targets: int = 0
+    specs: int = 0
     failed: int = 0
     families: dict[str, FamilyCount] = field(default_factory=dict)
     _files: set[tuple[str, str]] = field(default_factory=set)
@@ -353,14 +376,15 @@ class Summary:
     def add(self, outcome: Outcome) -> None:
         """Count one outcome."""
         self.targets += 1
+        self.specs += outcome.target.kind == "spec"
         if outcome.error is not None or outcome.report is None:
             self.failed += 1
             return
         if outcome.target.kind == "spec":
-            self._count_file("REQ", str(outcome.target.path))
+            self._count_file("REQ", outcome.target.path)
         for slot, path in outcome.pairs:
             for family in slot_families(slot):
-                self._count_file(family, str(path))
+                self._count_file(family, path)
         for f in outcome.report.findings:
             row = self._row(f.family)
             if f.severity is Severity.ERROR:
@@ -370,10 +394,16 @@ class Summary:
             else:
                 row.infos += 1
 
-    def _count_file(self, family: str, path: str) -> None:
-        if (family, path) not in self._files:
-            self._files.add((family, path))
+    def _count_file(self, family: str, path: Path) -> None:
+        key = (family, os.path.abspath(path))  # one file however it is named
+        if key not in self._files:
+            self._files.add(key)
             self._row(family).files += 1
+
+    @property
+    def files(self) -> int:
+        """Distinct files looked at (a file counts once, however many families judge it)."""
+        return len({p for _, p in self._files})
 
     @property
     def errors(self) -> int:
@@ -392,8 +422,15 @@ class Summary:
                       key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order))
 
 
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def summary_table(summary: Summary, cache_hits: int | None = None) -> str:
-    """The summary as a small fixed-width table (files, errors, warnings, infos per family)."""
+    """The summary as a small fixed-width table (files, errors, warnings, infos per family).
+
+    A family's row counts the files its rules judged; the total counts each file once.
+    """
     lines = [f"{'family':<8}{'files':>7}{'errors':>8}{'warnings':>10}{'infos':>7}"]
     total = FamilyCount()
     for fam, row in summary.rows():
@@ -401,9 +438,11 @@ def summary_table(summary: Summary, cache_hits: int | None = None) -> str:
         total.errors += row.errors
         total.warnings += row.warnings
         total.infos += row.infos
-    files = len({p for _, p in summary._files})
-    lines.append(f"{'total':<8}{files:>7}{total.errors:>8}{total.warnings:>10}{total.infos:>7}")
-    notes = [f"{summary.targets} checked"]
+    lines.append(f"{'total':<8}{summary.files:>7}{total.errors:>8}{total.warnings:>10}{total.infos:>7}")
+    loose = summary.targets - summary.specs
+    parts = [_count(n, what) for n, what in ((summary.specs, "spec"), (loose, "loose file"))
+             if n] or ["nothing"]
+    notes = [f"{' and '.join(parts)} checked"]
     if summary.failed:
         notes.append(f"{summary.failed} could not be checked")
     if cache_hits is not None:
@@ -428,7 +467,7 @@ def merge(outcomes: Iterable[Outcome], edition: str | None = None) -> Report:
         editions.add(o.report.edition)
         findings.extend(o.report.findings)
         if o.target.kind == "spec":
-            files[str(o.target.path)] = None
+            files[o.report.spec_path or o.target.label] = None
         files.update(dict.fromkeys(o.report.files))
     ed = edition or (editions.pop() if len(editions) == 1 else "mixed" if editions else "standard")
     return Report.build(ed, findings, files=files)

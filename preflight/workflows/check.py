@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from preflight.errors import ConfigError, SpecError
 from preflight.metastudio import SLOTS, edition_of, guess_slot_from_name, is_spec_path
@@ -16,9 +17,12 @@ from preflight.rules.config import Config, config_for
 from preflight.rules.engine import Engine
 from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
-from preflight.spec.loader import check_depth
+from preflight.spec.loader import check_depth, shown_path
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
+
+if TYPE_CHECKING:
+    from preflight.report.html import JobView
 
 
 def classify(targets: Iterable[str | Path]) -> Literal["spec", "files", "batch", "mixed"]:
@@ -60,7 +64,7 @@ def quick_files(paths: Iterable[str | Path], slot: str | None) -> list[tuple[str
         raise ConfigError(f"unknown slot {slot!r}; expected one of {', '.join(SLOTS)}")
     out = []
     for p in paths:
-        path = Path(p).absolute()
+        path = Path(shown_path(p))  # as typed: reports name it so
         s = slot or guess_slot_from_name(path.name)
         if s is None:
             raise ConfigError(
@@ -132,9 +136,86 @@ def check(
     files = quick_files(items, slot)
     body = {**QUICK_JOB_DEFAULTS, **(job or {})}
     spec = JobSpec(job=MappingProxyType(body))
-    cfg = config_for(config, files[0][1].parent)
+    cfg = config_for(config, files[0][1].absolute().parent)
     ed = edition or cfg.edition or edition_of(body)
     return Engine(ed, cfg, rc).run(spec, whole_spec=False, files=files)
+
+
+@dataclass(frozen=True)
+class Viewed:
+    """A check with what the HTML report shows: the merged report, one view per job, and the
+    batch outcomes (failed targets included) for the summary."""
+
+    report: Report
+    jobs: tuple[JobView, ...]
+    outcomes: tuple[batch.Outcome, ...] = ()
+
+
+def check_views(
+    targets: Iterable[str | Path],
+    *,
+    edition: str | None = None,
+    config: Config | str | Path | None = None,
+    slot: str | None = None,
+    job: Mapping[str, Any] | None = None,
+    jobs: int | None = None,
+    exclude: Iterable[str] = (),
+) -> Viewed:
+    """Check like `check` (never from the cache: the pictures need the sampled frames) and
+    gather, per job, the body and the pictures of each file (frames with the green mask and
+    face boxes, image thumbnails) for `preflight.report.html.render_jobs`.
+
+    :raises SpecError: unreadable or structurally invalid spec (not one found in a folder).
+    :raises ConfigError: invalid configuration, edition or slot.
+    """
+    from preflight.workflows.contact_sheet import gathering, job_view
+
+    items = list(targets)
+    if not items:
+        raise ConfigError("nothing to check: give a spec file, media files or folders")
+    kind = classify(items)
+    cfg = config_for(config, _near(items))
+    if kind in ("batch", "mixed"):
+        found = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
+        checker = batch.Checker(cfg, edition=edition, cache=None)
+
+        def one(target: batch.Target) -> tuple[batch.Outcome, JobView]:
+            with gathering() as (seen, faces):
+                outcome = checker(target)
+            return outcome, _target_view(target, outcome, seen, faces, cfg)
+
+        done = list(batch.parallel_map(one, found, batch.effective_jobs(jobs)))
+        outcomes = tuple(o for o, _ in done)
+        report = batch.merge([o for o in outcomes if o.error is None], edition)
+        return Viewed(report, tuple(v for _, v in done), outcomes)
+    with gathering() as (seen, faces):
+        if is_spec_path(items[0]):
+            spec = load_spec(items[0])
+            report = _check_spec(spec, edition, cfg, None)
+            body, pairs = spec.job, spec.files()
+        else:
+            pairs = quick_files(items, slot)
+            body = {**QUICK_JOB_DEFAULTS, **(job or {})}
+            report = check(items, edition=edition, config=cfg, slot=slot, job=job)
+    return Viewed(report, (job_view(report, body, pairs, seen, faces, cfg),))
+
+
+def _target_view(target: batch.Target, outcome: batch.Outcome, seen: Any, faces: Any,
+                 config: Config) -> JobView:
+    """The view of one batch target (a spec, or one loose file)."""
+    from preflight.report.html import JobView
+    from preflight.workflows.contact_sheet import job_view
+
+    if outcome.report is None:
+        empty = Report.build(edition_of(target.job or {}), [], spec_path=str(target.path))
+        return JobView(empty, title=str(target.path), error=str(outcome.error or "not checked"))
+    if target.kind == "spec":
+        spec = target.spec or load_spec(target.path)
+        body: Mapping[str, Any] = spec.job
+    else:
+        body = {**QUICK_JOB_DEFAULTS, **(target.job or {})}
+    view = job_view(outcome.report, body, outcome.pairs, seen, faces, config)
+    return view if target.kind == "spec" else replace(view, title=str(target.path))
 
 
 def _near(target: JobSpec | str | Path | Iterable[str | Path]) -> Path:

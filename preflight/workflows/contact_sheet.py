@@ -9,7 +9,9 @@ is the video sampled here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,8 +19,11 @@ from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
 
 if TYPE_CHECKING:
-    from preflight.inspect.frames import FrameSample
-    from preflight.model import Report
+    from preflight.inspect.face import Box
+    from preflight.inspect.frames import Frame, FrameSample
+    from preflight.inspect.green import FrameGreen, Params
+    from preflight.model import Finding, Report
+    from preflight.report.html import FileView, JobView, Picture
     from preflight.rules.config import Config
 
 COLUMNS = 4
@@ -127,75 +132,305 @@ def presenter_line(presenter: Mapping[str, Any] | None) -> str | None:
     return "   ".join(parts)
 
 
+@dataclass(frozen=True)
+class Judged:
+    """The sampled frames of a video judged as the GRN rules judge them: per-frame
+    measurements and kinds, the overall background verdict and the face boxes per frame."""
+
+    frames: tuple[Frame, ...]
+    results: tuple[FrameGreen, ...]
+    kinds: tuple[str, ...]
+    verdict: str
+    counts: Mapping[str, int]
+    params: Params
+    boxes: Mapping[float, tuple[Box, ...]]
+
+
+def judge(sample: FrameSample, green: Mapping[str, Any],
+          presenter: Mapping[str, Any] | None = None) -> Judged:
+    """Judge the frames of `sample` with the `green` thresholds; face boxes from `presenter`."""
+    from preflight.inspect.green import Params, analyse, verdict
+
+    frames = tuple(sample.frames)
+    params = Params.from_options(green)
+    results = analyse(frames, params)
+    ring_min, side_min = float(green["ring_min"]), float(green["side_min"])
+    side_full = float(green["side_full"])
+    kind, counts = verdict(results, ring_min, side_min, side_full,
+                           float(green["frame_fraction"]))
+    faces = (presenter or {}).get("faces") or ()
+    return Judged(frames, results, tuple(r.kind(ring_min, side_min, side_full) for r in results),
+                  kind, counts, params, {round(f.time, 3): f.boxes for f in faces})
+
+
+def draw_frame(judged: Judged, i: int) -> Any:
+    """Frame `i` as a Pillow image: the green mask tinted, the border ring, the subject box
+    (yellow) and the presenter's face boxes (cyan)."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    fr, res = judged.frames[i], judged.results[i]
+    rgb = fr.rgb.astype(np.float32)
+    mask = res.mask[..., None]
+    tinted = np.where(mask, rgb * 0.45 + np.array(MASK_TINT, np.float32) * 0.55, rgb)
+    tile = Image.fromarray(tinted.clip(0, 255).astype(np.uint8))
+    td = ImageDraw.Draw(tile)
+    h, w = fr.rgb.shape[:2]
+    ring = max(2, round(min(h, w) * judged.params.ring))
+    td.rectangle((0, 0, w - 1, h - 1), outline=(255, 255, 255))
+    td.rectangle((ring, ring, w - 1 - ring, h - 1 - ring), outline=(160, 160, 160))
+    if res.subject_box:
+        x0, y0, x1, y1 = res.subject_box
+        td.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 230, 0), width=2)
+    for b in judged.boxes.get(round(fr.time, 3), ()):
+        td.rectangle((b.left, b.top, b.right - 1, b.bottom - 1), outline=(0, 230, 255), width=2)
+    return tile
+
+
+def timestamp(seconds: float) -> str:
+    """``m:ss.s`` as printed under each frame."""
+    return f"{int(seconds // 60)}:{seconds % 60:04.1f}"
+
+
 def render(video: Path, sample: FrameSample | None, error: str | None,
            green: Mapping[str, Any], presenter: Mapping[str, Any] | None = None) -> Any:
     """The sheet as a Pillow image, frames judged with the `green` thresholds, with the
     presenter rules' face boxes and verdicts when given."""
-    import numpy as np
     from PIL import Image, ImageDraw
-
-    from preflight.inspect.green import Params, analyse, verdict
 
     head, small = _font(18), _font(14)
     frames = list(sample.frames) if sample else []
-    if not frames:
+    if sample is None or not frames:
         img = Image.new("RGB", (960, 120), (30, 30, 30))
         d = ImageDraw.Draw(img)
         d.text((12, 12), f"{video.name}", fill=(255, 255, 255), font=head)
         d.text((12, 50), f"no frames: {error or 'nothing decoded'}", fill=(255, 120, 120),
                font=small)
         return img
-    params = Params.from_options(green)
-    results = analyse(frames, params)
-    ring_min, side_min = float(green["ring_min"]), float(green["side_min"])
-    side_full = float(green["side_full"])
-    verdict_kind, counts = verdict(results, ring_min, side_min, side_full,
-                                   float(green["frame_fraction"]))
+    line = presenter_line(presenter)
+    judged = judge(sample, green, presenter if line else None)
     tw = max(f.rgb.shape[1] for f in frames)
     th = max(f.rgb.shape[0] for f in frames)
-    line = presenter_line(presenter)
-    boxes = {round(f.time, 3): f.boxes for f in presenter["faces"]} if line and presenter \
-        else {}
     cap, pad, top = 40, 8, 84 + (20 if line else 0)
     cols = min(COLUMNS, len(frames))
     rows = -(-len(frames) // cols)
     sheet = Image.new("RGB", (max(640, pad + cols * (tw + pad)), top + rows * (th + cap + pad)),
                       (24, 24, 24))
     d = ImageDraw.Draw(sheet)
-    d.text((pad, 8), f"{video.name}  -  background: {verdict_kind.upper()}  "
-           f"({', '.join(f'{k} {v}' for k, v in counts.items())})", font=head,
-           fill=KIND_COLOURS.get(verdict_kind, (255, 255, 255)))
+    d.text((pad, 8), f"{video.name}  -  background: {judged.verdict.upper()}  "
+           f"({', '.join(f'{k} {v}' for k, v in judged.counts.items())})", font=head,
+           fill=KIND_COLOURS.get(judged.verdict, (255, 255, 255)))
     d.text((pad, 36), "magenta: chroma-green mask   yellow box: subject   grey: border ring",
            font=small, fill=(200, 200, 200))
     d.text((pad, 56), "under each frame: time, verdict, green share of the border ring / frame",
            font=small, fill=(200, 200, 200))
     if line:
         d.text((pad, 76), line + "   (cyan box: face)", font=small, fill=(120, 230, 255))
-    for i, (fr, res) in enumerate(zip(frames, results, strict=True)):
+    for i, (fr, res) in enumerate(zip(judged.frames, judged.results, strict=True)):
         x = pad + (i % cols) * (tw + pad)
         y = top + (i // cols) * (th + cap + pad)
-        rgb = fr.rgb.astype(np.float32)
-        mask = res.mask[..., None]
-        tinted = np.where(mask, rgb * 0.45 + np.array(MASK_TINT, np.float32) * 0.55, rgb)
-        tile = Image.fromarray(tinted.clip(0, 255).astype(np.uint8))
-        sheet.paste(tile, (x, y))
-        td = ImageDraw.Draw(sheet)
-        h, w = fr.rgb.shape[:2]
-        ring = max(2, round(min(h, w) * params.ring))
-        td.rectangle((x, y, x + w - 1, y + h - 1), outline=(255, 255, 255))
-        td.rectangle((x + ring, y + ring, x + w - 1 - ring, y + h - 1 - ring),
-                     outline=(160, 160, 160))
-        if res.subject_box:
-            x0, y0, x1, y1 = res.subject_box
-            td.rectangle((x + x0, y + y0, x + x1 - 1, y + y1 - 1), outline=(255, 230, 0), width=2)
-        for b in boxes.get(round(fr.time, 3), ()):
-            td.rectangle((x + b.left, y + b.top, x + b.right - 1, y + b.bottom - 1),
-                         outline=(0, 230, 255), width=2)
-        kind = res.kind(ring_min, side_min, side_full)
-        t = fr.time
-        td.text((x, y + h + 4), f"{int(t // 60)}:{t % 60:04.1f}  {kind}", font=small,
-                fill=KIND_COLOURS[kind])
-        td.text((x, y + h + 21), f"ring {res.ring_green:.0%}  frame {res.coverage:.0%}",
-                font=small, fill=(230, 230, 230))
+        sheet.paste(draw_frame(judged, i), (x, y))
+        h = fr.rgb.shape[0]
+        kind = judged.kinds[i]
+        d.text((x, y + h + 4), f"{timestamp(fr.time)}  {kind}", font=small,
+               fill=KIND_COLOURS[kind])
+        d.text((x, y + h + 21), f"ring {res.ring_green:.0%}  frame {res.coverage:.0%}",
+               font=small, fill=(230, 230, 230))
     return sheet
 
+
+# ---- pictures for the HTML report ------------------------------------------------------------
+
+#: Longest side of an ID-card / image thumbnail in the HTML report.
+THUMB_SIDE = 480
+#: JPEG quality of the pictures embedded in the HTML report.
+JPEG_QUALITY = 82
+
+
+@contextlib.contextmanager
+def gathering() -> Iterator[tuple[dict[Path, FrameSample], dict[Path, dict[str, Any]]]]:
+    """Record the frames sampled and what the presenter rules found inside the block (in this
+    thread: a batch worker gathers its own target)."""
+    from preflight.inspect.face import noting
+    from preflight.inspect.frames import collecting
+
+    with collecting() as seen, noting() as faces:
+        yield seen, faces
+
+
+def _jpeg(img: Any) -> str:
+    import io
+
+    from preflight.report.html import data_uri
+
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return data_uri(buf.getvalue(), "image/jpeg")
+
+
+def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
+                   presenter: Mapping[str, Any] | None) -> tuple[list[str], list[Picture]]:
+    """The summary lines and one picture per sampled frame, drawn as the contact sheet draws
+    them (mask, ring, subject and face boxes); captions are the sheet's."""
+    from preflight.report.html import Picture
+
+    line = presenter_line(presenter)
+    judged = judge(sample, green, presenter if line else None)
+    counts = ", ".join(f"{k} {v}" for k, v in judged.counts.items())
+    summary = [f"background: {judged.verdict.upper()} ({counts})"]
+    if line:
+        summary.append(" · ".join(p.strip() for p in line.split("   ") if p.strip()))
+    pics = []
+    for i, (fr, res) in enumerate(zip(judged.frames, judged.results, strict=True)):
+        h, w = fr.rgb.shape[:2]
+        kind = judged.kinds[i]
+        pics.append(Picture(
+            src=_jpeg(draw_frame(judged, i)), alt=f"{video.name} at {timestamp(fr.time)}",
+            width=int(w), height=int(h), caption=f"{timestamp(fr.time)}  {kind}",
+            detail=f"ring {res.ring_green:.0%} · frame {res.coverage:.0%}", kind=kind))
+    return summary, pics
+
+
+def image_picture(path: Path, findings: Iterable[Finding]) -> tuple[list[Picture], str | None]:
+    """A thumbnail of an image upload with the face boxes the presenter rules reported, or
+    why there is none."""
+    from PIL import Image, ImageDraw
+
+    from preflight.inspect.face import load_photo
+    from preflight.inspect.image import MAX_PIXELS, is_pdf
+    from preflight.report.html import Picture
+
+    if is_pdf(path):
+        return [], "a PDF document (no thumbnail)"
+    try:
+        rgb = load_photo(path, MAX_PIXELS, max_side=THUMB_SIDE)
+    except ProbeError as exc:
+        return [], f"no picture: {exc.detail}"
+    img = Image.fromarray(rgb)
+    boxes: list[Any] = []
+    size: Any = None
+    for f in findings:
+        if f.family == "PRS" and f.details.get("boxes"):
+            boxes, size = list(f.details["boxes"]), f.details.get("image_size")
+            break
+    if boxes and isinstance(size, list | tuple) and size and size[0]:
+        scale = img.width / float(size[0])
+        d = ImageDraw.Draw(img)
+        for b in boxes:
+            x0, y0, x1, y1 = (float(v) * scale for v in b[:4])
+            d.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(0, 230, 255), width=3)
+    caption = f"{len(boxes)} face box{'es' if len(boxes) != 1 else ''} (cyan)" if boxes else ""
+    return [Picture(src=_jpeg(img), alt=path.name, width=img.width, height=img.height,
+                    caption=caption)], None
+
+
+def image_size(path: Path) -> str | None:
+    """``WxH`` of an image as displayed (EXIF rotation applied), read from its header."""
+    import warnings
+
+    from PIL import Image
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as img:
+                w, h = img.size
+                turned = img.getexif().get(0x0112) in (5, 6, 7, 8)
+    except Exception:  # any unreadable header: the IMG rules say why
+        return None
+    return f"{h}x{w}" if turned else f"{w}x{h}"
+
+
+def file_view(slot: str, path: Path, findings: list[Finding],
+              sample: FrameSample | None, green: Mapping[str, Any],
+              presenter: Mapping[str, Any] | None) -> FileView:
+    """What the HTML report shows of one upload: its facts and its pictures."""
+    from preflight.inspect.image import is_pdf
+    from preflight.inspect.probe import probe_video
+    from preflight.metastudio import SLOTS
+    from preflight.report.html import FileView
+
+    try:
+        size: int | None = path.stat().st_size
+    except OSError:
+        size = None
+    family = SLOTS[slot].family if slot in SLOTS else ""
+    duration = resolution = codec = None
+    regular = path.is_file() and bool(size)
+    if family in ("VID", "AUD") and regular:
+        try:
+            p = probe_video(path)
+        except (ProbeError, OSError):
+            p = None
+        if p is not None:
+            duration = p.duration
+            if p.display_width and p.display_height:
+                resolution = f"{p.display_width}x{p.display_height}"
+                if p.fps:
+                    resolution += f" at {p.fps:g} fps"
+            codec = p.video_codec or p.video_format if family == "VID" else p.audio_codec
+    summary: list[str] = []
+    pictures: list[Picture] = []
+    note = None
+    if not regular:
+        note = "no picture: the file is missing, empty or not a regular file"
+    elif family == "VID":
+        gate_failed = any(f.code == "VID002" for f in findings)
+        if sample is None and not gate_failed:
+            from preflight.inspect.frames import sample_frames
+
+            try:  # frames the check did not sample (a rule selection without VID/GRN)
+                sample = sample_frames(path, collect=False)
+            except ProbeError as exc:
+                note = f"no frames: {exc.detail}"
+        if sample is not None and sample.frames:
+            summary, pictures = frame_pictures(path, sample, green, presenter)
+        elif note is None:
+            note = "no frames: the video could not be decoded (see the findings)"
+    elif family == "IMG":
+        if not is_pdf(path):
+            resolution = image_size(path)
+        pictures, note = image_picture(path, findings)
+    return FileView(slot, str(path), size=size, duration=duration, resolution=resolution,
+                    codec=codec, summary=tuple(summary), pictures=tuple(pictures), note=note)
+
+
+def job_view(report: Report, body: Mapping[str, Any] | None, pairs: Iterable[tuple[str, Path]],
+             seen: Mapping[Path, FrameSample], faces: Mapping[Path, Mapping[str, Any]],
+             config: Config | None = None) -> JobView:
+    """The HTML report's view of one checked job, from what its check gathered."""
+    from preflight.report.html import JobView
+
+    edition = report.edition if report.edition != "mixed" else "standard"
+    green = green_options(edition, config)
+    views = []
+    done: set[Path] = set()
+    # The report names each file as the user typed it (in the order of `pairs`); the frames and
+    # faces gathered during the check are keyed the same way.
+    pairs = list(pairs)
+    if len(report.files) == len(pairs):
+        pairs = [(slot, Path(name)) for (slot, _), name in zip(pairs, report.files, strict=True)]
+    for slot, path in pairs:
+        if path in done:
+            continue
+        done.add(path)
+        mine = [f for f in report.findings if f.path == str(path)]
+        sample = seen.get(path)
+        views.append(file_view(slot, path, mine, sample, green,
+                               faces.get(path) if sample is not None else None))
+    return JobView(report, body=body, files=tuple(_identity(views, faces)))
+
+
+def _identity(views: list[FileView], faces: Mapping[Path, Mapping[str, Any]]) -> list[FileView]:
+    """Put the identity distance the presenter rules measured on the ID card's card too."""
+    from dataclasses import replace
+
+    for video, noted in faces.items():
+        if "identity" not in noted:
+            continue
+        dist, card = noted["identity"]
+        for i, v in enumerate(views):
+            if v.slot == "id_card_front" and Path(v.path).name == card:
+                line = f"identity distance {dist:.2f} to the presenter in {video.name}"
+                views[i] = replace(v, summary=(*v.summary, line))
+    return views

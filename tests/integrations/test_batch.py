@@ -139,7 +139,7 @@ def test_cli_checks_fifty_mixed_files_in_parallel_with_a_summary(
     assert table["PKG"][0] == "20"  # the part-count rules looked at the same videos
     assert table["REQ"][0] == "10" and table["IMG"][0] == "10" and table["AUD"][0] == "10"
     assert table["total"][0] == "50"
-    assert lines[-1] == "(40 checked)"
+    assert lines[-1] == "(10 specs and 30 loose files checked)"
     paths = [ln.split(":")[0] for ln in lines if ": VID001" in ln]
     assert paths == sorted(paths)  # input order
     serial = CliRunner().invoke(cli, ["check", "f", "--no-cache"], env={"PREFLIGHT_SERIAL": "1"})
@@ -176,3 +176,29 @@ def test_broken_spec_in_a_folder_is_reported_and_exits_2(tmp_path: Path,
 def test_empty_folder_warns(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["check", str(tmp_path)])
     assert result.exit_code == 0 and "no job specs or media files found" in result.stderr
+
+
+def test_hidden_folders_and_files_are_skipped_unless_named(tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
+    """Outside a repository too: `.trash/`, `.thumbnails/` and macOS `._take.mp4` files are
+    not walked; a hidden path named on the command line is checked."""
+    root = tmp_path / "shoot"
+    (root / ".trash").mkdir(parents=True)
+    (root / "takes").mkdir()
+    _png(root / "takes" / "cover.png")
+    (root / ".trash" / "old.mp4").write_bytes(b"")
+    (root / "takes" / "._cover.png").write_bytes(b"\0\5\26\7")  # AppleDouble sidecar
+    (root / ".hidden.png").write_bytes(b"")
+    assert not (tmp_path / ".git").exists()
+    assert [t.path.name for t in batch.discover([root])] == ["cover.png"]
+    named = batch.discover([root / ".trash", root / "takes" / "._cover.png"])
+    assert [t.path.name for t in named] == ["old.mp4", "._cover.png"]
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["check", "shoot", "--no-cache"])
+    assert result.exit_code == 0, result.output
+    assert ".trash" not in result.output and "._cover" not in result.output
+    result = runner.invoke(cli, ["check", "shoot/.trash", "--no-cache"])
+    assert result.exit_code == 1 and "old.mp4" in result.output and "VID001" in result.output

@@ -122,9 +122,101 @@ def test_cli_no_cache_cache_dir_and_clear(tmp_path: Path, monkeypatch: pytest.Mo
     assert runner.invoke(cli, ["check", "cover.png", "--cache-dir", "elsewhere"]).exit_code == 0
     assert (tmp_path / "elsewhere" / "results.sqlite3").is_file()
     result = runner.invoke(cli, ["cache", "clear"])
-    assert result.exit_code == 0 and "removed 1 cached result" in result.output
+    assert result.exit_code == 0
+    gone = tmp_path / ".preflight_cache"
+    assert result.output == f"preflight: removed {gone} (1 cached result)\n"
+    assert not (tmp_path / ".preflight_cache").exists()
     result = runner.invoke(cli, ["cache", "clear", "--cache-dir", "nothing-here"])
-    assert result.exit_code == 0 and "removed 0" in result.output
+    assert result.exit_code == 0 and "no result cache at nothing-here" in result.output
+    result = runner.invoke(cli, ["cache", "clear", "--cache-dir", "elsewhere"])
+    assert result.exit_code == 0 and "removed elsewhere (1 cached result)" in result.output
+    assert not (tmp_path / "elsewhere").exists()
+
+
+def test_cache_folder_is_tagged_and_ignored_by_git(tmp_path: Path) -> None:
+    check([_image(tmp_path / "cover.png")], cache=ResultCache(tmp_path / "c"))
+    tag = (tmp_path / "c" / "CACHEDIR.TAG").read_text(encoding="utf-8")
+    assert tag.startswith("Signature: 8a477f597d28d172789f06886806bc55\n")
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    status = subprocess.run(["git", "-C", str(tmp_path), "status", "--porcelain",
+                             "--untracked-files=all"], capture_output=True, text=True,
+                            check=True).stdout
+    assert "cover.png" in status and "c/" not in status
+
+
+def test_cache_clear_of_a_spec_or_folder_removes_the_cache_its_checks_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`check shoot/avatar.toml` writes shoot/.preflight_cache, whatever the current folder;
+    `cache clear shoot/avatar.toml` (or `cache clear shoot`) removes that one, not others."""
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _image(shoot / "cover.png")
+    spec = shoot / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\n[media]\ncover = "cover.png"\n', encoding="utf-8")
+    elsewhere = tmp_path / "cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    _image(elsewhere / "own.png")
+    runner = CliRunner()
+    runner.invoke(cli, ["check", str(spec)])
+    assert runner.invoke(cli, ["check", "own.png"]).exit_code == 0
+    assert (shoot / ".preflight_cache" / "results.sqlite3").is_file()
+    assert (elsewhere / ".preflight_cache" / "results.sqlite3").is_file()
+    result = runner.invoke(cli, ["cache", "clear", str(spec)])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"preflight: removed {shoot / '.preflight_cache'} (")
+    assert not (shoot / ".preflight_cache").exists()
+    assert (elsewhere / ".preflight_cache").is_dir()  # another folder's cache stays
+    runner.invoke(cli, ["check", str(spec)])
+    result = runner.invoke(cli, ["cache", "clear", str(shoot), str(shoot / ".preflight_cache")])
+    assert result.exit_code == 0 and result.output.count("removed") == 1  # the same cache once
+    result = runner.invoke(cli, ["cache", "clear", str(shoot)])
+    assert "no result cache at" in result.output and result.exit_code == 0
+    result = runner.invoke(cli, ["cache", "clear", str(shoot / "cover.png")])
+    assert result.exit_code == 2 and "not a spec or a folder" in result.output
+
+
+def test_a_folder_check_keeps_its_cache_in_the_folder_and_clear_finds_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    _image(shoot / "cover.png")
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", "shoot"]).exit_code == 0
+    assert (shoot / ".preflight_cache" / "results.sqlite3").is_file()
+    assert not (tmp_path / ".preflight_cache").exists()
+    again = runner.invoke(cli, ["check", "shoot"])
+    assert "1 file from cache" in again.output, again.output
+    result = runner.invoke(cli, ["cache", "clear", "shoot"])
+    assert result.exit_code == 0 and "removed shoot/.preflight_cache (1 cached result)" in (
+        result.output), result.output
+    assert not (shoot / ".preflight_cache").exists()
+    # Several targets share one cache in the current folder, as before.
+    assert runner.invoke(cli, ["check", "shoot", "shoot/cover.png"]).exit_code == 0
+    assert (tmp_path / ".preflight_cache").is_dir()
+
+
+def test_cache_clear_never_deletes_a_folder_that_is_not_a_cache(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    own = tmp_path / ".preflight_cache"
+    own.mkdir()
+    (own / "results.sqlite3").write_bytes(b"my own data")
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "notes.txt").write_text("keep", encoding="utf-8")
+    runner = CliRunner()
+    for args in (["cache", "clear"], ["cache", "clear", "--cache-dir", "work"]):
+        result = runner.invoke(cli, args)
+        assert result.exit_code == 2 and "is not a preflight result cache" in result.stderr
+    assert (own / "results.sqlite3").read_bytes() == b"my own data"
+    assert (tmp_path / "work" / "notes.txt").is_file()
+    # a real cache with a stranger's file in it: the cache goes, the stranger's file stays
+    check([_image(tmp_path / "cover.png")], cache=ResultCache(tmp_path / "c"))
+    (tmp_path / "c" / "mine.txt").write_text("x", encoding="utf-8")
+    result = runner.invoke(cli, ["cache", "clear", "--cache-dir", "c"])
+    assert result.exit_code == 0 and "(1 cached result)" in result.output
+    assert [p.name for p in (tmp_path / "c").iterdir()] == ["mine.txt"]
 
 
 def test_a_broken_cache_file_never_fails_a_check(tmp_path: Path) -> None:

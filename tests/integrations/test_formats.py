@@ -70,10 +70,11 @@ def test_junit_is_one_case_per_file_and_family_with_failures(report: Report,
     assert suite is not None
     cases = suite.findall("testcase")
     names = {(c.get("classname"), (c.get("name") or "").split()[0]) for c in cases}
-    assert ("empty.mp4", "VID") in names and ("missing.wav", "AUD") in names
+    empty, missing = str(tmp_path / "empty.mp4"), str(tmp_path / "missing.wav")
+    assert (empty, "VID") in names and (missing, "AUD") in names  # absolute as given
     assert ("<job>", "REQ") in names
     failed = [c for c in cases if c.find("failure") is not None]
-    assert {c.get("classname") for c in failed} == {"empty.mp4", "missing.wav"}
+    assert {c.get("classname") for c in failed} == {empty, missing}
     assert suite.get("tests") == str(len(cases))
     assert suite.get("failures") == str(len(failed))
     assert root.get("failures") == str(len(failed))

@@ -180,7 +180,7 @@ def test_identity_mismatch_fails_in_a_whole_spec(faces: FaceMedia, tmp_path: Pat
     assert_codes(report, expect=["PRS009"], absent=["PRS010"])
     f = next(f for f in report.findings if f.code == "PRS009")
     assert f.severity.value == "error" and f.details["distance"] > 0.6
-    assert other.name in f.message and video.name in f.message
+    assert other.name in f.message and Path(f.path or "").name == video.name
 
 
 def test_identity_of_a_sideways_take_is_compared_upright(faces: FaceMedia,
@@ -253,6 +253,49 @@ def test_without_the_extra_one_note_and_no_crash(faces: FaceMedia, tmp_path: Pat
     assert notes[0].severity.value == "info"
     assert "pip install 'metastudio-preflight[face]'" in notes[0].message
     assert_codes(report, expect=["PRS000"])
+    assert face.unavailable() is None
+
+
+def test_models_load_without_pkg_resources() -> None:
+    """face-recognition-models' own module needs pkg_resources (setuptools), absent from pipx
+    and Python 3.12+ venvs; the model files are found without importing it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('pkg_resources', 'setuptools'):\n"
+        "            raise ImportError('blocked ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "from preflight.inspect import face\n"
+        "assert face.unavailable() is None, face.unavailable()\n"
+        "face._describer()\n"
+        "assert 'face_recognition_models' not in sys.modules\n"
+        "print('ok')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
+
+
+def test_missing_model_files_are_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from preflight.inspect import face
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    face.unavailable.cache_clear()
+    face._model_dir.cache_clear()
+    try:
+        why = face.unavailable()
+    finally:
+        monkeypatch.undo()
+        face.unavailable.cache_clear()
+        face._model_dir.cache_clear()
+    assert why is not None and "face-recognition-models" in why
     assert face.unavailable() is None
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from preflight.model import Report
+from preflight.rules.conform import fixed_name
 from preflight.workflows.check import check
 from tests.helpers import assert_codes
 
@@ -44,8 +46,9 @@ def test_rotated_landscape_stream_is_portrait_and_passes(media_factory: Any) -> 
 def test_other_sizes_fail(media_factory: Any, w: int, h: int) -> None:
     report = run(media_factory.video(width=w, height=h, seconds=2))
     assert_codes(report, expect=["VID006"])
-    fix = next(f.fix for f in report.findings if f.code == "VID006")
-    assert fix and "scale=" in fix and "pad=" in fix
+    f = next(f for f in report.findings if f.code == "VID006")
+    assert f.fix and f.fix.startswith("preflight fix ") and f.fix.endswith(".fixed.mp4")
+    assert "scale=" in f.details["ffmpeg"] and "pad=" in f.details["ffmpeg"]
 
 
 @pytest.mark.parametrize("seconds", [179, 601])
@@ -81,8 +84,9 @@ def test_flexus_take_under_three_minutes_warns_quoting_both_sources(media_factor
 def test_too_long_video_gets_a_trim_command(media_factory: Any) -> None:
     v = media_factory.video(width=1920, height=1080, seconds=601, audio=None)
     report = run(v, {**STANDARD, "audio_source_type": "AUDIO"})
-    fix = next(f.fix for f in report.findings if f.code == "VID007")
-    assert fix and " -t " in fix and str(v) in fix
+    f = next(f for f in report.findings if f.code == "VID007")
+    assert f.fix == shlex.join(["preflight", "fix", str(v), "-o", str(fixed_name(v))])
+    assert " -t " in f.details["ffmpeg"] and str(v) in f.details["ffmpeg"]
 
 
 @pytest.mark.parametrize(("container", "suffix"), [("mov", ".mp4"), ("matroska", ".mp4"),
@@ -91,7 +95,7 @@ def test_non_mp4_container_is_caught_from_content(media_factory: Any, container:
                                                   suffix: str) -> None:
     report = run(media_factory.video(container=container, suffix=suffix))
     assert_codes(report, expect=["VID003"])
-    assert "-c:v copy" in (next(f.fix for f in report.findings if f.code == "VID003") or "")
+    assert "-c:v copy" in next(f.details["ffmpeg"] for f in report.findings if f.code == "VID003")
 
 
 def test_mp4_passes_container(media_factory: Any) -> None:
@@ -155,7 +159,9 @@ def test_zero_byte_text_and_truncated_files_are_findings(media_factory: Any,
     text.write_text("just some text\n" * 20, encoding="utf-8")
     report = run(text)
     assert_codes(report, expect=["VID002"], absent=["VID003", "VID006", "GRN001", "GRN007"])
-    assert "notes.mp4" in report.findings[0].message
+    # the path names the file; the message does not repeat it
+    assert Path(report.findings[0].path or "").name == "notes.mp4"
+    assert "notes.mp4" not in report.findings[0].message
     good = media_factory.video(seconds=180)
     data = good.read_bytes()
     for keep in (0.5, 0.9, 0.02):

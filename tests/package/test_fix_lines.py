@@ -1,0 +1,114 @@
+"""The ``fix`` of a VID finding is a ``preflight fix FILE -o OUT`` line a user can paste: run
+as printed, it writes a copy on which the finding is gone (the raw ffmpeg command is in
+``details["ffmpeg"]``). Unreadable inputs exit 1 with "cannot fix"."""
+
+from __future__ import annotations
+
+import hashlib
+import shlex
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from preflight.cli import cli, main
+from preflight.model import Finding
+from preflight.workflows.check import check
+
+JOB: dict[str, Any] = {"name": "t", "is_background_replacement": True}
+#: Short clips stand for too-long takes: the duration rule allows 0.5–1.5 s here.
+LIMITS = '[rules]\n"video-duration" = { options = { min_seconds = 0.5, max_seconds = 1.5 } }\n'
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _finding(path: Path, code: str, job: dict[str, Any] | None = None) -> Finding | None:
+    report = check(path, slot="training_video", job=job or JOB)
+    return next((f for f in report.findings if f.code == code), None)
+
+
+def _paste(line: str) -> int:
+    argv = shlex.split(line)
+    assert argv[:2] == ["preflight", "fix"], line
+    return main(argv[1:])
+
+
+@pytest.mark.parametrize(("code", "params", "seconds"), [
+    ("VID003", {"container": "mov", "suffix": ".mp4"}, 1.0),
+    ("VID004", {"codec": "mpeg4"}, 1.0),
+    ("VID006", {"width": 720, "height": 1280}, 1.0),
+    ("VID007", {}, 2.0),
+    ("VID008", {"fps": 15}, 1.0),
+    ("VID009", {"vfr": True}, 1.0),
+    ("VID010", {"interlaced": True}, 1.0),
+])
+def test_pasted_fix_line_removes_the_finding(media_factory: Any, tmp_path: Path, code: str,
+                                             params: dict[str, Any], seconds: float) -> None:
+    (tmp_path / "preflight.toml").write_text(LIMITS, encoding="utf-8")
+    src = tmp_path / "take 3.mp4"  # a space: the line must be quoted
+    shutil.copyfile(media_factory.video(seconds=seconds, **params), src)
+    before = _sha(src)
+    f = _finding(src, code)
+    assert f is not None and f.fix is not None
+    out = tmp_path / "take 3.fixed.mp4"
+    assert f.fix == shlex.join(["preflight", "fix", str(src), "-o", str(out)])
+    assert f.details["ffmpeg"].startswith("ffmpeg ") and shlex.quote(str(src)) in f.details[
+        "ffmpeg"]
+    assert _paste(f.fix) == 0
+    assert _sha(src) == before  # never the input
+    assert _finding(out, code) is None
+    assert _finding(src, code) is not None  # the check still sees the original
+
+
+def test_fix_line_names_the_edition_and_the_path_of_the_finding(
+        media_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The line uses the finding's path (absolute: it pastes from any folder, and a cached
+    finding stays right); a Flexus check's line keeps the Flexus limits."""
+    shutil.copyfile(media_factory.video(width=1280, height=720, seconds=1), tmp_path / "t.mp4")
+    monkeypatch.chdir(tmp_path)
+    flexus = {"name": "t", "is_flexus": True, "is_background_replacement": False}
+    f = _finding(Path("t.mp4"), "VID006", flexus)
+    assert f is not None and f.path == str(tmp_path / "t.mp4")
+    assert f.fix == shlex.join(["preflight", "fix", f.path, "--edition", "flexus", "-o",
+                                str(tmp_path / "t.fixed.mp4")])
+    result = CliRunner().invoke(cli, ["check", "t.mp4", "--no-cache"])
+    line = next(ln.strip() for ln in result.output.splitlines() if "fix: preflight" in ln)
+    assert line == f"fix: preflight fix {f.path} -o {tmp_path / 't.fixed.mp4'}"
+    assert _paste(line.removeprefix("fix: ")) == 1  # written; only 0:01 still fails
+    assert _finding(tmp_path / "t.fixed.mp4", "VID006") is None
+
+
+@pytest.mark.parametrize("kind", ["truncated", "text", "empty", "audio-only"])
+def test_cannot_fix_an_unreadable_file(media_factory: Any, tmp_path: Path, kind: str) -> None:
+    src = tmp_path / "take.mp4"
+    if kind == "truncated":
+        data = media_factory.video(seconds=2).read_bytes()
+        src.write_bytes(data[: len(data) // 2])
+    elif kind == "text":
+        src.write_text("not a video\n", encoding="utf-8")
+    elif kind == "empty":
+        src.write_bytes(b"")
+    else:
+        shutil.copyfile(media_factory.audio(seconds=1, fmt="mp3"), src)
+    before = _sha(src)
+    out = tmp_path / "take.fixed.mp4"
+    result = CliRunner().invoke(cli, ["fix", str(src), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"cannot fix {src}: " in result.stderr and "export it again" in result.stderr
+    assert "nothing to do" not in result.output and "Traceback" not in result.output
+    assert not out.exists() and not list(tmp_path.glob(".*part*"))
+    assert _sha(src) == before
+
+
+def test_fix_of_a_conforming_video_has_nothing_to_do(media_factory: Any, tmp_path: Path
+                                                     ) -> None:
+    (tmp_path / "preflight.toml").write_text(LIMITS, encoding="utf-8")
+    src = tmp_path / "good.mp4"
+    shutil.copyfile(media_factory.video(width=1080, height=1920, seconds=1), src)
+    result = CliRunner().invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4")])
+    assert result.exit_code == 0 and "nothing to do" in result.output
+    assert not (tmp_path / "o.mp4").exists()

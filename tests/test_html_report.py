@@ -1,0 +1,325 @@
+"""The HTML report: escaping, banners, links, the job body, folder summaries, the CLI, the wheel."""
+
+from __future__ import annotations
+
+import os
+import site
+import subprocess
+import sys
+import sysconfig
+import venv
+import zipfile
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from preflight.cli import cli
+from preflight.model import Finding, Report, Severity
+from preflight.report import RenderOptions, render
+from preflight.report.html import FileView, JobView, Picture, data_uri, fields_of, render_jobs
+from preflight.rules import rule_infos
+from preflight.workflows.check import check_views
+
+ROOT = Path(__file__).resolve().parent.parent
+HOSTILE = "<script>alert(1)</script>"
+PNG_1PX = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0000003010100c9fe92ef0000000049454e44ae426082")
+
+
+class _Elements(HTMLParser):
+    """Every start tag with its attributes, and the text."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.text: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def parse(html: str) -> _Elements:
+    p = _Elements()
+    p.feed(html)
+    return p
+
+
+def finding(code: str, sev: Severity, path: str | None = None, **kw: Any) -> Finding:
+    return Finding(code=code, name=kw.pop("name", code.lower()), severity=sev,
+                   message=kw.pop("message", f"{code} message"), source="§1.2", path=path, **kw)
+
+
+OPTIONS = RenderOptions(rules=rule_infos(), version="9.9")
+
+
+def test_banner_counts_and_verdicts() -> None:
+    bad = Report.build("standard", [finding("REQ001", Severity.ERROR),
+                                    finding("REQ002", Severity.ERROR),
+                                    finding("REQ033", Severity.WARNING)])
+    out = render(bad, "html", OPTIONS)
+    assert "Not ready: 2 errors, 1 warning" in out
+    good = Report.build("standard", [finding("REQ023", Severity.INFO)])
+    assert "Ready to submit" in render(good, "html", OPTIONS)
+    warned = Report.build("standard", [finding("REQ033", Severity.WARNING)])
+    assert "Ready to submit, with 1 warning" in render(warned, "html", OPTIONS)
+
+
+def test_hostile_names_and_values_are_text_not_markup(tmp_path: Path) -> None:
+    path = str(tmp_path / f"{HOSTILE}.mp4")
+    body = {"name": HOSTILE, "<img src=x onerror=alert(2)>": "x", "voice": {"a": "</td>"}}
+    report = Report.build("standard", [
+        finding("VID006", Severity.ERROR, path, slot="training_video", message=HOSTILE,
+                fix=f"ffmpeg -i '{HOSTILE}'", details={"ffmpeg": "ffmpeg <b>x</b>"}),
+        finding("REQ001", Severity.ERROR, message="job.<img src=x onerror=alert(3)> bad",
+                details={"key": "<img src=x onerror=alert(2)>"}),
+    ], files=[path])
+    view = JobView(report, body=body, files=(FileView("training_video", path),),
+                   title=HOSTILE)
+    out = render_jobs([view], OPTIONS)
+    doc = parse(out)
+    assert [t for t, _ in doc.tags].count("script") == 1  # the copy button's only
+    assert not [a for t, a in doc.tags if t == "img"]
+    assert not [t for t, _ in doc.tags if t == "b"]
+    text = "".join(doc.text)
+    assert f"{HOSTILE}.mp4" in text and "<img src=x onerror=alert(2)>" in text
+    assert "ffmpeg <b>x</b>" in text
+
+
+def test_the_script_is_the_only_one_the_policy_allows() -> None:
+    from preflight.report.html import SCRIPT, script_hash
+
+    out = render(Report.build("standard", []), "html", OPTIONS)
+    (csp,) = [a["content"] for t, a in parse(out).tags
+              if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"]
+    assert csp and f"script-src {script_hash()};" in csp and "default-src 'none'" in csp
+    assert f"<script>{SCRIPT}</script>" in out
+    assert "http://" not in out.split("<main>")[0]  # nothing loaded from the network
+    assert not [a for t, a in parse(out).tags if t in ("link", "iframe", "object")]
+
+
+def test_pictures_are_data_uris_only() -> None:
+    Picture(src=data_uri(PNG_1PX, "image/png"), alt="x", width=1, height=1)
+    for bad in ("javascript:alert(1)", "https://example.com/a.png", "data:text/html;base64,"):
+        with pytest.raises(ValueError):
+            Picture(src=bad, alt="x", width=1, height=1)
+
+
+def test_rule_codes_link_to_their_explanation_and_official_page() -> None:
+    infos = rule_infos()
+    report = Report.build("standard", [finding("VID003", Severity.ERROR, "/m/v.mp4"),
+                                       finding("REQ001", Severity.WARNING)], files=["/m/v.mp4"])
+    doc = parse(render(report, "html", OPTIONS))
+    hrefs = [a.get("href") for t, a in doc.tags if t == "a"]
+    ids = {a.get("id") for _, a in doc.tags}
+    for code in ("VID003", "REQ001"):
+        assert f"#rule-{code}" in hrefs and f"rule-{code}" in ids
+        assert infos[code].pages and infos[code].pages[0][0] in hrefs
+    text = "".join(doc.text)
+    assert infos["VID003"].summary in text
+
+
+def test_flagged_body_fields_are_highlighted_and_linked() -> None:
+    f = finding("REQ001", Severity.ERROR, details={"key": "is_backgroud_replacement"},
+                message="job.is_backgroud_replacement is not a field")
+    nested = finding("REQ010", Severity.WARNING,
+                     message="job.voice_properties.language = \"EN\" is not Chinese")
+    assert fields_of(f) == ("is_backgroud_replacement",)
+    assert fields_of(nested) == ("voice_properties.language",)
+    body = {"name": "x", "is_backgroud_replacement": True,
+            "voice_properties": {"language": "EN", "sex": "FEMALE"}}
+    out = render_jobs([JobView(Report.build("standard", [f, nested]), body=body)], OPTIONS)
+    doc = parse(out)
+    rows = {a.get("id"): a.get("class") or "" for t, a in doc.tags if t == "tr" and a.get("id")}
+    flagged = [c for c in rows.values() if "flag" in c]
+    assert len(flagged) == 2 and any("error" in c for c in flagged)
+    links = [a["href"] for t, a in doc.tags if t == "a" and (a.get("href") or "")[1:] in rows]
+    assert len(links) == 2
+
+
+def test_missing_required_field_is_shown_as_not_set() -> None:
+    f = finding("REQ003", Severity.ERROR, details={"key": "name"}, message="job.name is required")
+    out = render_jobs([JobView(Report.build("standard", [f]), body={})], OPTIONS)
+    assert "(not set)" in out
+
+
+def test_line_and_column_are_shown_when_findings_carry_them() -> None:
+    class Located(Finding):  # a Finding that knows where in the spec it is
+        pass
+
+    f = Located(code="REQ001", name="body-unknown-key", severity=Severity.ERROR,
+                message="typo", source="§1.2")
+    object.__setattr__(f, "line", 4)
+    object.__setattr__(f, "column", 1)
+    out = render(Report.build("standard", [f]), "html", OPTIONS)
+    assert "line 4, column 1" in out
+    assert "line " not in render(Report.build("standard", [finding("REQ001", Severity.ERROR)]),
+                                 "html", OPTIONS).split("<main>")[1].split("rules in this")[0]
+
+
+def test_fixes_and_commands_get_copy_buttons() -> None:
+    f = finding("PRS002", Severity.ERROR, "/v.mp4", fix="preflight fix /v.mp4 --rotate 90",
+                details={"ffmpeg": "ffmpeg -i /v.mp4 -vf transpose=1 /v.fixed.mp4"})
+    doc = parse(render(Report.build("standard", [f], files=["/v.mp4"]), "html", OPTIONS))
+    buttons = [a["data-copy"] for t, a in doc.tags if t == "button"]
+    pres = [a["id"] for t, a in doc.tags if t == "pre"]
+    assert len(buttons) == 2 and buttons == pres
+
+
+def test_quiet_shows_errors_only() -> None:
+    report = Report.build("standard", [finding("REQ001", Severity.ERROR),
+                                       finding("REQ033", Severity.WARNING, message="warned")])
+    out = render(report, "html", RenderOptions(rules=rule_infos(), quiet=True))
+    assert "REQ001 message" in out and "warned" not in out
+    card = Report.build("standard", [finding("VID011", Severity.WARNING, "/v.mp4")],
+                        files=["/v.mp4"])
+    out = render(card, "html", RenderOptions(rules=rule_infos(), quiet=True))
+    assert "No findings for this file" not in out and "left out: --quiet" in out
+
+
+def _folder(media_factory: Any, root: Path) -> Path:
+    folder = root / "shoot"
+    (folder / "a").mkdir(parents=True)
+    video = media_factory.video(width=360, height=640)
+    (folder / "a" / "take.mp4").write_bytes(video.read_bytes())
+    (folder / "a" / "avatar.toml").write_text(
+        '[job]\nname = "A"\nis_backgroud_replacement = true\n\n'
+        '[media]\ntraining_video = "take.mp4"\n', encoding="utf-8")
+    (folder / "loose.jpg").write_bytes(media_factory.image().read_bytes())
+    return folder
+
+
+def test_folder_report_has_a_summary_and_a_section_per_job(media_factory: Any,
+                                                           tmp_path: Path) -> None:
+    folder = _folder(media_factory, tmp_path)
+    viewed = check_views([folder])
+    assert len(viewed.jobs) == 2
+    out = render_jobs(viewed.jobs, RenderOptions(rules=rule_infos(), root=str(tmp_path)))
+    doc = parse(out)
+    table = out.split('class="summary-table"')[1].split("</table>")[0]
+    assert "shoot/a/avatar.toml" in table and "job body" in table
+    assert "shoot/a/take.mp4" in table and "training_video" in table
+    assert "shoot/loose.jpg" in table and "cover" in table
+    sections = [a["id"] for t, a in doc.tags if t == "section" and "job" in (a.get("class") or "")]
+    assert len(sections) == 2
+    frames = [a for t, a in doc.tags if t == "img" and "take.mp4" in (a.get("alt") or "")]
+    assert len(frames) == 8 and all(a["src"].startswith("data:image/jpeg;base64,")
+                                     for a in frames)
+    assert any(t == "img" and a.get("alt") == "loose.jpg" for t, a in doc.tags)
+
+
+def test_views_reuse_the_frames_the_check_sampled(media_factory: Any,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import preflight.inspect.frames as frames
+
+    v = media_factory.video(width=360, height=640, background="blue")
+    calls: list[Path] = []
+    real = frames.sample_frames
+
+    def counting(path: Path, **kw: Any) -> Any:
+        calls.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(frames, "sample_frames", counting)
+    viewed = check_views([v], slot="training_video")
+    assert calls == [v]
+    (card,) = viewed.jobs[0].files
+    assert len(card.pictures) == 8 and card.resolution and card.resolution.startswith("360x640")
+    assert card.summary and card.summary[0].startswith("background: BLUE")
+
+
+def test_cli_writes_the_report_and_refuses_a_terminal(media_factory: Any, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    v = media_factory.video(width=360, height=640)
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["check", str(v), "--format", "html", "-o", str(out)])
+    assert res.exit_code == 1, res.output  # 360x640, 2 s
+    assert out.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    piped = CliRunner().invoke(cli, ["check", str(v), "--format", "html", "--exit-zero"])
+    assert piped.exit_code == 0 and "<!DOCTYPE html>" in piped.stdout
+    monkeypatch.setattr("preflight.cli.check._to_terminal", lambda: True)
+    tty = CliRunner().invoke(cli, ["check", str(v), "--format", "html"])
+    assert tty.exit_code == 2 and "-o report.html" in tty.output
+    assert "<!DOCTYPE" not in tty.output
+
+
+def test_cli_folder_report_with_a_broken_spec(media_factory: Any, tmp_path: Path) -> None:
+    folder = _folder(media_factory, tmp_path)
+    (folder / "broken.toml").write_text("[job]\nname = 1\n[media]\ntraining_video = 3\n",
+                                        encoding="utf-8")
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(cli, ["check", str(folder), "--format", "html", "-o", str(out)])
+    assert res.exit_code == 2, res.output  # a target could not be checked
+    html = out.read_text(encoding="utf-8")
+    assert "could not be checked" in html and "broken.toml" in html
+    assert "Traceback" not in res.output
+
+
+@pytest.mark.slow
+def test_templates_ship_in_the_wheel(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
+         "--disable-pip-version-check", "-w", str(tmp_path), str(ROOT)],
+        check=True, cwd=tmp_path,
+    )
+    (wheel,) = tmp_path.glob("metastudio_preflight-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for name in ("report.html.j2", "findings.html.j2", "report.css"):
+        assert f"preflight/report/templates/{name}" in names
+    # A plain install of the wheel's files (as tests/test_wheel.py does) renders the page.
+    env_dir = tmp_path / "fresh"
+    venv.EnvBuilder(with_pip=False).create(env_dir)
+    py = env_dir / "bin" / "python"
+    purelib = subprocess.run(
+        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    with zipfile.ZipFile(wheel) as zf:
+        zf.extractall(purelib)
+    deps = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
+    (Path(purelib) / "_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n",
+                                             encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
+    code = ("import preflight.report.html as h; from preflight.model import Report; "
+            "print(h.__file__); print(h.render_jobs([h.JobView(Report.build('standard', []))]))")
+    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True,
+                         cwd=tmp_path, env=env).stdout
+    where, page = out.split("\n", 1)
+    assert where.startswith(str(env_dir)), where
+    assert page.startswith("<!DOCTYPE html>") and "Ready to submit" in page
+
+
+def test_a_spec_typed_relative_keeps_its_frames_and_one_card_per_file(
+        media_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    import preflight.inspect.frames as frames
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    shutil.copy(media_factory.video(width=360, height=640), shoot / "take.mp4")
+    shutil.copy(media_factory.image(), shoot / "cover.jpg")
+    (shoot / "avatar.toml").write_text('[job]\nname = "rel"\n[media]\ntraining_video = '
+                                       '"take.mp4"\ncover = "cover.jpg"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    calls: list[Path] = []
+    real = frames.sample_frames
+
+    def counting(path: Path, **kw: Any) -> Any:
+        calls.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(frames, "sample_frames", counting)
+    for targets in (["shoot/avatar.toml"], ["shoot"]):
+        calls.clear()
+        viewed = check_views(targets)
+        (job,) = viewed.jobs
+        assert [(v.slot, v.path) for v in job.files] == [
+            ("training_video", os.path.join("shoot", "take.mp4")),
+            ("cover", os.path.join("shoot", "cover.jpg"))], targets
+        assert len(job.files[0].pictures) == 8 and len(calls) == 1, targets
