@@ -49,6 +49,37 @@ def dbfs(x: float) -> float:
     return 20 * math.log10(x) if x > 1e-6 else -120.0
 
 
+def _samples(frame: Any) -> Any:
+    """A decoded audio frame as float32 (channels, samples) in -1..1; None when empty."""
+    import numpy as np
+
+    data = frame.to_ndarray()
+    if data.size == 0:
+        return None
+    if data.dtype == np.uint8:
+        x = (data.astype(np.float32) - 128.0) / 128.0
+    elif data.dtype.kind == "i":
+        x = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
+    else:
+        x = data.astype(np.float32, copy=False)
+    channels = len(frame.layout.channels) or 1
+    return x.reshape(channels, -1) if frame.format.is_planar else x.reshape(-1, channels).T
+
+
+def _loudest_block(parts: list[Any], rate: int) -> float:
+    """RMS of the loudest `BLOCK_SECONDS` block of per-sample peaks over channels (as
+    `_Meter` measures it; the whole stretch when shorter than one block)."""
+    import numpy as np
+
+    x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+    mono = np.abs(np.nan_to_num(x, nan=0.0)).max(axis=0)
+    block = max(1, int(rate * BLOCK_SECONDS))
+    n = (mono.size // block) * block
+    if not n:
+        return float(np.sqrt((mono ** 2).mean()))
+    return float(np.sqrt((mono[:n].reshape(-1, block) ** 2).mean(axis=1)).max())
+
+
 class _Meter:
     """Accumulates peak, loudest 50 ms block RMS and clipped-sample count.
 
@@ -70,19 +101,9 @@ class _Meter:
 
     def add(self, frame: Any) -> None:
         """Buffer one decoded frame (as per-sample peak over channels, in -1..1 units)."""
-        import numpy as np
-
-        data = frame.to_ndarray()
-        if data.size == 0:
+        x = _samples(frame)
+        if x is None:
             return
-        if data.dtype == np.uint8:
-            x = (data.astype(np.float32) - 128.0) / 128.0
-        elif data.dtype.kind == "i":
-            x = data.astype(np.float32) / float(np.iinfo(data.dtype).max)
-        else:
-            x = data.astype(np.float32, copy=False)
-        channels = len(frame.layout.channels) or 1
-        x = x.reshape(channels, -1) if frame.format.is_planar else x.reshape(-1, channels).T
         rate = frame.sample_rate or 1
         if rate != self._rate:
             self.flush()
@@ -120,13 +141,24 @@ class _Meter:
                       self.clipped / self.samples if self.samples else 0.0, self.seconds)
 
 
-def _open(path: Path) -> Any:
+def _open(path: Path, *, audio_only: bool = False) -> Any:
+    """Open with PyAV. `audio_only`: FFmpeg's stream probe decodes no video frame (a 4K frame
+    costs more than the audio windows read later) and the demuxer skips every other stream's
+    packets instead of reading them (a 60 Mb/s track holds megabytes around each window)."""
     import av
 
+    # skip_frame only reaches the probe's own decoders; the audio decoders ignore it.
+    options = {"skip_frame": "all"} if audio_only else None
     try:
-        return av.open(str(path), mode="r", metadata_errors="ignore")
+        container = av.open(str(path), mode="r", metadata_errors="ignore", options=options)
     except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
         raise ProbeError(path, f"is not an audio file FFmpeg can read ({reason(exc)})") from None
+    if audio_only:
+        keep = container.streams.audio[0] if container.streams.audio else None
+        for stream in container.streams:
+            if stream is not keep:
+                stream.discard = av.stream.Discard.all
+    return container
 
 
 def analyse_audio_file(path: Path, *, max_seconds: float = 1800.0) -> AudioInfo:
@@ -286,12 +318,36 @@ def _feed_window(container: Any, stream: Any, meter: _Meter, start: float, secon
 
 
 def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> float | None:
-    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable."""
-    meter = _Meter()
-    if not _feed_window(container, stream, meter, start, seconds, max_packets=400):
+    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable.
+
+    Measured as `_Meter` does (each stretch at one sample rate apart), without its running
+    totals: this runs for every window of the silent-run search."""
+    import av
+
+    tb = float(stream.time_base or 0) or 1 / 48000
+    stretches: list[tuple[int, list[Any]]] = []
+    got = 0.0
+    try:
+        container.seek(max(0, int(start / tb)), stream=stream, backward=True)
+        for n, packet in enumerate(container.demux(stream)):
+            if n > 400:
+                break
+            for frame in packet.decode():
+                x = _samples(frame)
+                rate = frame.sample_rate or 1
+                got += frame.samples / rate
+                if x is None:
+                    continue
+                if not stretches or stretches[-1][0] != rate:
+                    stretches.append((rate, []))
+                stretches[-1][1].append(x)
+            if got >= seconds:
+                break
+    except (av.FFmpegError, ValueError):
         return None
-    meter.flush()
-    return meter.levels().loudest_block_dbfs if meter.samples else None
+    if not stretches:
+        return None
+    return dbfs(max(_loudest_block(parts, rate) for rate, parts in stretches))
 
 
 def longest_quiet(path: Path, duration: float | None, *, quiet_dbfs: float, coarse: float,
@@ -304,7 +360,7 @@ def longest_quiet(path: Path, duration: float | None, *, quiet_dbfs: float, coar
 
     :raises ProbeError: the file cannot be opened, or no window of the track decodes.
     """
-    container = _open(path)
+    container = _open(path, audio_only=True)
     try:
         if not container.streams.audio:
             return None

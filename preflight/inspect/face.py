@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import os
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
@@ -124,6 +125,12 @@ def unavailable() -> str | None:
     return None
 
 
+def _cache_dir() -> Path:
+    """Where the detector is kept once built (``$XDG_CACHE_HOME/metastudio-preflight``)."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / \
+        "metastudio-preflight"
+
+
 @cache
 def _model_dir() -> Path:
     """The model folder of `face-recognition-models`, found without importing the package:
@@ -143,9 +150,28 @@ def _model_dir() -> Path:
 
 @cache
 def _detector() -> Any:
+    """dlib's HOG frontal face detector. dlib builds it from a compressed copy inside its
+    binary (about a second); the built detector is saved once in dlib's own format to the
+    user's cache folder, and later processes load that file (milliseconds). A file that
+    cannot be read or written only costs the slower build."""
     import dlib
 
-    return dlib.get_frontal_face_detector()
+    saved = _cache_dir() / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+    if saved.is_file():
+        try:
+            return dlib.fhog_object_detector(str(saved))
+        except Exception:  # damaged or from another build: make it again below
+            pass
+    det = dlib.get_frontal_face_detector()
+    part = saved.with_name(f"{saved.name}.{os.getpid()}.part")
+    try:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        det.save(str(part))
+        os.replace(part, saved)
+    except (OSError, RuntimeError):
+        with contextlib.suppress(OSError):
+            part.unlink()
+    return det
 
 
 @cache
@@ -160,32 +186,54 @@ def _describer() -> tuple[Any, Any]:
     return shape, net
 
 
-def detect(rgb: RGB, upsample: int = 1) -> tuple[Box, ...]:
-    """Frontal faces in an RGB image (HOG detector, `upsample` doublings for small faces)."""
+#: A region to search: (left, top, right, bottom) in pixels of the image.
+Region = tuple[int, int, int, int]
+#: Pixels of context kept around a searched region: the detector's window reaches a little past
+#: the face it frames, and its features need a cell or two of surroundings.
+MARGIN = 12
+
+
+def detect(rgb: RGB, upsample: int = 1, region: Region | None = None) -> tuple[Box, ...]:
+    """Frontal faces in an RGB image (HOG detector, `upsample` doublings for small faces).
+
+    With `region`, only that part (widened by `MARGIN`) is searched — a face cannot be where
+    the picture is chroma green — and the boxes are still in pixels of the whole image. An
+    empty region holds no face."""
     import numpy as np
 
+    h, w = rgb.shape[:2]
+    left = top = 0
+    if region is not None:
+        if region[2] <= region[0] or region[3] <= region[1]:
+            return ()
+        left, top = max(0, region[0] - MARGIN), max(0, region[1] - MARGIN)
+        right, bottom = min(w, region[2] + MARGIN), min(h, region[3] + MARGIN)
+        rgb = rgb[top:bottom, left:right]
     img = np.ascontiguousarray(rgb)
     with _lock:  # the dlib detector object is not documented as thread-safe
         det = _detector()
         rects, scores, _ = det.run(img, max(0, upsample), 0.0)
-    h, w = img.shape[:2]
     return tuple(
-        Box(max(0, r.left()), max(0, r.top()), min(w, r.right()), min(h, r.bottom()), float(s))
+        Box(max(0, r.left() + left), max(0, r.top() + top), min(w, r.right() + left),
+            min(h, r.bottom() + top), float(s))
         for r, s in zip(rects, scores, strict=True)
     )
 
 
-def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1) -> tuple[FrameFaces, ...]:
+def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1,
+             regions: Sequence[Region | None] | None = None) -> tuple[FrameFaces, ...]:
     """Faces in each (time, rgb) frame. Each frame is searched without upsampling first (a
     quarter of the cost, finds faces from about 80 px) and with `upsample` only when that
-    finds none."""
+    finds none. `regions` (one per frame, None: the whole frame) limits where each frame is
+    searched."""
     out: list[FrameFaces] = []
-    for t, rgb in frames:
+    for i, (t, rgb) in enumerate(frames):
+        region = regions[i] if regions is not None else None
         # Two frames without a large face: the faces are small (or absent), skip the quick pass.
         quick = upsample == 0 or len(out) < 2 or any(f.boxes for f in out)
-        boxes = detect(rgb, 0) if quick else ()
+        boxes = detect(rgb, 0, region) if quick else ()
         if not boxes and upsample > 0:
-            boxes = detect(rgb, upsample)
+            boxes = detect(rgb, upsample, region)
         out.append(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), boxes))
     return tuple(out)
 
@@ -197,16 +245,40 @@ def turned(rgb: RGB, quarter_turns: int) -> RGB:
     return np.ascontiguousarray(np.rot90(rgb, k=quarter_turns))
 
 
-def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 2) -> int | None:
+def _crop(rgb: RGB, region: Region | None) -> RGB | None:
+    """The region of the image widened by `MARGIN` (None when empty)."""
+    if region is None:
+        return rgb
+    if region[2] <= region[0] or region[3] <= region[1]:
+        return None
+    h, w = rgb.shape[:2]
+    return rgb[max(0, region[1] - MARGIN):min(h, region[3] + MARGIN),
+               max(0, region[0] - MARGIN):min(w, region[2] + MARGIN)]
+
+
+def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 2,
+                regions: Sequence[Region | None] | None = None) -> int | None:
     """The quarter turns (1-3) that make faces appear in frames without an upright face, or
-    None. At most `tries` frames are turned (the middle ones), each in the three ways."""
+    None: the first turn (in `TURNS` order) that shows a face in most of the picked frames
+    (all of two, the one of one). At most `tries` frames are picked (the middle ones), each
+    searched within its region (see `detect`); a turn is given up at the first picked frame
+    that rules it out, so a faceless take costs one search per turn."""
     if not frames:
         return None
     step = max(1, len(frames) // max(1, tries))
-    picked = list(frames)[step // 2::step][:tries]
-    hits = {k: sum(1 for f in picked if detect(turned(f, k), upsample)) for k in TURNS}
-    best = max(hits, key=lambda k: hits[k])
-    return best if hits[best] * 2 > len(picked) or (hits[best] and len(picked) == 1) else None
+    index = list(range(len(frames)))[step // 2::step][:tries]
+    crops = [_crop(frames[i], regions[i] if regions is not None else None) for i in index]
+    need = len(crops) // 2 + 1
+    for k in TURNS:
+        hits = 0
+        for n, crop in enumerate(crops):
+            if crop is not None and detect(turned(crop, k), upsample):
+                hits += 1
+            if hits >= need or hits + len(crops) - n - 1 < need:
+                break
+        if hits >= need:
+            return k
+    return None
 
 
 def descriptor(rgb: RGB, box: Box) -> npt.NDArray[np.float64]:

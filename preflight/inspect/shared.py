@@ -168,7 +168,31 @@ def green_results(ctx: FileContext, opts: Any) -> Any:
     frames = _usable_frames(ctx)
     if frames is None:
         return None
-    return ctx.memo(f"green:{params}", lambda: analyse(frames.frames, params))
+
+    def run() -> Any:
+        got = analyse(frames.frames, params)
+        _green_done(ctx)[params] = got
+        return got
+
+    return ctx.memo(f"green:{params}", run)
+
+
+def _green_done(ctx: FileContext) -> dict[Any, Any]:
+    """The green measurements made so far for this file, by their `Params`."""
+    done: dict[Any, Any] = ctx.memo("green-done", dict)
+    return done
+
+
+def _subject_regions(ctx: FileContext, count: int) -> list[Any] | None:
+    """Where each sampled frame is not chroma green (the subject's box; an empty box when the
+    frame is all green), from measurements the GRN rules made with the default colours; None
+    when they made none (nothing is measured here just for this)."""
+    from preflight.inspect.green import Params
+
+    res = _green_done(ctx).get(Params())
+    if res is None or len(res) != count:
+        return None
+    return [r.subject_box if r.subject_box is not None else (0, 0, 0, 0) for r in res]
 
 
 def video_faces(ctx: FileContext, upsample: int) -> Any:
@@ -181,7 +205,8 @@ def video_faces(ctx: FileContext, upsample: int) -> Any:
         return None
 
     def run() -> Any:
-        got = faces_in([(f.time, f.rgb) for f in frames.frames], upsample)
+        got = faces_in([(f.time, f.rgb) for f in frames.frames], upsample,
+                       _subject_regions(ctx, len(frames.frames)))
         note(ctx.path, faces=got)
         return got
 
@@ -199,7 +224,8 @@ def video_orientation(ctx: FileContext, upsample: int) -> int | None:
         return None
 
     def run() -> int | None:
-        got = orientation([f.rgb for f in frames.frames], upsample)
+        got = orientation([f.rgb for f in frames.frames], upsample,
+                          regions=_subject_regions(ctx, len(frames.frames)))
         note(ctx.path, orientation=got)
         return got
 

@@ -3,9 +3,10 @@ person as on the ID card, a silent take when Flexus asks for one, and a steady s
 (dossier §3.1, §3.2, §3.5, §3.6).
 
 Faces are found with dlib (the optional ``face`` extra, see `preflight.inspect.face`) in the
-frames the VID/GRN rules sampled; the silent run is searched in the video's audio track with
-short windows (never a whole decode). Without the extra, PRS000 says once how to enable the
-checks and every other PRS rule stays quiet.
+frames the VID/GRN rules sampled, only where the GRN measurements found the picture not chroma
+green (a face cannot be in the key colour); the silent run is searched in the video's audio
+track with short windows (never a whole decode). Without the extra, PRS000 says once how to
+enable the checks and every other PRS rule stays quiet.
 """
 
 from __future__ import annotations

@@ -69,16 +69,20 @@ class FaceMedia(CachedMedia):
     def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.0,
               bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,
               width: int = 720, height: int = 1280, pause: tuple[float, float] | None = None,
-              shake: float = 0.0, audio: bool = True) -> Path:
+              shake: float = 0.0, audio: bool = True,
+              away: tuple[float, float] | None = None) -> Path:
         """A take; `turn` stores the picture turned clockwise by that many degrees with no
         metadata (shot sideways), `rotation` stores it turned with display rotation metadata
-        that shows it upright; `pause` = (start, end) seconds of silence in the speech."""
+        that shows it upright; `pause` = (start, end) seconds of silence in the speech;
+        `away` = (start, end) seconds in which nobody is in the picture."""
         params = dict(locals())
         params.pop("self")
         out, have = self._path("face-video", params, ".mp4")
         if have:
             return out
         fps, clip_s = 5, 2.0
+        if away:  # every frame drawn (no loop), so the empty stretch is where it is asked
+            clip_s = seconds
         clip = out.with_suffix(".clip.nut")
         cmd = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                "-f", "rawvideo", "-pix_fmt", "rgb24"]
@@ -90,9 +94,10 @@ class FaceMedia(CachedMedia):
         proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stderr=subprocess.PIPE)
         assert proc.stdin is not None
         for i in range(int(fps * clip_s)):
+            gone = away is not None and away[0] <= i / fps <= away[1]
             img = frame(i / fps, w=width, h=height, people=people, scale=scale, bg=bg,
-                        shake=shake) if people or bg else None
-            if not people:
+                        shake=shake) if people and not gone else None
+            if not people or gone:
                 img = _background(width, height, bg)
             deg = turn or rotation
             if deg and img is not None:
@@ -101,7 +106,7 @@ class FaceMedia(CachedMedia):
             proc.stdin.write(img.tobytes())
         _, err = proc.communicate()
         assert proc.returncode == 0, err
-        loops = int(seconds // clip_s) + 1
+        loops = 0 if away else int(seconds // clip_s) + 1
         args = ["-stream_loop", str(loops)]
         if rotation:
             args += ["-display_rotation", str(rotation)]

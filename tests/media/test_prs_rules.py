@@ -112,6 +112,16 @@ def test_flexus_take_without_pause_fails_with_one_passes(faces: FaceMedia) -> No
     assert_codes(with_pause, absent=["PRS011"])
 
 
+def test_silent_run_without_the_face_fails_for_flexus(faces: FaceMedia) -> None:
+    """A long enough silent run, but the presenter has left the picture in its middle."""
+    job = {"is_flexus": True, "is_background_replacement": True}
+    report = take(faces.video(seconds=22, pause=(2.0, 19.5), away=(8.0, 13.5)), job)
+    f = next(f for f in report.findings if f.code == "PRS011")
+    assert f.severity.value == "error" and "shows no face" in f.message
+    assert f.details["longest_quiet_seconds"] >= 15
+    assert 8.0 <= f.details["checked_at"] <= 13.5
+
+
 def test_silent_run_is_measured_where_it_is(faces: FaceMedia) -> None:
     report = take(faces.video(seconds=30, pause=(8.0, 16.0)),
                   {"is_flexus": True, "is_background_replacement": True})

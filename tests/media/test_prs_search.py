@@ -1,0 +1,142 @@
+"""How the presenter checks search: only where the picture is not green, one frame per turn
+for a faceless take, the detector kept built between processes, the silent-run windows
+measured as the audio meter measures them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.media.faces import FaceMedia
+
+pytest.importorskip("dlib", reason="the presenter checks need the 'face' extra")
+
+
+@pytest.fixture(scope="module")
+def faces(tmp_path_factory: pytest.TempPathFactory) -> FaceMedia:
+    return FaceMedia(tmp_path_factory.mktemp("faces-search"))
+
+
+def _frames(path: Path) -> Any:
+    from preflight.inspect.frames import sample_frames
+
+    return sample_frames(path, collect=False).frames
+
+
+def _subject(rgb: Any) -> Any:
+    from preflight.inspect.green import Params, analyse_frame
+
+    return analyse_frame(rgb, 0.0, Params()).subject_box
+
+
+def test_search_in_the_subject_finds_the_faces_of_the_whole_frame(faces: FaceMedia) -> None:
+    from preflight.inspect.face import detect
+
+    for video in (faces.video(), faces.video(scale=0.6),
+                  faces.video(people=("astronaut", "hopper"), width=1280, height=720)):
+        for fr in _frames(video)[::3]:
+            region = _subject(fr.rgb)
+            assert region is not None
+            whole, inside = detect(fr.rgb, 1), detect(fr.rgb, 1, region)
+            assert whole and len(inside) == len(whole)
+            # The same face; the box may come from the neighbouring pyramid level (the
+            # detector's scales are 5/6 apart), as it does from one frame to the next.
+            for a, b in zip(sorted(whole, key=lambda x: x.left),
+                            sorted(inside, key=lambda x: x.left), strict=True):
+                assert abs((a.left + a.right) - (b.left + b.right)) / 2 <= 0.1 * a.height + 2
+                assert abs((a.top + a.bottom) - (b.top + b.bottom)) / 2 <= 0.1 * a.height + 2
+                assert 0.8 <= b.height / a.height <= 1.25
+    rgb = _frames(faces.video())[0].rgb
+    assert detect(rgb, 1, (0, 0, 0, 0)) == ()  # all green: nothing to search
+
+
+def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from preflight.inspect import face
+
+    calls: list[int] = []
+    real = face.detect
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(face, "detect", counted)
+    return calls
+
+
+def test_a_faceless_take_is_turned_once_per_turn(faces: FaceMedia,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.inspect.face import orientation
+
+    frames = [f.rgb for f in _frames(faces.video(people=()))]
+    calls = _counting(monkeypatch)
+    assert orientation(frames, 1, regions=[_subject(f) or (0, 0, 0, 0) for f in frames]) is None
+    assert len(calls) == 0  # an all-green picture holds no face: nothing is searched
+    assert orientation(frames, 1) is None
+    assert len(calls) == 3  # one frame per turn: the second cannot change the answer
+
+
+def test_a_sideways_take_is_confirmed_on_two_frames(faces: FaceMedia,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.inspect.face import orientation
+
+    frames = [f.rgb for f in _frames(faces.video(turn=90))]
+    calls = _counting(monkeypatch)
+    assert orientation(frames, 1, regions=[_subject(f) for f in frames]) == 1
+    assert len(calls) == 2  # the first turn, on both picked frames
+    assert orientation(frames[:1], 1) == 1
+
+
+def test_the_detector_is_built_once_and_then_loaded(faces: FaceMedia, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import dlib
+
+    from preflight.inspect import face
+
+    rgb = _frames(faces.video())[0].rgb
+    expected = face.detect(rgb, 1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        face._detector.cache_clear()
+        face._detector()
+        saved = list((tmp_path / "metastudio-preflight").glob("*.svm"))
+        assert len(saved) == 1 and saved[0].stat().st_size > 10_000
+        face._detector.cache_clear()
+
+        def no_build() -> Any:
+            raise AssertionError("built again")
+
+        with monkeypatch.context() as m:
+            m.setattr(dlib, "get_frontal_face_detector", no_build)
+            assert face.detect(rgb, 1) == expected
+        saved[0].write_bytes(b"damaged")
+        face._detector.cache_clear()
+        assert face.detect(rgb, 1) == expected  # rebuilt, and saved again
+        assert saved[0].stat().st_size > 10_000
+        (tmp_path / "metastudio-preflight").chmod(0o500)  # cannot save: still works
+        saved[0].unlink()
+        face._detector.cache_clear()
+        assert face.detect(rgb, 1) == expected
+    finally:
+        (tmp_path / "metastudio-preflight").chmod(0o700)
+        face._detector.cache_clear()
+
+
+def test_silent_run_windows_measure_as_the_meter_does(faces: FaceMedia) -> None:
+    from preflight.inspect.audio import _feed_window, _Meter, _open, _window_dbfs
+
+    video = faces.video(seconds=12, pause=(4.0, 8.0))
+    container = _open(video, audio_only=True)
+    try:
+        stream = container.streams.audio[0]
+        for start in (0.0, 1.3, 4.5, 7.95, 11.0):
+            meter = _Meter()
+            assert _feed_window(container, stream, meter, start, 0.1, max_packets=400)
+            got = _window_dbfs(container, stream, start, 0.1)
+            assert got == pytest.approx(meter.levels().loudest_block_dbfs, abs=1e-6)
+        assert _window_dbfs(container, stream, 5.0, 0.1) < -60  # inside the pause
+        assert _window_dbfs(container, stream, 2.0, 0.1) > -30  # speech
+    finally:
+        container.close()
