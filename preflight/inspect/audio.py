@@ -143,21 +143,31 @@ class _Meter:
 
 def _open(path: Path, *, audio_only: bool = False) -> Any:
     """Open with PyAV. `audio_only`: FFmpeg's stream probe decodes no video frame (a 4K frame
-    costs more than the audio windows read later) and the demuxer skips every other stream's
-    packets instead of reading them (a 60 Mb/s track holds megabytes around each window)."""
+    costs more than the audio windows read later) and reads only the header when that
+    describes the audio track (MP4/MOV do; other containers are probed as usual), and the
+    demuxer skips every other stream's packets instead of reading them (a 60 Mb/s track holds
+    megabytes around each window)."""
     import av
 
+    def opened(options: dict[str, str] | None) -> Any:
+        try:
+            return av.open(str(path), mode="r", metadata_errors="ignore", options=options)
+        except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
+            raise ProbeError(path, f"is not an audio file FFmpeg can read ({reason(exc)})") \
+                from None
+
+    if not audio_only:
+        return opened(None)
     # skip_frame only reaches the probe's own decoders; the audio decoders ignore it.
-    options = {"skip_frame": "all"} if audio_only else None
-    try:
-        container = av.open(str(path), mode="r", metadata_errors="ignore", options=options)
-    except (av.FFmpegError, OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ProbeError(path, f"is not an audio file FFmpeg can read ({reason(exc)})") from None
-    if audio_only:
-        keep = container.streams.audio[0] if container.streams.audio else None
-        for stream in container.streams:
-            if stream is not keep:
-                stream.discard = av.stream.Discard.all
+    container = opened({"skip_frame": "all", "probesize": "32", "analyzeduration": "0"})
+    audio = container.streams.audio
+    if not audio or not audio[0].codec_context.sample_rate:
+        container.close()
+        container = opened({"skip_frame": "all"})
+    keep = container.streams.audio[0] if container.streams.audio else None
+    for stream in container.streams:
+        if stream is not keep:
+            stream.discard = av.stream.Discard.all
     return container
 
 
