@@ -10,7 +10,8 @@ Rows (name, measured, target, ok), all measured in the same run with a warm page
 - `preflight --help` cold start (new process): <= 0.25 s;
 - the presenter (PRS) rules: the full check with them vs without them (`ignore = PRS`),
   interleaved in the same run: <= 1.3x, and the whole check with them <= 1.5 s. The bench file
-  has no face, the costliest case (every frame searched with upsampling, then turned).
+  has no face, the costliest case (the subject of every frame searched with upsampling, then
+  one frame turned three ways).
 """
 
 from __future__ import annotations
