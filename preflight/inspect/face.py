@@ -156,21 +156,24 @@ def _detector() -> Any:
     cannot be read or written only costs the slower build."""
     import dlib
 
-    saved = _cache_dir() / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
-    if saved.is_file():
-        try:
-            return dlib.fhog_object_detector(str(saved))
-        except Exception:  # damaged or from another build: make it again below
-            pass
-    det = dlib.get_frontal_face_detector()
-    part = saved.with_name(f"{saved.name}.{os.getpid()}.part")
+    saved: Path | None = None
     try:
+        saved = _cache_dir() / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+        if saved.is_file():
+            return dlib.fhog_object_detector(str(saved))
+    except Exception:  # no home folder, unreadable, damaged, another build: build it below
+        pass
+    det = dlib.get_frontal_face_detector()
+    if saved is None:
+        return det
+    with contextlib.suppress(Exception):  # best effort: the next process builds it again
         saved.parent.mkdir(parents=True, exist_ok=True)
-        det.save(str(part))
-        os.replace(part, saved)
-    except (OSError, RuntimeError):
-        with contextlib.suppress(OSError):
-            part.unlink()
+        part = saved.with_name(f"{saved.name}.{os.getpid()}.part")
+        try:
+            det.save(str(part))
+            os.replace(part, saved)
+        finally:
+            part.unlink(missing_ok=True)
     return det
 
 

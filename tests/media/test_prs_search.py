@@ -119,6 +119,13 @@ def test_the_detector_is_built_once_and_then_loaded(faces: FaceMedia, tmp_path: 
         saved[0].unlink()
         face._detector.cache_clear()
         assert face.detect(rgb, 1) == expected
+
+        def no_home() -> Path:
+            raise RuntimeError("Could not determine home directory.")
+
+        monkeypatch.setattr(face, "_cache_dir", no_home)
+        face._detector.cache_clear()
+        assert face.detect(rgb, 1) == expected
     finally:
         (tmp_path / "metastudio-preflight").chmod(0o700)
         face._detector.cache_clear()
