@@ -241,8 +241,9 @@ def video_frame_at(ctx: FileContext, seconds: float, max_side: int) -> Any:
     if probe is None or not probe.duration:
         return None
     dur = float(probe.duration)
-    # sample_frames takes the middle of [0, duration/count]: aim that middle at `seconds`.
-    span = min(dur, 2 * max(0.01, seconds))
+    # sample_frames takes the middle of [0, duration/count]: aim that middle at `seconds`
+    # (within the video; the span may pass its end, only its middle is sought).
+    span = 2 * min(dur, max(0.01, seconds))
     got = memo(ctx, f"frame:{round(seconds, 2)}:{max_side}", lambda: sample_frames(
         ctx.path, count=1, max_side=max_side, duration=span, collect=False))
     return got.value.frames[0] if got.value is not None else None

@@ -122,6 +122,15 @@ def test_silent_run_without_the_face_fails_for_flexus(faces: FaceMedia) -> None:
     assert 8.0 <= f.details["checked_at"] <= 13.5
 
 
+def test_silent_run_late_in_the_take_is_checked_where_it_is(faces: FaceMedia) -> None:
+    """The frame checked is in the middle of the run, also when that is past half the take."""
+    job = {"is_flexus": True, "is_background_replacement": True}
+    report = take(faces.video(seconds=30, pause=(12.0, 29.5), away=(17.0, 25.0)), job)
+    f = next(f for f in report.findings if f.code == "PRS011")
+    assert "shows no face" in f.message
+    assert 17.0 <= f.details["checked_at"] <= 25.0
+
+
 def test_silent_run_is_measured_where_it_is(faces: FaceMedia) -> None:
     report = take(faces.video(seconds=30, pause=(8.0, 16.0)),
                   {"is_flexus": True, "is_background_replacement": True})
