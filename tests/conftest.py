@@ -36,6 +36,11 @@ def _guard(
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("HOME", str(home))
+    # One cache folder for the whole run (the face detector built once, then loaded by every
+    # process a test starts), never the user's.
+    xdg = tmp_path_factory.getbasetemp() / "xdg-cache"
+    xdg.mkdir(exist_ok=True)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(xdg))
     monkeypatch.delenv("HUAWEICLOUD_SDK_AK", raising=False)
     monkeypatch.delenv("HUAWEICLOUD_SDK_SK", raising=False)
     monkeypatch.delenv("HUAWEICLOUD_SDK_PROJECT_ID", raising=False)

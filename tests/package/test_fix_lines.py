@@ -66,18 +66,21 @@ def test_pasted_fix_line_removes_the_finding(media_factory: Any, tmp_path: Path,
 
 def test_fix_line_names_the_edition_and_the_path_of_the_finding(
         media_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The line uses the finding's path (absolute: it pastes from any folder, and a cached
-    finding stays right); a Flexus check's line keeps the Flexus limits."""
+    """The line uses the finding's path, as the user typed it (the result cache keys on that
+    too); a Flexus check's line keeps the Flexus limits."""
     shutil.copyfile(media_factory.video(width=1280, height=720, seconds=1), tmp_path / "t.mp4")
     monkeypatch.chdir(tmp_path)
     flexus = {"name": "t", "is_flexus": True, "is_background_replacement": False}
     f = _finding(Path("t.mp4"), "VID006", flexus)
-    assert f is not None and f.path == str(tmp_path / "t.mp4")
-    assert f.fix == shlex.join(["preflight", "fix", f.path, "--edition", "flexus", "-o",
-                                str(tmp_path / "t.fixed.mp4")])
+    assert f is not None and f.path == "t.mp4"
+    assert f.fix == "preflight fix t.mp4 --edition flexus -o t.fixed.mp4"
+    f = _finding(tmp_path / "t.mp4", "VID006", flexus)
+    assert f is not None and f.fix == shlex.join(
+        ["preflight", "fix", str(tmp_path / "t.mp4"), "--edition", "flexus", "-o",
+         str(tmp_path / "t.fixed.mp4")])
     result = CliRunner().invoke(cli, ["check", "t.mp4", "--no-cache"])
     line = next(ln.strip() for ln in result.output.splitlines() if "fix: preflight" in ln)
-    assert line == f"fix: preflight fix {f.path} -o {tmp_path / 't.fixed.mp4'}"
+    assert line == "fix: preflight fix t.mp4 -o t.fixed.mp4"
     assert _paste(line.removeprefix("fix: ")) == 1  # written; only 0:01 still fails
     assert _finding(tmp_path / "t.fixed.mp4", "VID006") is None
 
