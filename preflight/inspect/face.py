@@ -238,7 +238,66 @@ def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1,
         if not boxes and upsample > 0:
             boxes = detect(rgb, upsample, region)
         out.append(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), boxes))
+    if upsample > 0:
+        _small_faces(frames, out, upsample + 1, regions)
     return tuple(out)
+
+
+def face_near(rgb: RGB, seen: Sequence[FrameFaces], upsample: int = 1) -> bool:
+    """Whether one more frame shows a face: searched like `faces_in`, then once more, one
+    doubling finer, around where the sampled frames (`seen`, of the same size) showed it."""
+    if faces_in([(0.0, rgb)], upsample)[0].boxes:
+        return True
+    found = [f.largest for f in seen if f.largest is not None and f.size == (rgb.shape[1],
+                                                                             rgb.shape[0])]
+    if not found:
+        return False
+    pad = max(b.height for b in found)
+    region = (min(b.left for b in found) - pad, min(b.top for b in found) - pad,
+              max(b.right for b in found) + pad, max(b.bottom for b in found) + pad)
+    h, w = rgb.shape[:2]
+    region = (max(0, region[0]), max(0, region[1]), min(w, region[2]), min(h, region[3]))
+    return bool(detect(rgb, upsample + 1, region))
+
+
+#: Share of the subject's box (of the frame without one) from its top where the head of a
+#: standing or sitting presenter is searched for small faces.
+HEAD_SHARE, HEAD_SHARE_FRAME = 0.4, 0.6
+#: Frames without a face searched for small ones before a take is taken to show none.
+SMALL_PROBES = 2
+
+
+def _head(rgb: RGB, region: Region | None) -> Region:
+    """Where a small face would be: the top of the subject's box, else of the frame."""
+    if region is None:
+        h, w = rgb.shape[:2]
+        return (0, 0, int(w), max(1, int(h * HEAD_SHARE_FRAME)))
+    x0, y0, x1, y1 = region
+    # A head and shoulders are about as tall as the subject is wide; a standing body is
+    # taller, its head in the top part.
+    return (x0, y0, x1, min(y1, y0 + max(1, int((y1 - y0) * HEAD_SHARE), x1 - x0)))
+
+
+def _small_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], upsample: int,
+                 regions: Sequence[Region | None] | None) -> None:
+    """Search the frames without a face once more for small faces (a full-length shot: about
+    20 px in a 320 px frame), one doubling finer but only where the head would be. When no
+    frame showed a face, `SMALL_PROBES` frames decide whether the take has small faces or
+    none, so a faceless take costs two such searches."""
+    missing = [i for i, f in enumerate(out) if not f.boxes]
+    if not missing:
+        return
+    probing = not any(f.boxes for f in out)
+    for n, i in enumerate(missing):
+        if probing and n >= SMALL_PROBES and not any(out[j].boxes for j in missing[:n]):
+            return
+        rgb = frames[i][1]
+        region = regions[i] if regions is not None else None
+        if region is not None and (region[2] <= region[0] or region[3] <= region[1]):
+            continue  # all green: nobody there
+        boxes = detect(rgb, upsample, _head(rgb, region))
+        if boxes:
+            out[i] = FrameFaces(out[i].time, out[i].size, boxes)
 
 
 def turned(rgb: RGB, quarter_turns: int) -> RGB:
@@ -403,9 +462,12 @@ def _shift(a: npt.NDArray[Any], b: npt.NDArray[Any]) -> tuple[int, int]:
     return (int(dy) - h if dy > h // 2 else int(dy)), (int(dx) - w if dx > w // 2 else int(dx))
 
 
-def steadiness(frames: Sequence[tuple[float, RGB]], faces: Sequence[FrameFaces]) -> Steadiness:
+def steadiness(frames: Sequence[tuple[float, RGB]], faces: Sequence[FrameFaces],
+               regions: Sequence[Region | None] | None = None) -> Steadiness:
     """Camera shift and background change between consecutive frames, measured outside the
-    presenter (face boxes of both frames, widened to the body)."""
+    presenter (face boxes of both frames, widened to the body; and, on a green screen, the
+    subject boxes of both frames in `regions`, so a presenter who moves is not a camera that
+    moves)."""
     import numpy as np
 
     best_shift, best_change = 0.0, 0.0
@@ -419,6 +481,12 @@ def steadiness(frames: Sequence[tuple[float, RGB]], faces: Sequence[FrameFaces])
             continue
         h, w = a.shape
         mask = _background_mask((w, h), [f.largest for f in faces[i - 1:i + 1]])
+        for region in (regions[i - 1:i + 1] if regions is not None else ()):
+            # Only a subject that stands out of a screen: a real scene is "subject" all over.
+            if region is not None and region[2] > region[0] and region[3] > region[1] and \
+                    (region[2] - region[0]) * (region[3] - region[1]) <= 0.6 * w * h:
+                mask[max(0, region[1] - MARGIN):region[3] + MARGIN,
+                     max(0, region[0] - MARGIN):region[2] + MARGIN] = False
         if mask.mean() < 0.05:
             continue
         moved = 0.0

@@ -183,7 +183,7 @@ def _green_done(ctx: FileContext) -> dict[Any, Any]:
     return done
 
 
-def _subject_regions(ctx: FileContext, count: int) -> list[Any] | None:
+def subject_regions(ctx: FileContext, count: int) -> list[Any] | None:
     """Where each sampled frame is not chroma green (the subject's box; an empty box when the
     frame is all green), from measurements the GRN rules made with the default colours; None
     when they made none (nothing is measured here just for this)."""
@@ -206,7 +206,7 @@ def video_faces(ctx: FileContext, upsample: int) -> Any:
 
     def run() -> Any:
         got = faces_in([(f.time, f.rgb) for f in frames.frames], upsample,
-                       _subject_regions(ctx, len(frames.frames)))
+                       subject_regions(ctx, len(frames.frames)))
         note(ctx.path, faces=got)
         return got
 
@@ -225,7 +225,7 @@ def video_orientation(ctx: FileContext, upsample: int) -> int | None:
 
     def run() -> int | None:
         got = orientation([f.rgb for f in frames.frames], upsample,
-                          regions=_subject_regions(ctx, len(frames.frames)))
+                          regions=subject_regions(ctx, len(frames.frames)))
         note(ctx.path, orientation=got)
         return got
 

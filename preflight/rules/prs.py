@@ -367,7 +367,7 @@ def silent_segment(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     `fine_seconds` around the quiet ones, so the run is known to about a second without
     decoding the whole track. When the video shows a face, one frame in the middle of the
     run must show it too. An error for Flexus, a note for the other editions."""
-    from preflight.inspect.face import detect
+    from preflight.inspect.face import face_near
 
     probe = shared.video_probe(ctx).value
     if probe is None or not probe.audio_tracks or probe.truncated:
@@ -392,7 +392,7 @@ def silent_segment(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     if faces is None or not any(f.boxes for f in faces):
         return
     frame = shared.video_frame_at(ctx, (run.start + run.end) / 2, 320)
-    if frame is not None and not detect(frame.rgb, int(opts["upsample"])):
+    if frame is not None and not face_near(frame.rgb, faces, int(opts["upsample"])):
         yield Fact(f"{ctx.path.name}: the silent segment {_mmss(run.start)}–{_mmss(run.end)} "
                    f"shows no face at {_mmss(frame.time)}; face the camera while silent",
                    details={**where, "checked_at": round(frame.time, 2)})
@@ -418,8 +418,9 @@ def steady_shot(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     frames = shared.video_frames(ctx).value
     if faces is None or frames is None or len(frames.frames) < 2:
         return
+    regions = shared.subject_regions(ctx, len(frames.frames))
     s = ctx.memo(f"steady:{opts['upsample']}", lambda: steadiness(
-        [(f.time, f.rgb) for f in frames.frames], faces))
+        [(f.time, f.rgb) for f in frames.frames], faces, regions))
     details = {"shift": round(s.shift, 4), "changed": round(s.changed, 3),
                "shift_at": list(s.shift_at), "changed_at": list(s.changed_at)}
     if s.shift > float(opts["max_shift"]):

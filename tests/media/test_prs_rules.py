@@ -147,6 +147,39 @@ def test_shaky_camera_warns_for_flexus(faces: FaceMedia) -> None:
     assert f.severity.value == "warning" and f.details["shift"] > 0.02
 
 
+def test_a_presenter_swaying_on_a_green_screen_is_not_a_moving_camera() -> None:
+    """A wide, textured subject (arms, a sign) that moves on a plain green screen: outside the
+    face-and-shoulders box it looks like a moving camera, outside the subject box it is not."""
+    import numpy as np
+
+    from preflight.inspect.face import Box, FrameFaces, steadiness
+
+    rng = np.random.default_rng(1)
+    texture = rng.integers(0, 255, (120, 130, 3), dtype=np.uint8)
+    frames, seen, regions = [], [], []
+    for i, dx in enumerate((0, 30, 0, 30)):
+        rgb = np.zeros((320, 180, 3), dtype=np.uint8)
+        rgb[...] = (0, 177, 64)
+        rgb[100:220, 10 + dx:140 + dx] = texture
+        frames.append((float(i), rgb))
+        seen.append(FrameFaces(float(i), (180, 320), (Box(65 + dx, 60, 90 + dx, 85, 1.0),)))
+        regions.append((10 + dx, 60, 140 + dx, 220))
+    assert steadiness(frames, seen).shift > 0.02
+    assert steadiness(frames, seen, regions).shift <= 0.02
+
+
+def test_a_full_length_shot_has_its_small_face_found(faces: FaceMedia) -> None:
+    """A face of about 6 % of the frame height (20 px in the 320 px frames) is found where the
+    head is; the silent run's frame is searched there too."""
+    video = faces.video(scale=0.3, seconds=30, pause=(8.0, 26.0))
+    report = take(video, {"is_flexus": True, "is_background_replacement": True})
+    assert_codes(report, absent=["PRS001", "PRS002", "PRS011"], expect=["PRS004"])
+    f = next(f for f in report.findings if f.code == "PRS004")
+    assert len([x for x in f.details["faces"] if x["boxes"]]) == 8
+    box = f.details["faces"][0]["boxes"][0]
+    assert (box[3] - box[1]) / f.details["frame_size"][1] < 0.09
+
+
 def card(path: Path, slot: str = "id_card_front") -> Report:
     return check(path, slot=slot)
 
