@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from preflight.model import Report
 
@@ -60,3 +61,18 @@ def result_caches(root: Path) -> set[Path]:
             found.add(Path(folder) / ".preflight_cache")
         dirs[:] = [d for d in dirs if d not in _NOT_SEARCHED and d != ".preflight_cache"]
     return found
+
+
+def count_frame_samples(monkeypatch: Any) -> list[Path]:
+    """Record the path of every `sample_frames` call from now on (the list grows)."""
+    import preflight.inspect.frames as frames
+
+    calls: list[Path] = []
+    real = frames.sample_frames
+
+    def counting(path: Path, **kw: Any) -> Any:
+        calls.append(path)
+        return real(path, **kw)
+
+    monkeypatch.setattr(frames, "sample_frames", counting)
+    return calls

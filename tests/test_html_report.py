@@ -3,12 +3,6 @@
 from __future__ import annotations
 
 import os
-import site
-import subprocess
-import sys
-import sysconfig
-import venv
-import zipfile
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,6 +16,7 @@ from preflight.report import RenderOptions, render
 from preflight.report.html import FileView, JobView, Picture, data_uri, fields_of, render_jobs
 from preflight.rules import rule_infos
 from preflight.workflows.check import check_views
+from tests.helpers import count_frame_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 HOSTILE = "<script>alert(1)</script>"
@@ -216,17 +211,8 @@ def test_folder_report_has_a_summary_and_a_section_per_job(media_factory: Any,
 
 def test_views_reuse_the_frames_the_check_sampled(media_factory: Any,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    import preflight.inspect.frames as frames
-
     v = media_factory.video(width=360, height=640, background="blue")
-    calls: list[Path] = []
-    real = frames.sample_frames
-
-    def counting(path: Path, **kw: Any) -> Any:
-        calls.append(path)
-        return real(path, **kw)
-
-    monkeypatch.setattr(frames, "sample_frames", counting)
+    calls = count_frame_samples(monkeypatch)
     viewed = check_views([v], slot="training_video")
     assert calls == [v]
     (card,) = viewed.jobs[0].files
@@ -261,44 +247,9 @@ def test_cli_folder_report_with_a_broken_spec(media_factory: Any, tmp_path: Path
     assert "Traceback" not in res.output
 
 
-@pytest.mark.slow
-def test_templates_ship_in_the_wheel(tmp_path: Path) -> None:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--disable-pip-version-check", "-w", str(tmp_path), str(ROOT)],
-        check=True, cwd=tmp_path,
-    )
-    (wheel,) = tmp_path.glob("metastudio_preflight-*.whl")
-    names = zipfile.ZipFile(wheel).namelist()
-    for name in ("report.html.j2", "findings.html.j2", "report.css"):
-        assert f"preflight/report/templates/{name}" in names
-    # A plain install of the wheel's files (as tests/test_wheel.py does) renders the page.
-    env_dir = tmp_path / "fresh"
-    venv.EnvBuilder(with_pip=False).create(env_dir)
-    py = env_dir / "bin" / "python"
-    purelib = subprocess.run(
-        [str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-        check=True, capture_output=True, text=True).stdout.strip()
-    with zipfile.ZipFile(wheel) as zf:
-        zf.extractall(purelib)
-    deps = [sysconfig.get_paths()["purelib"], *site.getsitepackages()]
-    (Path(purelib) / "_deps.pth").write_text("\n".join(dict.fromkeys(deps)) + "\n",
-                                             encoding="utf-8")
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME")}
-    code = ("import preflight.report.html as h; from preflight.model import Report; "
-            "print(h.__file__); print(h.render_jobs([h.JobView(Report.build('standard', []))]))")
-    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True,
-                         cwd=tmp_path, env=env).stdout
-    where, page = out.split("\n", 1)
-    assert where.startswith(str(env_dir)), where
-    assert page.startswith("<!DOCTYPE html>") and "Ready to submit" in page
-
-
 def test_a_spec_typed_relative_keeps_its_frames_and_one_card_per_file(
         media_factory: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
-
-    import preflight.inspect.frames as frames
 
     shoot = tmp_path / "shoot"
     shoot.mkdir()
@@ -307,14 +258,7 @@ def test_a_spec_typed_relative_keeps_its_frames_and_one_card_per_file(
     (shoot / "avatar.toml").write_text('[job]\nname = "rel"\n[media]\ntraining_video = '
                                        '"take.mp4"\ncover = "cover.jpg"\n', encoding="utf-8")
     monkeypatch.chdir(tmp_path)
-    calls: list[Path] = []
-    real = frames.sample_frames
-
-    def counting(path: Path, **kw: Any) -> Any:
-        calls.append(path)
-        return real(path, **kw)
-
-    monkeypatch.setattr(frames, "sample_frames", counting)
+    calls = count_frame_samples(monkeypatch)
     for targets in (["shoot/avatar.toml"], ["shoot"]):
         calls.clear()
         viewed = check_views(targets)

@@ -29,6 +29,8 @@ def test_wheel_in_fresh_venv_runs_rules(tmp_path: Path) -> None:
     names = zipfile.ZipFile(wheel).namelist()
     for pack in ("base", "standard", "flexus", "fast-flexus", "live-copy"):
         assert f"preflight/packs/{pack}.toml" in names
+    for name in ("report.html.j2", "findings.html.j2", "report.css"):
+        assert f"preflight/report/templates/{name}" in names
 
     env_dir = tmp_path / "fresh"
     venv.EnvBuilder(with_pip=False).create(env_dir)
@@ -57,3 +59,11 @@ def test_wheel_in_fresh_venv_runs_rules(tmp_path: Path) -> None:
     rules = json.loads(out)["rules"]
     assert any(r["code"] == "REQ001" for r in rules)
     assert {r["severity"]["flexus"] for r in rules if r["code"] == "REQ023"} == {"off"}
+    # The HTML report renders from the templates the wheel ships.
+    code = ("import preflight.report.html as h; from preflight.model import Report; "
+            "print(h.__file__); print(h.render_jobs([h.JobView(Report.build('standard', []))]))")
+    out = subprocess.run([str(py), "-c", code], check=True, capture_output=True, text=True,
+                         cwd=tmp_path, env=env).stdout
+    where, page = out.split("\n", 1)
+    assert where.startswith(str(env_dir)), where
+    assert page.startswith("<!DOCTYPE html>") and "Ready to submit" in page

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 Key = tuple[str | int, ...]
 Positions = Mapping[Key, tuple[int, int]]
@@ -85,6 +85,35 @@ def _unquote(token: str) -> str:
     return value if isinstance(value, str) else token[1:-1]
 
 
+def _items(t: _Text, i: int, close: str, ws: re.Pattern[str],
+           item: Callable[[int, int], int]) -> int:
+    """The comma-separated items of an array or table from just after its opening bracket up
+    to `close`: `item(position, index)` reads one and returns where it ends; the end."""
+    index = 0
+    while True:
+        i = t.match(ws, i)
+        c = t.char(i)
+        if c == close:
+            return i + 1
+        if c == ",":
+            i += 1
+            continue
+        if not c:
+            raise _Stop
+        i = item(i, index)
+        index += 1
+
+
+def _array(t: _Text, i: int, key: Key, ws: re.Pattern[str],
+           value: Callable[[_Text, int, Key], int]) -> int:
+    """The items of an array from just after its `[`, each noted at its index; the end."""
+    def item(j: int, index: int) -> int:
+        t.note((*key, index), j)
+        return value(t, j, (*key, index))
+
+    return _items(t, i, "]", ws, item)
+
+
 def _toml_value(t: _Text, i: int, key: Key) -> int:
     c = t.char(i)
     if t.text.startswith('"""', i):
@@ -96,33 +125,9 @@ def _toml_value(t: _Text, i: int, key: Key) -> int:
     if c == "'":
         return t.match(_LITERAL, i)
     if c == "[":
-        i, index = i + 1, 0
-        while True:
-            i = t.match(_WS_NL, i)
-            c = t.char(i)
-            if c == "]":
-                return i + 1
-            if c == ",":
-                i += 1
-                continue
-            if not c:
-                raise _Stop
-            t.note((*key, index), i)
-            i = _toml_value(t, i, (*key, index))
-            index += 1
+        return _array(t, i + 1, key, _WS_NL, _toml_value)
     if c == "{":
-        i += 1
-        while True:
-            i = t.match(_WS_NL, i)
-            c = t.char(i)
-            if c == "}":
-                return i + 1
-            if c == ",":
-                i += 1
-                continue
-            if not c:
-                raise _Stop
-            i = _toml_pair(t, i, key)
+        return _items(t, i + 1, "}", _WS_NL, lambda j, _: _toml_pair(t, j, key))
     end = t.match(_TOML_SCALAR, i)
     if end == i:
         raise _Stop
@@ -179,43 +184,26 @@ def _json_value(t: _Text, i: int, key: Key) -> int:
     if c == '"':
         return t.match(_JSON_STRING, i)
     if c == "[":
-        i, index = i + 1, 0
-        while True:
-            i = t.match(_WS_NL_JSON, i)
-            c = t.char(i)
-            if c == "]":
-                return i + 1
-            if c == ",":
-                i += 1
-                continue
-            if not c:
-                raise _Stop
-            t.note((*key, index), i)
-            i = _json_value(t, i, (*key, index))
-            index += 1
+        return _array(t, i + 1, key, _WS_NL_JSON, _json_value)
     if c == "{":
-        i += 1
-        while True:
-            i = t.match(_WS_NL_JSON, i)
-            c = t.char(i)
-            if c == "}":
-                return i + 1
-            if c == ",":
-                i += 1
-                continue
-            if c != '"':
-                raise _Stop
-            end = t.match(_JSON_STRING, i)
-            name = _unquote(t.text[i:end])
-            t.note((*key, name), i)
-            i = t.match(_WS_NL_JSON, end)
-            if t.char(i) != ":":
-                raise _Stop
-            i = _json_value(t, i + 1, (*key, name))
+        return _items(t, i + 1, "}", _WS_NL_JSON, lambda j, _: _json_member(t, j, key))
     end = t.match(_JSON_SCALAR, i)
     if end == i:
         raise _Stop
     return end
+
+
+def _json_member(t: _Text, i: int, key: Key) -> int:
+    """One `"name": value` of an object, the name noted; where it ends."""
+    if t.char(i) != '"':
+        raise _Stop
+    end = t.match(_JSON_STRING, i)
+    name = _unquote(t.text[i:end])
+    t.note((*key, name), i)
+    i = t.match(_WS_NL_JSON, end)
+    if t.char(i) != ":":
+        raise _Stop
+    return _json_value(t, i + 1, (*key, name))
 
 
 _WS_NL_JSON = re.compile(r"[ \t\r\n]*")

@@ -15,6 +15,7 @@ from preflight.cli import cli
 from preflight.errors import PreflightError
 from preflight.spec import load_spec
 from preflight.workflows.check import check
+from tests.helpers import count_frame_samples
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -30,17 +31,8 @@ def test_contact_sheet_from_the_check(media_factory: Any, tmp_path: Path) -> Non
 
 def test_contact_sheet_does_not_decode_again(media_factory: Any, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    import preflight.inspect.frames as frames
-
     v = media_factory.video(width=360, height=640, background="blue")
-    calls: list[Path] = []
-    real = frames.sample_frames
-
-    def counting(path: Path, **kw: Any) -> Any:
-        calls.append(path)
-        return real(path, **kw)
-
-    monkeypatch.setattr(frames, "sample_frames", counting)
+    calls = count_frame_samples(monkeypatch)
     check(v, slot="training_video", contact_sheet=tmp_path / "s.png")
     assert calls == [v]  # the sheet reused the frames sampled by the check
 
