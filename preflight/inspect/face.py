@@ -224,11 +224,13 @@ def detect(rgb: RGB, upsample: int = 1, region: Region | None = None) -> tuple[B
 
 
 def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1,
-             regions: Sequence[Region | None] | None = None) -> tuple[FrameFaces, ...]:
+             regions: Sequence[Region | None] | None = None,
+             others: bool = True) -> tuple[FrameFaces, ...]:
     """Faces in each (time, rgb) frame. Each frame is searched without upsampling first (a
     quarter of the cost, finds faces from about 80 px) and with `upsample` only when that
     finds none. `regions` (one per frame, None: the whole frame) limits where each frame is
-    searched."""
+    searched. Frames without a face are searched once more for a small one, and with
+    `others` the frames are searched for a second, smaller face beside the ones found."""
     out: list[FrameFaces] = []
     for i, (t, rgb) in enumerate(frames):
         region = regions[i] if regions is not None else None
@@ -240,24 +242,56 @@ def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1,
         out.append(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), boxes))
     if upsample > 0:
         _small_faces(frames, out, upsample + 1, regions)
+        if others:
+            _more_faces(frames, out, upsample + 1, regions)
     return tuple(out)
 
 
+def _overlaps(a: Box, b: Box) -> bool:
+    """Whether two boxes frame the same face (the centre of one lies in the other)."""
+    cx, cy = (a.left + a.right) / 2, (a.top + a.bottom) / 2
+    return b.left <= cx <= b.right and b.top <= cy <= b.bottom
+
+
+def _more_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], upsample: int,
+                regions: Sequence[Region | None] | None) -> None:
+    """Look for a second, smaller face (a colleague further back, a poster) beside the ones
+    found, one doubling finer: in `OTHER_PROBES` frames first, in the others only when one
+    of those shows such a face (so a take of one presenter pays one search)."""
+    shown = [i for i, f in enumerate(out) if f.boxes]
+    shown = shown[len(shown) // 2:] + shown[:len(shown) // 2]  # the middle one first
+    found = False
+    for n, i in enumerate(shown):
+        if n >= OTHER_PROBES and not found:
+            return
+        rgb = frames[i][1]
+        region = regions[i] if regions is not None else None
+        extra = [b for b in detect(rgb, upsample, region)
+                 if not any(_overlaps(b, o) or _overlaps(o, b) for o in out[i].boxes)]
+        if extra:
+            found = True
+            out[i] = FrameFaces(out[i].time, out[i].size, (*out[i].boxes, *extra))
+
+
 def face_near(rgb: RGB, seen: Sequence[FrameFaces], upsample: int = 1) -> bool:
-    """Whether one more frame shows a face: searched like `faces_in`, then once more, one
-    doubling finer, around where the sampled frames (`seen`, of the same size) showed it."""
-    if faces_in([(0.0, rgb)], upsample)[0].boxes:
+    """Whether one more frame shows a face: searched one doubling finer around where the
+    sampled frames (`seen`, of the same size) showed it, then like `faces_in`."""
+    region = _around(seen, rgb)
+    if region is not None and detect(rgb, upsample + 1, region):
         return True
-    found = [f.largest for f in seen if f.largest is not None and f.size == (rgb.shape[1],
-                                                                             rgb.shape[0])]
-    if not found:
-        return False
-    pad = max(b.height for b in found)
-    region = (min(b.left for b in found) - pad, min(b.top for b in found) - pad,
-              max(b.right for b in found) + pad, max(b.bottom for b in found) + pad)
+    return bool(faces_in([(0.0, rgb)], upsample, others=False)[0].boxes)
+
+
+def _around(seen: Sequence[FrameFaces], rgb: RGB) -> Region | None:
+    """Where frames of this size showed the presenter's face, widened by a face's height
+    (None when none did)."""
     h, w = rgb.shape[:2]
-    region = (max(0, region[0]), max(0, region[1]), min(w, region[2]), min(h, region[3]))
-    return bool(detect(rgb, upsample + 1, region))
+    found = [f.largest for f in seen if f.largest is not None and f.size == (w, h)]
+    if not found:
+        return None
+    pad = max(b.height for b in found)
+    return (max(0, min(b.left for b in found) - pad), max(0, min(b.top for b in found) - pad),
+            min(w, max(b.right for b in found) + pad), min(h, max(b.bottom for b in found) + pad))
 
 
 #: Share of the subject's box (of the frame without one) from its top where the head of a
@@ -265,6 +299,8 @@ def face_near(rgb: RGB, seen: Sequence[FrameFaces], upsample: int = 1) -> bool:
 HEAD_SHARE, HEAD_SHARE_FRAME = 0.4, 0.6
 #: Frames without a face searched for small ones before a take is taken to show none.
 SMALL_PROBES = 2
+#: Frames with a face searched for a second, smaller one before the others are.
+OTHER_PROBES = 1
 
 
 def _head(rgb: RGB, region: Region | None) -> Region:
@@ -281,9 +317,9 @@ def _head(rgb: RGB, region: Region | None) -> Region:
 def _small_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], upsample: int,
                  regions: Sequence[Region | None] | None) -> None:
     """Search the frames without a face once more for small faces (a full-length shot: about
-    20 px in a 320 px frame), one doubling finer but only where the head would be. When no
-    frame showed a face, `SMALL_PROBES` frames decide whether the take has small faces or
-    none, so a faceless take costs two such searches."""
+    20 px in a 320 px frame), one doubling finer but only around the face the other frames
+    showed, or where the head would be. When no frame showed a face, `SMALL_PROBES` frames
+    decide whether the take has small faces or none, so a faceless take costs two searches."""
     missing = [i for i, f in enumerate(out) if not f.boxes]
     if not missing:
         return
@@ -295,7 +331,9 @@ def _small_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], ups
         region = regions[i] if regions is not None else None
         if region is not None and (region[2] <= region[0] or region[3] <= region[1]):
             continue  # all green: nobody there
-        boxes = detect(rgb, upsample, _head(rgb, region))
+        # Where the other frames showed the face, else where a head would be.
+        near = _around(out, rgb)
+        boxes = detect(rgb, upsample, near if near is not None else _head(rgb, region))
         if boxes:
             out[i] = FrameFaces(out[i].time, out[i].size, boxes)
 

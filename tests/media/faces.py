@@ -47,7 +47,8 @@ def _background(w: int, h: int, kind: str) -> Any:
 
 
 def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg: str,
-          shake: float = 0.0, sway: float = 6.0) -> Any:
+          shake: float = 0.0, sway: float = 6.0,
+          sizes: tuple[float, ...] | None = None) -> Any:
     """One frame at time `t`: the background, each person's head with a small sway."""
     base = _background(w, h, bg)
     if shake:
@@ -56,7 +57,7 @@ def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg
         base = ImageChops.offset(base, int(shake * w * math.sin(2 * math.pi * t / 1.3)), 0)
     n = len(people)
     for i, person in enumerate(people):
-        hw = int(w * scale / n)
+        hw = int(w * scale / n * (sizes[i] if sizes else 1.0))
         face = head(person, hw)
         cx = w * (i + 0.5) / n + sway * math.sin(2 * math.pi * t / 2)
         base.paste(face, (int(cx - hw / 2), int(h * 0.12 + 3 * math.sin(2 * math.pi * t))))
@@ -70,12 +71,13 @@ class FaceMedia(CachedMedia):
               bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,
               width: int = 720, height: int = 1280, pause: tuple[float, float] | None = None,
               shake: float = 0.0, audio: bool = True,
-              away: tuple[float, float] | None = None, sway: float = 6.0) -> Path:
+              away: tuple[float, float] | None = None, sway: float = 6.0,
+              sizes: tuple[float, ...] | None = None) -> Path:
         """A take; `turn` stores the picture turned clockwise by that many degrees with no
         metadata (shot sideways), `rotation` stores it turned with display rotation metadata
         that shows it upright; `pause` = (start, end) seconds of silence in the speech;
         `away` = (start, end) seconds in which nobody is in the picture; `sway` how far (pixels)
-        the presenter sways from side to side."""
+        the presenter sways from side to side; `sizes` scales each person's head."""
         params = dict(locals())
         params.pop("self")
         out, have = self._path("face-video", params, ".mp4")
@@ -97,7 +99,7 @@ class FaceMedia(CachedMedia):
         for i in range(int(fps * clip_s)):
             gone = away is not None and away[0] <= i / fps <= away[1]
             img = frame(i / fps, w=width, h=height, people=people, scale=scale, bg=bg,
-                        shake=shake, sway=sway) if people and not gone else None
+                        shake=shake, sway=sway, sizes=sizes) if people and not gone else None
             if not people or gone:
                 img = _background(width, height, bg)
             deg = turn or rotation

@@ -147,6 +147,14 @@ def test_shaky_camera_warns_for_flexus(faces: FaceMedia) -> None:
     assert f.severity.value == "warning" and f.details["shift"] > 0.02
 
 
+def test_a_second_smaller_face_beside_the_presenter_warns(faces: FaceMedia) -> None:
+    """A colleague further back (a head a third of the presenter's size) is found too."""
+    report = take(faces.video(people=("astronaut", "hopper"), sizes=(1.0, 0.35)))
+    assert_codes(report, expect=["PRS003"])
+    f = next(f for f in report.findings if f.code == "PRS003")
+    assert "2 faces" in f.message
+
+
 def test_a_presenter_swaying_on_a_green_screen_is_not_a_moving_camera() -> None:
     """A wide, textured subject (arms, a sign) that moves on a plain green screen: outside the
     face-and-shoulders box it looks like a moving camera, outside the subject box it is not."""
