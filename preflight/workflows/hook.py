@@ -196,6 +196,8 @@ def short_report(result: HookResult, root: Path) -> list[str]:
         assert o.report is not None
         for f in o.report.findings:
             where = _rel(f.path, root) if f.path else _rel(o.target.path, root)
+            if f.line is not None:  # a spec key, as ruff and flake8 point at it
+                where += f":{f.line}" + (f":{f.column}" if f.column is not None else "")
             lines.append(f"{where}: {f.code} [{f.severity.value}] {f.message}")
     s = result.summary
     infos = sum(r.infos for r in s.families.values())

@@ -150,6 +150,7 @@ def test_native_hook_install_run_and_uninstall(repo: Path) -> None:
     refused = _commit(repo, "avatar.toml", "take.mp4")
     assert refused.returncode == 1
     assert "take.mp4: VID001 [error]" in refused.stdout
+    assert re.search(r"^avatar\.toml:\d+:\d+: REQ\d{3} \[", refused.stdout, re.M), refused.stdout
     assert "details: preflight check avatar.toml" in refused.stdout
 
     result = runner.invoke(cli, ["hook", "uninstall"])
