@@ -196,6 +196,15 @@ Region = tuple[int, int, int, int]
 MARGIN = 6
 
 
+def _widened(region: Region, w: int, h: int) -> Region | None:
+    """`region` widened by `MARGIN` and kept inside a `w` x `h` image; None when it is empty
+    (an all-green frame has an empty subject box)."""
+    if region[2] <= region[0] or region[3] <= region[1]:
+        return None
+    return (max(0, region[0] - MARGIN), max(0, region[1] - MARGIN),
+            min(w, region[2] + MARGIN), min(h, region[3] + MARGIN))
+
+
 def detect(rgb: RGB, upsample: int = 1, region: Region | None = None) -> tuple[Box, ...]:
     """Frontal faces in an RGB image (HOG detector, `upsample` doublings for small faces).
 
@@ -207,10 +216,10 @@ def detect(rgb: RGB, upsample: int = 1, region: Region | None = None) -> tuple[B
     h, w = rgb.shape[:2]
     left = top = 0
     if region is not None:
-        if region[2] <= region[0] or region[3] <= region[1]:
+        bounds = _widened(region, w, h)
+        if bounds is None:
             return ()
-        left, top = max(0, region[0] - MARGIN), max(0, region[1] - MARGIN)
-        right, bottom = min(w, region[2] + MARGIN), min(h, region[3] + MARGIN)
+        left, top, right, bottom = bounds
         rgb = rgb[top:bottom, left:right]
     img = np.ascontiguousarray(rgb)
     with _lock:  # the dlib detector object is not documented as thread-safe
@@ -329,7 +338,7 @@ def _small_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], ups
             return
         rgb = frames[i][1]
         region = regions[i] if regions is not None else None
-        if region is not None and (region[2] <= region[0] or region[3] <= region[1]):
+        if region is not None and _widened(region, *out[i].size) is None:
             continue  # all green: nobody there
         # Where the other frames showed the face, else where a head would be.
         near = _around(out, rgb)
@@ -349,11 +358,11 @@ def _crop(rgb: RGB, region: Region | None) -> RGB | None:
     """The region of the image widened by `MARGIN` (None when empty)."""
     if region is None:
         return rgb
-    if region[2] <= region[0] or region[3] <= region[1]:
+    bounds = _widened(region, int(rgb.shape[1]), int(rgb.shape[0]))
+    if bounds is None:
         return None
-    h, w = rgb.shape[:2]
-    return rgb[max(0, region[1] - MARGIN):min(h, region[3] + MARGIN),
-               max(0, region[0] - MARGIN):min(w, region[2] + MARGIN)]
+    left, top, right, bottom = bounds
+    return rgb[top:bottom, left:right]
 
 
 def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 2,
@@ -520,11 +529,12 @@ def steadiness(frames: Sequence[tuple[float, RGB]], faces: Sequence[FrameFaces],
         h, w = a.shape
         mask = _background_mask((w, h), [f.largest for f in faces[i - 1:i + 1]])
         for region in (regions[i - 1:i + 1] if regions is not None else ()):
+            bounds = _widened(region, w, h) if region is not None else None
             # Only a subject that stands out of a screen: a real scene is "subject" all over.
-            if region is not None and region[2] > region[0] and region[3] > region[1] and \
+            if region is not None and bounds is not None and \
                     (region[2] - region[0]) * (region[3] - region[1]) <= 0.6 * w * h:
-                mask[max(0, region[1] - MARGIN):region[3] + MARGIN,
-                     max(0, region[0] - MARGIN):region[2] + MARGIN] = False
+                left, top, right, bottom = bounds
+                mask[top:bottom, left:right] = False
         if mask.mean() < 0.05:
             continue
         moved = 0.0
