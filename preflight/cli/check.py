@@ -108,7 +108,7 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
                          jobs=jobs, exclude=exclude)
     failed = [o for o in viewed.outcomes if o.error is not None]
     for o in failed:
-        click.echo(f"{o.target.path}: error: {o.error}", err=True)
+        click.echo(f"{o.target.label}: error: {o.error}", err=True)
     _write(render_jobs(viewed.jobs, options), output)
     if output:
         click.echo(f"HTML report written to {output}", err=True)

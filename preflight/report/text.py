@@ -13,12 +13,16 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
+def position(f: Finding) -> str:
+    """``:line:column`` (or ``:line``) of a finding on a spec key, else empty."""
+    if f.line is None:
+        return ""
+    return f":{f.line}" + (f":{f.column}" if f.column is not None else "")
+
+
 def location(f: Finding) -> str:
     """``path``, or ``path:line:column`` for a finding on a spec key (as ruff and flake8 do)."""
-    where = f.path or "<job>"
-    if f.line is not None:
-        where += f":{f.line}" + (f":{f.column}" if f.column is not None else "")
-    return where
+    return (f.path or "<job>") + position(f)
 
 
 def line(f: Finding, color: bool = False) -> str:

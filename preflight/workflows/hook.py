@@ -22,6 +22,7 @@ from pathlib import Path
 
 from preflight.errors import HookError, PreflightError
 from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
+from preflight.report.text import position
 from preflight.safeio import read_capped
 from preflight.spec import JobSpec
 from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
@@ -196,9 +197,7 @@ def short_report(result: HookResult, root: Path) -> list[str]:
         assert o.report is not None
         for f in o.report.findings:
             where = _rel(f.path, root) if f.path else _rel(o.target.path, root)
-            if f.line is not None:  # a spec key, as ruff and flake8 point at it
-                where += f":{f.line}" + (f":{f.column}" if f.column is not None else "")
-            lines.append(f"{where}: {f.code} [{f.severity.value}] {f.message}")
+            lines.append(f"{where}{position(f)}: {f.code} [{f.severity.value}] {f.message}")
     s = result.summary
     infos = sum(r.infos for r in s.families.values())
     files = len({p for o in result.outcomes for _, p in o.pairs}
