@@ -207,15 +207,15 @@ def _target_view(target: batch.Target, outcome: batch.Outcome, seen: Any, faces:
     from preflight.workflows.contact_sheet import job_view
 
     if outcome.report is None:
-        empty = Report.build(edition_of(target.job or {}), [], spec_path=str(target.path))
-        return JobView(empty, title=str(target.path), error=str(outcome.error or "not checked"))
+        empty = Report.build(edition_of(target.job or {}), [], spec_path=target.label)
+        return JobView(empty, title=target.label, error=str(outcome.error or "not checked"))
     if target.kind == "spec":
         spec = target.spec or load_spec(target.path)
         body: Mapping[str, Any] = spec.job
     else:
         body = {**QUICK_JOB_DEFAULTS, **(target.job or {})}
     view = job_view(outcome.report, body, outcome.pairs, seen, faces, config)
-    return view if target.kind == "spec" else replace(view, title=str(target.path))
+    return view if target.kind == "spec" else replace(view, title=target.label)
 
 
 def _near(target: JobSpec | str | Path | Iterable[str | Path]) -> Path:
