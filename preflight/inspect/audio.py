@@ -66,18 +66,47 @@ def _samples(frame: Any) -> Any:
     return x.reshape(channels, -1) if frame.format.is_planar else x.reshape(-1, channels).T
 
 
-def _loudest_block(parts: list[Any], rate: int) -> float:
-    """RMS of the loudest `BLOCK_SECONDS` block of per-sample peaks over channels (as
-    `_Meter` measures it; the whole stretch when shorter than one block)."""
+def _loudest_block(mono: Any, rate: int) -> float:
+    """RMS of the loudest `BLOCK_SECONDS` block of per-sample peaks `mono` at `rate` (of the
+    whole stretch when it is shorter than one block)."""
     import numpy as np
 
-    x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
-    mono = np.abs(np.nan_to_num(x, nan=0.0)).max(axis=0)
     block = max(1, int(rate * BLOCK_SECONDS))
     n = (mono.size // block) * block
     if not n:
         return float(np.sqrt((mono ** 2).mean()))
     return float(np.sqrt((mono[:n].reshape(-1, block) ** 2).mean(axis=1)).max())
+
+
+class _Loudest:
+    """Only the loudest block of the frames fed, each stretch at one sample rate apart (as
+    `_Meter` measures it, without its running totals): what the silent-run search needs for
+    every window."""
+
+    def __init__(self) -> None:
+        self._stretches: list[tuple[int, list[Any]]] = []
+
+    def add(self, frame: Any) -> None:
+        """Keep one decoded frame."""
+        x = _samples(frame)
+        if x is None:
+            return
+        rate = frame.sample_rate or 1
+        if not self._stretches or self._stretches[-1][0] != rate:
+            self._stretches.append((rate, []))
+        self._stretches[-1][1].append(x)
+
+    def dbfs(self) -> float | None:
+        """The loudest block in dBFS; None when nothing was fed."""
+        import numpy as np
+
+        if not self._stretches:
+            return None
+        levels = []
+        for rate, parts in self._stretches:
+            x = np.concatenate(parts, axis=1) if len(parts) > 1 else parts[0]
+            levels.append(_loudest_block(np.abs(np.nan_to_num(x, nan=0.0)).max(axis=0), rate))
+        return dbfs(max(levels))
 
 
 class _Meter:
@@ -126,13 +155,7 @@ class _Meter:
         self.samples += int(x.size)
         mono = x.max(axis=0)
         self.peak = max(self.peak, float(mono.max()))
-        block = max(1, int((self._rate or 1) * BLOCK_SECONDS))
-        n = (mono.size // block) * block
-        if n:
-            rms = np.sqrt((mono[:n].reshape(-1, block) ** 2).mean(axis=1))
-            self.loudest = max(self.loudest, float(rms.max()))
-        else:
-            self.loudest = max(self.loudest, float(np.sqrt((mono ** 2).mean())))
+        self.loudest = max(self.loudest, _loudest_block(mono, self._rate or 1))
 
     def levels(self) -> Levels:
         """The measurements so far."""
@@ -304,8 +327,8 @@ class QuietRun:
         return max(0.0, self.end - self.start)
 
 
-def _feed_window(container: Any, stream: Any, meter: _Meter, start: float, seconds: float, *,
-                 max_packets: int, stop_when_full: bool = True) -> bool:
+def _feed_window(container: Any, stream: Any, meter: _Meter | _Loudest, start: float,
+                 seconds: float, *, max_packets: int, stop_when_full: bool = True) -> bool:
     """Seek to `start` and feed `meter` about `seconds` of audio (at most `max_packets`
     packets; with `stop_when_full` off, up to the cap). False when FFmpeg cannot decode there."""
     import av
@@ -328,36 +351,11 @@ def _feed_window(container: Any, stream: Any, meter: _Meter, start: float, secon
 
 
 def _window_dbfs(container: Any, stream: Any, start: float, seconds: float) -> float | None:
-    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable.
-
-    Measured as `_Meter` does (each stretch at one sample rate apart), without its running
-    totals: this runs for every window of the silent-run search."""
-    import av
-
-    tb = float(stream.time_base or 0) or 1 / 48000
-    stretches: list[tuple[int, list[Any]]] = []
-    got = 0.0
-    try:
-        container.seek(max(0, int(start / tb)), stream=stream, backward=True)
-        for n, packet in enumerate(container.demux(stream)):
-            if n > 400:
-                break
-            for frame in packet.decode():
-                x = _samples(frame)
-                rate = frame.sample_rate or 1
-                got += frame.samples / rate
-                if x is None:
-                    continue
-                if not stretches or stretches[-1][0] != rate:
-                    stretches.append((rate, []))
-                stretches[-1][1].append(x)
-            if got >= seconds:
-                break
-    except (av.FFmpegError, ValueError):
+    """Loudest 50 ms block (dBFS) of `seconds` of audio from `start`; None if undecodable."""
+    loudest = _Loudest()
+    if not _feed_window(container, stream, loudest, start, seconds, max_packets=400):
         return None
-    if not stretches:
-        return None
-    return dbfs(max(_loudest_block(parts, rate) for rate, parts in stretches))
+    return loudest.dbfs()
 
 
 def longest_quiet(path: Path, duration: float | None, *, quiet_dbfs: float, coarse: float,
