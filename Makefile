@@ -37,12 +37,14 @@ demo: $(STAMP) chromium
 	  --package-dir sample_media/out/pkg --parts 3
 
 # Bytecode goes under .venv, so a test run leaves the tree as it was (git status --ignored).
+# Tests run in parallel (pytest-xdist, one worker per core); static checks are `make lint`.
 test: $(STAMP) chromium
-	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest -q
+	PYTHONPYCACHEPREFIX=$(CURDIR)/$(VENV)/pycache $(BIN)/python -m pytest -q -n auto
 
+# Static checks: ruff and mypy --strict (CI runs `make lint` and `make test`). No caches left behind.
 lint: $(STAMP)
-	$(BIN)/ruff check preflight tests sample_media bench scripts
-	$(BIN)/mypy
+	$(BIN)/ruff check --no-cache preflight tests sample_media bench scripts
+	$(BIN)/mypy --no-incremental --cache-dir $(if $(filter Windows_NT,$(OS)),nul,/dev/null)
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -71,28 +71,72 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     session.config.stash[_CACHES] = result_caches(REPO)
 
 
+def _whole_suite(session: pytest.Session) -> bool:
+    """This process collected every test module, with no -k/-m selection."""
+    root = Path(__file__).resolve().parent
+    collected = {Path(str(item.path)) for item in session.items}
+    return (collected == set(root.rglob("test_*.py")) and not session.config.option.keyword
+            and not session.config.option.markexpr)
+
+
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and not _is_xdist_worker(config)
+
+
+_SEEN = pytest.StashKey[dict[str, Any]]()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """Under pytest-xdist: gather what each worker saw (its asserted codes, whether it
+    collected the whole suite) into the controller."""
+    out = getattr(node, "workeroutput", {}) or {}
+    seen = node.config.stash.setdefault(_SEEN, {"firing": set(), "passing": set(),
+                                                 "whole": True, "workers": 0})
+    seen["firing"] |= set(out.get("seen_firing", ()))
+    seen["passing"] |= set(out.get("seen_passing", ()))
+    seen["whole"] = seen["whole"] and bool(out.get("whole", False))
+    seen["workers"] += 1
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     """After any run: the repository gained no result cache (`.preflight_cache`); tests keep
-    theirs in temp folders. After the whole suite, in whatever order it ran: every rule was
-    asserted both firing and not firing (`tests.helpers.assert_codes` records both). A gap
-    fails the run."""
+    theirs in temp folders. After the whole suite, in whatever order (and in however many
+    pytest-xdist workers) it ran: every rule was asserted both firing and not firing
+    (`tests.helpers.assert_codes` records both). A gap fails the run."""
+    from tests import helpers
     from tests.helpers import completeness_gaps, result_caches
 
-    gained = sorted(result_caches(REPO) - session.config.stash.get(_CACHES, set()))
+    config = session.config
+    if _is_xdist_worker(config):
+        # The controller judges; a worker only reports what it saw.
+        config.workeroutput["seen_firing"] = sorted(helpers.SEEN_FIRING)  # type: ignore[attr-defined]
+        config.workeroutput["seen_passing"] = sorted(helpers.SEEN_PASSING)  # type: ignore[attr-defined]
+        config.workeroutput["whole"] = _whole_suite(session)  # type: ignore[attr-defined]
+        return
+    gained = sorted(result_caches(REPO) - config.stash.get(_CACHES, set()))
     if gained:
-        session.config.stash[_LITTER] = gained
+        config.stash[_LITTER] = gained
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         return
-    root = Path(__file__).resolve().parent
-    collected = {Path(str(item.path)) for item in session.items}
-    whole = (collected == set(root.rglob("test_*.py")) and not session.config.option.keyword
-             and not session.config.option.markexpr)
-    if not whole or exitstatus != 0 or session.testsfailed:
+    if _is_xdist_controller(config):
+        seen = config.stash.get(_SEEN, None)
+        if not seen or not seen["workers"] or not seen["whole"]:
+            return
+        helpers.SEEN_FIRING |= seen["firing"]
+        helpers.SEEN_PASSING |= seen["passing"]
+    elif not _whole_suite(session):
+        return
+    if exitstatus != 0 or session.testsfailed:
         return
     gaps = completeness_gaps()
     if gaps:
-        session.config.stash[_GAPS] = gaps
+        config.stash[_GAPS] = gaps
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
