@@ -62,6 +62,7 @@ def write_spec(tmp_path: Path) -> Any:
 _GAPS = pytest.StashKey[list[str]]()
 _CACHES = pytest.StashKey[set[Path]]()
 _LITTER = pytest.StashKey[list[Path]]()
+_CHECKED = pytest.StashKey[int]()
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -135,12 +136,16 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if exitstatus != 0 or session.testsfailed:
         return
     gaps = completeness_gaps()
+    config.stash[_CHECKED] = len(helpers.SEEN_FIRING & helpers.SEEN_PASSING)
     if gaps:
         config.stash[_GAPS] = gaps
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    if _CHECKED in config.stash:
+        terminalreporter.write_line(f"rule completeness: {config.stash[_CHECKED]} rules asserted "
+                                    "firing and passing")
     for line in config.stash.get(_GAPS, []):
         terminalreporter.write_line(f"completeness FAILED: {line}", red=True)
     for path in config.stash.get(_LITTER, []):
