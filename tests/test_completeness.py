@@ -110,3 +110,33 @@ def test_rule_text_and_sarif_quote_the_facts_and_link_the_official_page() -> Non
     assert all("dossier" not in descriptor(r.info())["help"]["text"]
                for r in registry().values())
 
+
+
+README = ROOT / "README.md"
+
+
+def test_readme_fits_on_two_screens_and_its_links_resolve() -> None:
+    text = README.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= 400 and len(text.encode()) <= 20 * 1024
+    for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", text):
+        if not target.startswith(("http://", "https://")):
+            assert (ROOT / target).exists(), f"README links to missing {target}"
+
+
+def test_readme_commands_name_real_commands_and_options() -> None:
+    """Every `preflight ...` line of the README's shell blocks parses (nothing is run)."""
+    import shlex
+
+    import click
+
+    from preflight.cli import cli
+
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    lines = [ln.split(" #")[0].strip() for b in blocks for ln in b.splitlines()]
+    commands = [shlex.split(ln)[1:] for ln in lines if ln.startswith("preflight ")]
+    assert len(commands) >= 5
+    for args in commands:
+        with click.Context(cli) as ctx:
+            sub = cli.get_command(ctx, args[0])
+            assert sub is not None, args
+            sub.make_context(args[0], args[1:], parent=ctx)  # raises on an unknown option
