@@ -97,7 +97,7 @@ KIND_LEGEND: Mapping[str, str] = {
     "none": "little or no green at the edges (a room, a wall, a real scene)",
 }
 #: What a whole video's background is, in a sentence.
-_KIND_PHRASE = {"green": "a green screen", "partial": "a partly green border",
+KIND_PHRASE = {"green": "a green screen", "partial": "a partly green border",
                 "blue": "a blue screen", "none": "no green screen"}
 
 
@@ -192,10 +192,10 @@ def background_text(bg: Background, findings: Sequence[Finding], slot: str) -> t
     if len(kinds) == 1 and kinds[0][0] == "none":
         what = f"Background: no green screen in any of the {n} sampled frames."
     elif len(kinds) == 1:
-        what = f"Background: {_KIND_PHRASE[kinds[0][0]]} in all {n} sampled frames."
+        what = f"Background: {KIND_PHRASE[kinds[0][0]]} in all {n} sampled frames."
     else:
         parts = ", ".join(f"{c} {KIND_WORDS[k]}" for k, c in kinds)
-        what = (f"Background: {_KIND_PHRASE.get(bg.verdict, bg.verdict)} overall (of {n} "
+        what = (f"Background: {KIND_PHRASE.get(bg.verdict, bg.verdict)} overall (of {n} "
                 f"sampled frames: {parts}).")
     if bg.scope == "other-slot":
         why = (f"Does not matter for the {slot.replace('_', ' ')}: the green-screen rules "

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
-from preflight.report.html import FACE_COLOUR, MASK_COLOUR, RING_COLOUR, SUBJECT_COLOUR
+from preflight.report.html import (
+    FACE_COLOUR,
+    KIND_PHRASE,
+    KIND_WORDS,
+    MASK_COLOUR,
+    RING_COLOUR,
+    SUBJECT_COLOUR,
+)
 
 if TYPE_CHECKING:
     from preflight.inspect.face import Box
@@ -218,13 +225,13 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
     sheet = Image.new("RGB", (max(640, pad + cols * (tw + pad)), top + rows * (th + cap + pad)),
                       (24, 24, 24))
     d = ImageDraw.Draw(sheet)
-    d.text((pad, 8), f"{video.name}  -  background: {judged.verdict.upper()}  "
-           f"({', '.join(f'{k} {v}' for k, v in judged.counts.items())})", font=head,
+    d.text((pad, 8), f"{video.name}  -  background: "
+           f"{KIND_PHRASE.get(judged.verdict, judged.verdict)}", font=head,
            fill=KIND_COLOURS.get(judged.verdict, (255, 255, 255)))
-    d.text((pad, 36), "magenta: chroma-green mask   yellow box: subject   grey: border ring",
-           font=small, fill=(200, 200, 200))
-    d.text((pad, 56), "under each frame: time, verdict, green share of the border ring / frame",
-           font=small, fill=(200, 200, 200))
+    d.text((pad, 36), "magenta: counted as green screen   yellow box: presenter   "
+           "grey line: edge strip", font=small, fill=(200, 200, 200))
+    d.text((pad, 56), "under each frame: time, what the edges show, % green of the edges / "
+           "whole picture", font=small, fill=(200, 200, 200))
     if line:
         d.text((pad, 76), line + "   (cyan box: face)", font=small, fill=(120, 230, 255))
     for i, (fr, res) in enumerate(zip(judged.frames, judged.results, strict=True)):
@@ -233,9 +240,9 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
         sheet.paste(draw_frame(judged, i), (x, y))
         h = fr.rgb.shape[0]
         kind = judged.kinds[i]
-        d.text((x, y + h + 4), f"{timestamp(fr.time)}  {kind}", font=small,
+        d.text((x, y + h + 4), f"{timestamp(fr.time)}  {KIND_WORDS[kind]}", font=small,
                fill=KIND_COLOURS[kind])
-        d.text((x, y + h + 21), f"ring {res.ring_green:.0%}  frame {res.coverage:.0%}",
+        d.text((x, y + h + 21), f"edges {res.ring_green:.0%}  whole {res.coverage:.0%}",
                font=small, fill=(230, 230, 230))
     return sheet
 
@@ -275,7 +282,7 @@ def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
     """The summary lines, one picture per sampled frame, drawn as the contact sheet draws
     them (mask, ring, subject and face boxes), and the background seen in them; `scope` says
     whether the green-screen rules judge this file (see `Background`)."""
-    from preflight.report.html import KIND_WORDS, Background, Picture
+    from preflight.report.html import Background, Picture
 
     line = presenter_line(presenter)
     judged = judge(sample, green, presenter if line else None)
