@@ -211,6 +211,15 @@ _ALL = (
        livestream copy.""",
        _P(_FLEXUS_DURATION, "Flexus: 1~5 minutes real-scene video"),
        _P(_FLEXUS_SHOOT, "Flexus: face size, silent segment, steady camera")),
+    _c("3.3", "Action (choreography) video",
+       """The action video's upload URL carries the same text as the training video's (1080p or
+       4K MP4, 3 to 10 minutes); choreography needs a permission granted through a service
+       ticket.""",
+       """That the training-video limits apply to the action video as written: the text may be
+       a copy, so the video rules judge the action video like the training video.""",
+       _P(_RESP_MODEL, "action_video_upload_url: 1080p/4K mp4, 3–10 min"),
+       _P("https://support.huaweicloud.com/intl/en-us/usermanual-metastudio/"
+          "metastudio_05_0175.html", "Action insertion (choreography)")),
     _c("3.4", "Audio corpus",
        """Uploaded as one zip (`application/zip`). Flexus console: WAV or MP3, each segment 1 to
        5 minutes (1 minute recommended), Chinese or English speech.""",
