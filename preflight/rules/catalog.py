@@ -274,6 +274,10 @@ def constraints_doc() -> str:
         "site search quoting a user-guide page. **Inferred** marks what the rules read into "
         "the text beyond what it says; treat it as a reasoned assumption, not a documented "
         "fact.", "",
+        "Sections are numbered by topic — 1 the create request (1.3: the rules across "
+        "fields, R1–R14), 2 the calls that follow it, 3 the media, 5 the account, 7 what is "
+        "easy to get wrong — and only the numbers something cites are here.", "",
+        *(f"- [{c.label} {c.title}](#{c.anchor})" for c in CONSTRAINTS.values()), "",
     ]
     for c in CONSTRAINTS.values():
         out += [f"<a id=\"{c.anchor}\"></a>", "", f"## {c.label} {c.title}", "", c.fact, ""]
