@@ -364,3 +364,16 @@ def test_rule_texts_render_their_markdown_without_raw_html() -> None:
     assert "<code>is_background_replacement = false</code>" in rule  # the fact's code span
     assert "Relies on (docs/constraints.md)" in rule and "§1.3 R6" in rule
     assert "`" not in "".join(parse(rule).text)  # no Markdown left unrendered
+
+
+def test_the_workflow_says_when_the_background_does_not_matter() -> None:
+    from preflight.rules.config import Config
+    from preflight.workflows.contact_sheet import background_scope
+
+    assert background_scope("training_video", {"name": "x"}, "standard", None) == "judged"
+    assert background_scope("action_video", {"name": "x"}, "standard", None) == "other-slot"
+    real = {"is_background_replacement": False}
+    assert background_scope("training_video", real, "standard", None) == "real-scene"
+    assert background_scope("training_video", {"is_flexus": True}, "flexus", None) == "real-scene"
+    assert background_scope("training_video", None, "standard",
+                            Config(ignore=("GRN",))) == "not-run"
