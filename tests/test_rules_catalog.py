@@ -38,7 +38,7 @@ def test_patterns_combine_families_prefixes_codes_and_names_in_code_order() -> N
 def test_json_entries_carry_the_facts_each_rule_relies_on() -> None:
     entry = json.loads(_rules("REQ024", "--format", "json")[1])["rules"][0]
     assert [c["section"] for c in entry["constraints"]] == ["§1.3 R6", "§1.3 R4"]
-    assert entry["constraints"][0]["doc"] == "docs/constraints.md#c1-3-r6"
+    assert entry["constraints"][0]["link"] == "docs/constraints.md#c1-3-r6"
     assert entry["constraints"][0]["inferred"] and entry["inferred"] is True
 
 

@@ -44,7 +44,7 @@ def select(patterns: Sequence[str]) -> list[str]:
 
 def _constraint(c: Constraint) -> dict[str, Any]:
     return {"section": c.label, "title": c.title, "fact": c.fact, "inferred": c.inferred,
-            "doc": c.link}
+            "link": c.link}
 
 
 def catalog(codes: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -215,7 +215,7 @@ def _cell(text: str) -> str:
 
 def _source_links(entry: dict[str, Any], doc: str) -> str:
     """``[§1.3 R6](constraints.md#c1-3-r6), [R4](…)`` for a table cell."""
-    links = [f"[{c['section']}]({doc}#{c['doc'].rsplit('#', 1)[1]})"
+    links = [f"[{c['section']}]({doc}#{c['link'].rsplit('#', 1)[1]})"
              for c in entry["constraints"]]
     return ", ".join(links) + (" [inferred]" if entry["inferred"] else "")
 
