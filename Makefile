@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench readme clean chromium
+.PHONY: demo test lint bench readme docs clean chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,8 +49,13 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
-readme: $(STAMP)
-	$(BIN)/python scripts/update_readme.py
+readme: docs
+
+# Generated docs: docs/rules.md and docs/constraints.md from the rule registry, and the
+# pictures in docs/images/ drawn from the demo's sample by the demo's own commands.
+docs: $(STAMP) chromium
+	$(BIN)/python sample_media/generate.py
+	$(BIN)/python scripts/update_docs.py --images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache sample_media/media dist build

@@ -138,6 +138,19 @@ def test_summary_links_and_rule_links_resolve(page: Any) -> None:
     assert rows == 1 + 3 + 2  # the job body, its three files, two loose videos
 
 
+def test_legend_colours_and_rule_markdown_survive_the_security_policy(page: Any) -> None:
+    from preflight.report.html import MASK_COLOUR
+
+    swatch = page.locator(".legend .sw").first
+    colour = swatch.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert colour == f"rgb{MASK_COLOUR}"  # the inline style is applied, not blocked
+    code = page.locator(".rules .rule-doc code, .rules .facts-list code").first
+    assert code.is_visible()
+    assert "mono" in code.evaluate("e => getComputedStyle(e).fontFamily").lower()
+    assert "Background: " in page.locator(".card .background").first.inner_text()
+    assert page.problems == []
+
+
 def test_screenshot_script_draws_the_report(browser: Any, report: Path, tmp_path: Path) -> None:
     from PIL import Image
 

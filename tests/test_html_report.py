@@ -13,7 +13,16 @@ from click.testing import CliRunner
 from preflight.cli import cli
 from preflight.model import Finding, Report, Severity
 from preflight.report import RenderOptions, render
-from preflight.report.html import FileView, JobView, Picture, data_uri, fields_of, render_jobs
+from preflight.report.html import (
+    Background,
+    FileView,
+    JobView,
+    Picture,
+    background_text,
+    data_uri,
+    fields_of,
+    render_jobs,
+)
 from preflight.rules import rule_infos
 from preflight.workflows.check import check_views
 from tests.helpers import count_frame_samples
@@ -217,7 +226,9 @@ def test_views_reuse_the_frames_the_check_sampled(media_factory: Any,
     assert calls == [v]
     (card,) = viewed.jobs[0].files
     assert len(card.pictures) == 8 and card.resolution and card.resolution.startswith("360x640")
-    assert card.summary and card.summary[0].startswith("background: BLUE")
+    assert card.background is not None and card.background.verdict == "blue"
+    assert card.background.counts["blue"] == 8 and card.background.scope == "judged"
+    assert [p.caption.split(" · ")[1] for p in card.pictures] == ["blue"] * 8
 
 
 def test_cli_writes_the_report_and_refuses_a_terminal(media_factory: Any, tmp_path: Path,
@@ -267,3 +278,102 @@ def test_a_spec_typed_relative_keeps_its_frames_and_one_card_per_file(
             ("training_video", os.path.join("shoot", "take.mp4")),
             ("cover", os.path.join("shoot", "cover.jpg"))], targets
         assert len(job.files[0].pictures) == 8 and len(calls) == 1, targets
+
+
+# ---- plain words for the crew ------------------------------------------------------------------
+
+def _frame(kind: str) -> Picture:
+    return Picture(src=data_uri(PNG_1PX, "image/png"), alt="f", width=1, height=1,
+                   caption=f"0:01.0 · {kind}", detail="green: edges 0%, whole 0%", kind=kind)
+
+
+def test_background_is_described_in_plain_words_with_why_it_matters() -> None:
+    none8 = Background("none", {"green": 0, "blue": 0, "partial": 0, "none": 8})
+    grn = finding("GRN001", Severity.ERROR, "/v.mp4")
+    assert background_text(none8, [grn], "training_video") == (
+        "Background: no green screen in any of the 8 sampled frames.",
+        "The green-screen findings below say what to change.")
+    partial = Background("partial", {"green": 0, "blue": 0, "partial": 8, "none": 0},
+                         "other-slot")
+    what, why = background_text(partial, [], "action_video")
+    assert what == "Background: a partly green border in all 8 sampled frames."
+    assert why.startswith("Does not matter for the action video: the green-screen rules "
+                          "judge only the training video")
+    mixed = Background("green", {"green": 6, "blue": 0, "partial": 2, "none": 0})
+    assert background_text(mixed, [], "training_video") == (
+        "Background: a green screen overall (of 8 sampled frames: 6 green, 2 part green).",
+        "Good for background replacement.")
+    real = Background("none", {"green": 0, "blue": 0, "partial": 0, "none": 8}, "real-scene")
+    assert "no green screen is needed" in background_text(real, [], "training_video")[1]
+    off = Background("none", {"green": 0, "blue": 0, "partial": 0, "none": 8}, "not-run")
+    assert "turned off" in background_text(off, [], "training_video")[1]
+
+
+def test_file_card_has_no_jargon_and_a_legend_for_the_frames() -> None:
+    bg = Background("partial", {"green": 0, "blue": 0, "partial": 8, "none": 0}, "other-slot")
+    view = JobView(Report.build("standard", [], files=["/m/a.mp4"]), body={"name": "x"},
+                   files=(FileView("action_video", "/m/a.mp4", pictures=(_frame("part green"),),
+                                   background=bg),))
+    out = render_jobs([view], OPTIONS)
+    text = " ".join("".join(parse(out).text).split())
+    assert "Background: a partly green border in all 8 sampled frames." in text
+    assert "Does not matter for the action video" in text
+    for jargon in ("ring ", "PARTIAL", "NONE", "partial 8", "none 8", "border ring"):
+        assert jargon not in text, jargon
+    assert "magenta: the parts the check counts as green screen" in text
+    for words, legend in (("green", "green all round"), ("part green", "some edges only"),
+                          ("blue", "edges are blue"), ("no green", "a real scene")):
+        assert f"{words}: the" in text or f"{words}: green" in text or f"{words}: little" in text
+        assert legend in text
+
+
+def test_the_mask_colour_cannot_pass_for_a_green_screen() -> None:
+    import colorsys
+
+    from preflight.report.html import MASK_COLOUR
+    from preflight.workflows.contact_sheet import MASK_TINT
+
+    assert MASK_TINT == MASK_COLOUR
+    for key in ((0, 177, 64), (0, 255, 0), (61, 190, 90)):  # studio greens
+        tinted = [k * 0.45 + m * 0.55 for k, m in zip(key, MASK_COLOUR, strict=True)]
+        hue = colorsys.rgb_to_hsv(*(c / 255 for c in tinted))[0] * 360
+        assert not 70 <= hue <= 170, (key, hue)  # outside the green the check counts
+        assert tinted[1] < max(tinted[0], tinted[2]), key  # not green-dominant
+    bg = Background("green", {"green": 8, "blue": 0, "partial": 0, "none": 0})
+    out = render_jobs([JobView(Report.build("standard", [], files=["/m/v.mp4"]), files=(
+        FileView("training_video", "/m/v.mp4", pictures=(_frame("green"),), background=bg),))],
+        OPTIONS)
+    assert f"background: rgb{MASK_COLOUR}" in out  # the legend swatch is the drawn colour
+
+
+def test_rule_texts_render_their_markdown_without_raw_html() -> None:
+    from preflight.report.html import markdown
+
+    html = str(markdown("Set `is_flexus`, **then** see [docs](https://example.com/a)."))
+    assert "<code>is_flexus</code>" in html and "<strong>then</strong>" in html
+    assert '<a href="https://example.com/a">docs</a>' in html
+    hostile = str(markdown(f"{HOSTILE} <img src=x onerror=alert(1)> "
+                           "[x](javascript:alert(1)) ![i](data:text/html;base64,AAAA)"))
+    doc = parse(hostile)
+    assert not [t for t, _ in doc.tags if t in ("script", "img")]
+    assert not [a for t, a in doc.tags if t == "a" and "javascript" in (a.get("href") or "")]
+    assert "&lt;script&gt;" in hostile
+    report = Report.build("standard", [finding("REQ024", Severity.ERROR)])
+    out = render(report, "html", OPTIONS)
+    rule = out.split('id="rule-REQ024"')[1].split("</div>\n  </div>")[0]
+    assert "<code>is_background_replacement = false</code>" in rule  # the fact's code span
+    assert "Relies on (docs/constraints.md)" in rule and "§1.3 R6" in rule
+    assert "`" not in "".join(parse(rule).text)  # no Markdown left unrendered
+
+
+def test_the_workflow_says_when_the_background_does_not_matter() -> None:
+    from preflight.rules.config import Config
+    from preflight.workflows.contact_sheet import background_scope
+
+    assert background_scope("training_video", {"name": "x"}, "standard", None) == "judged"
+    assert background_scope("action_video", {"name": "x"}, "standard", None) == "other-slot"
+    real = {"is_background_replacement": False}
+    assert background_scope("training_video", real, "standard", None) == "real-scene"
+    assert background_scope("training_video", {"is_flexus": True}, "flexus", None) == "real-scene"
+    assert background_scope("training_video", None, "standard",
+                            Config(ignore=("GRN",))) == "not-run"

@@ -51,9 +51,12 @@ def _verify(verify_dir: str, full: bool) -> Outcome:
 @click.option("--verify", "verify_dir", metavar="DIR", type=click.Path(path_type=str),
               help="Check that the sources of the package in DIR are unchanged (exit 1 if not).")
 @click.option("--full", is_flag=True, help="With --verify: re-hash the sources, not just stat.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only errors and one line per package (no warnings, no upload list).")
 def package_cmd(spec: str | None, out_dir: str | None, parts: str | None,
                 action_parts: str | None, materialize: bool, force: bool, edition: str | None,
-                config_path: str | None, verify_dir: str | None, full: bool) -> Outcome:
+                config_path: str | None, verify_dir: str | None, full: bool,
+                quiet: bool) -> Outcome:
     """Build the upload package of a job spec: part plan, checksums, audio zip, manifest.
 
     \b
@@ -77,17 +80,19 @@ def package_cmd(spec: str | None, out_dir: str | None, parts: str | None,
                           edition=edition, config=config_path, force=force,
                           materialize=materialize, progress=bars.update)
     except PackageRefused as exc:
-        show_findings(exc.report)
+        show_findings(exc.report, quiet=quiet)
         click.echo(f"preflight: {exc}", err=True)
         return Outcome(report=exc.report)
     report = pkg.report
-    if report.findings:
-        show_findings(report)
+    if report.errors or (report.findings and not quiet):
+        show_findings(report, quiet=quiet)
     if pkg.forced:
         click.secho(f"WARNING: --force: packaged DESPITE {len(report.errors)} ERROR(S); the "
                     "review will likely reject this job. The manifest is marked \"forced\".",
                     fg="red", bold=True, err=True)
     click.echo(f"packaged {spec} -> {pkg.manifest_path} (edition {pkg.manifest.edition})")
+    if quiet:
+        return Outcome()
     for up in pkg.manifest.uploads:
         n = len(up.parts)
         what = (f"{n} parts of {human(up.parts[0].length)}" if n > 1 else "1 part")

@@ -58,7 +58,7 @@ class Credentials:
                               "in the environment; they are never read from the command line")
         if not pid:
             raise SetupError(f"no project id: set {ENV_PROJECT_ID} (console: My Credentials → "
-                              "API Credentials, dossier §5.2)")
+                              "API Credentials, docs/constraints.md §5.2)")
         if ak and sk:
             return cls(project_id=pid, ak=ak, sk=sk,
                        security_token=e.get(ENV_SECURITY_TOKEN, "").strip() or None)

@@ -78,6 +78,43 @@ class Picture:
             raise ValueError("a report picture must be a PNG or JPEG data URI")
 
 
+#: Colours drawn over the sampled frames (RGB), shared with the contact sheet so the legend
+#: matches the pictures. The mask is magenta, the colour opposite green, so what the check
+#: counted as green screen never looks like the screen itself.
+MASK_COLOUR = (255, 0, 200)
+SUBJECT_COLOUR = (255, 230, 0)
+FACE_COLOUR = (0, 230, 255)
+RING_COLOUR = (160, 160, 160)
+
+#: A frame's background in plain words (the caption under each sampled frame).
+KIND_WORDS: Mapping[str, str] = {"green": "green", "partial": "part green", "blue": "blue",
+                                 "none": "no green"}
+#: The legend of the frame captions, one entry per kind.
+KIND_LEGEND: Mapping[str, str] = {
+    "green": "the edges of the picture are green all round",
+    "partial": "green at some edges only (a screen too narrow, or badly framed)",
+    "blue": "the edges are blue",
+    "none": "little or no green at the edges (a room, a wall, a real scene)",
+}
+#: What a whole video's background is, in a sentence.
+KIND_PHRASE = {"green": "a green screen", "partial": "a partly green border",
+                "blue": "a blue screen", "none": "no green screen"}
+
+
+@dataclass(frozen=True)
+class Background:
+    """What the sampled frames of a video show behind the presenter, and whether the
+    green-screen rules judge it."""
+
+    #: green | blue | partial | none over all frames (the GRN rules' verdict).
+    verdict: str
+    #: Frames of each kind.
+    counts: Mapping[str, int]
+    #: judged | other-slot (the rules judge the training video only) | real-scene (the job
+    #: keeps its real background) | not-run (turned off by the configuration or options).
+    scope: str = "judged"
+
+
 def data_uri(data: bytes, mime: str) -> str:
     """``data:<mime>;base64,...`` for image bytes."""
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
@@ -98,6 +135,8 @@ class FileView:
     pictures: tuple[Picture, ...] = ()
     #: Why there are no pictures (a file that could not be decoded), if that is the case.
     note: str | None = None
+    #: The background seen in the sampled frames (videos only).
+    background: Background | None = None
 
 
 @dataclass(frozen=True)
@@ -144,6 +183,37 @@ def verdict(counts: Mapping[str, int]) -> tuple[str, str]:
     if counts["warnings"]:
         return "warning", f"Ready to submit, with {_plural(counts['warnings'], 'warning')}"
     return "ok", "Ready to submit"
+
+
+def background_text(bg: Background, findings: Sequence[Finding], slot: str) -> tuple[str, str]:
+    """(what the frames show, why it matters or not) in plain words for a file card."""
+    n = sum(bg.counts.values())
+    kinds = [(k, c) for k, c in bg.counts.items() if c]
+    if len(kinds) == 1 and kinds[0][0] == "none":
+        what = f"Background: no green screen in any of the {n} sampled frames."
+    elif len(kinds) == 1:
+        what = f"Background: {KIND_PHRASE[kinds[0][0]]} in all {n} sampled frames."
+    else:
+        parts = ", ".join(f"{c} {KIND_WORDS[k]}" for k, c in kinds)
+        what = (f"Background: {KIND_PHRASE.get(bg.verdict, bg.verdict)} overall (of {n} "
+                f"sampled frames: {parts}).")
+    if bg.scope == "other-slot":
+        why = (f"Does not matter for the {slot.replace('_', ' ')}: the green-screen rules "
+               "judge only the training video, whose background is replaced.")
+    elif bg.scope == "real-scene":
+        why = ("Does not matter: this job keeps the real background "
+               "(is_background_replacement = false, or an edition without background "
+               "replacement), so no green screen is needed.")
+    elif bg.scope == "not-run":
+        why = ("Not judged in this run: the green-screen rules are turned off (--select, "
+               "--ignore or the configuration).")
+    elif any(f.family == "GRN" for f in findings):
+        why = "The green-screen findings below say what to change."
+    elif bg.verdict == "green":
+        why = "Good for background replacement."
+    else:
+        why = "Within the green-screen rules' limits: no finding."
+    return what, why
 
 
 def _display(path: str, root: str | None) -> str:
@@ -294,6 +364,8 @@ class _Builder:
             cards.append({
                 "id": self.ids.new("file"), "slot": v.slot, "name": PurePath(v.path).name,
                 "path": _display(v.path, root), "facts": _facts(v), "summary": v.summary,
+                "background": (background_text(v.background, mine, v.slot)
+                               if v.background else None),
                 "pictures": v.pictures, "note": v.note, "groups": self.grouped(mine, field_ids),
                 "counts": c, "verdict": _short(c),
                 "frames": bool(v.pictures) and v.pictures[0].kind != "",
@@ -317,19 +389,51 @@ class _Builder:
             info = self.options.rules.get(code)
             f = self.codes[code]
             if info is None:
-                out.append({"code": code, "name": f.name, "summary": "", "doc": "",
+                out.append({"code": code, "name": f.name, "summary": "", "doc": "", "facts": [],
                             "source": f.source, "pages": [], "severity": f.severity.value,
                             "inferred": False})
                 continue
             out.append({
-                "code": code, "name": info.name, "summary": info.summary,
-                "doc": inspect.cleandoc(info.doc) if info.doc else "",
+                "code": code, "name": info.name, "summary": markdown(info.summary, inline=True),
+                "doc": markdown(inspect.cleandoc(info.doc)) if info.doc else "",
+                "facts": _facts_of(info.source),
                 "source": info.source, "severity": info.severity.value,
                 "pages": [(url, sec) for url, sec in info.pages if _is_web(url)]
                 or [(_fallback_url(info.source), "API reference")],
                 "inferred": info.inferred,
             })
         return out
+
+
+def markdown(text: str, inline: bool = False) -> Any:
+    """Rule text (CommonMark) as safe HTML: raw HTML in the text is escaped, not passed
+    through, and links keep only safe schemes (markdown-it's link validation), so the result
+    can be inserted unescaped."""
+    from markupsafe import Markup
+
+    md = _markdown_parser()
+    return Markup(md.renderInline(text) if inline else md.render(text))
+
+
+def _markdown_parser() -> Any:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+
+
+def _facts_of(source: str) -> list[dict[str, Any]]:
+    """The documented facts a rule source cites, rendered (empty for an unknown source)."""
+    from preflight.rules.sources import constraints_of
+
+    try:
+        facts = constraints_of(source)
+    except KeyError:
+        return []
+    return [{"label": f"{c.label} {c.title}", "title": markdown(f"{c.label} {c.title}",
+                                                                  inline=True),
+             "fact": markdown(c.fact, inline=True),
+             "inferred": markdown(c.inferred, inline=True) if c.inferred else ""}
+            for c in facts]
 
 
 def _field_anchor(name: str, field_ids: Mapping[str, str]) -> str | None:
@@ -441,6 +545,8 @@ def render_jobs(jobs: Sequence[JobView], options: RenderOptions | None = None,
     files = sum(len(j["cards"]) for j in built)
     template = _environment().get_template("report.html.j2")
     return str(template.render(
+        colours={"mask": MASK_COLOUR, "subject": SUBJECT_COLOUR, "face": FACE_COLOUR,
+                 "ring": RING_COLOUR}, kind_words=KIND_WORDS, kind_legend=KIND_LEGEND,
         title=title, version=options.version, jobs=built, rules=b.rules(),
         summary=_summary_rows(built) if len(built) > 1 else [],
         banner={"cls": cls, "text": text}, totals=totals, files=files,

@@ -3,7 +3,7 @@
 Code-scanning services (GitHub, Azure DevOps, IDE viewers) read this format. File locations are
 relative to `RenderOptions.root` (``%SRCROOT%``) when the file lies inside it, absolute
 ``file://`` URIs otherwise. Each rule carries its documentation as help text and a link to the
-official page its dossier section summarises.
+official page behind the documented facts it relies on (``docs/constraints.md``).
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ from urllib.parse import quote
 
 from preflight.model import Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions, relative_path
+from preflight.rules.sources import cite, relies_on
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://support.huaweicloud.com/intl/en-us/api-metastudio/Create2dModelTrainingJob.html"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 _ROOT_ID = "%SRCROOT%"
 
-#: Official pages behind the API dossier sections cited as rule sources.
+#: Official pages behind the sections of docs/constraints.md cited as rule sources.
 SECTION_URLS: dict[str, str] = {
     "1": INFORMATION_URI,
     "2.1": "https://support.huaweicloud.com/api-metastudio/Execute2dModelTrainingCommandByUser.html",
@@ -55,15 +56,17 @@ def descriptor(rule: RuleInfo) -> dict[str, Any]:
     options = "".join(f"\n- option `{k}` (default {default!r}): {text}"
                       for k, (default, text) in rule.options.items())
     pages_text = "".join(f"\nOfficial: {sec} <{url}>" for url, sec in rule.pages)
-    pages_md = "".join(f"\n- [{sec}]({url})" for url, sec in rule.pages)
+    pages_md = "\n\n**Official pages:**" + "".join(f"\n- [{sec}]({url})" for url, sec in rule.pages)
+    facts, facts_md = relies_on(rule.source), relies_on(rule.source, markdown=True)
     return {
         "id": rule.code,
         "name": rule.name,
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": doc},
         "help": {
-            "text": f"{doc}\n\nSource: API dossier {_source(rule)}.{pages_text}{options}",
-            "markdown": f"{doc}\n\n**Source:** API dossier {_source(rule)}{pages_md}{options}",
+            "text": f"{doc}\n\nSource: {cite(_source(rule))}\n{facts}{pages_text}{options}",
+            "markdown": f"{doc}\n\n**Source:** {cite(_source(rule))}\n\n{facts_md}{pages_md}"
+                        f"{options}",
         },
         "helpUri": rule.pages[0][0] if rule.pages else help_uri(rule.source),
         "defaultConfiguration": {"level": _LEVEL[rule.severity]},

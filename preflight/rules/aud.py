@@ -1,4 +1,4 @@
-"""AUD rules: the audio files zipped for `audio_upload_url` (dossier §3.4). Each file is decoded
+"""AUD rules: the audio files zipped for `audio_upload_url` (constraints §3.4). Each file is decoded
 once with PyAV and shared by all rules through the file memo."""
 
 from __future__ import annotations

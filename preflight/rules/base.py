@@ -1,6 +1,6 @@
 """Rule declarations: small self-describing units that yield `Fact`s.
 
-A rule states what it checks (code, name, default severity, summary, source in the API dossier,
+A rule states what it checks (code, name, default severity, summary, source in docs/constraints.md,
 options with defaults) and a `check` function. The engine decides severity (from the edition
 pack and the configuration), location and order, and turns facts into `Finding`s.
 """
@@ -73,7 +73,7 @@ class JobContext:
         self.files: Mapping[str, tuple[Path, ...]] = _by_slot(files)
 
     def value(self, key: str) -> Any:
-        """The body value, or the API default when omitted (dossier §1.2)."""
+        """The body value, or the API default when omitted (constraints §1.2)."""
         return self.body.get(key, BODY_DEFAULTS.get(key))
 
     def flag(self, key: str) -> bool:

@@ -7,7 +7,7 @@ bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
     >>> plan = plan_for(facts, edition="standard")
     >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
 
-Targets (dossier §3.1, §3.2): MP4 container; display size one of
+Targets (constraints §3.1, §3.2): MP4 container; display size one of
 `preflight.metastudio.ALLOWED_SIZES` (orientation kept); duration within the edition pack's
 VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the codecs
 allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
@@ -29,7 +29,7 @@ from preflight.metastudio import ALLOWED_SIZES
 if TYPE_CHECKING:
     from preflight.inspect.probe import VideoProbe
 
-#: Lowest accepted frame rate and the rate slower videos are converted to (dossier §3.1).
+#: Lowest accepted frame rate and the rate slower videos are converted to (constraints §3.1).
 MIN_FPS = 25.0
 TARGET_FPS = 25
 #: Trimmed output ends this many seconds before the limit, so that audio/video tails that
@@ -145,7 +145,7 @@ def plan_for(
     display_width, display_height (after rotation), rotation, duration, fps, and optionally
     bit_depth / pix_fmt / frame_rate_mode (VFR) / scan_type (interlaced). Missing or unknown
     values are left alone rather than guessed.
-    ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
+    ``min_duration``/``max_duration`` override the edition's limits (constraints §3.1/§3.2); a
     ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
     ``rotate`` (degrees clockwise: 90, 180, 270) turns the picture as displayed.
     """

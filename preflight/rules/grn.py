@@ -1,5 +1,5 @@
 """GRN rules: the green screen behind the presenter, measured on the sampled frames
-(dossier §1.3 R4/R5, §3.1). See `preflight.inspect.green` for the measurements and how the
+(constraints §1.3 R4/R5, §3.1). See `preflight.inspect.green` for the measurements and how the
 default thresholds were calibrated. Only the training video is judged; jobs with
 `is_background_replacement = false` (real scene, every Flexus job) need no green screen."""
 

@@ -1,4 +1,4 @@
-"""IMG rules: cover, ID card sides, grant letter and beauty images (dossier §3.5). Each file is
+"""IMG rules: cover, ID card sides, grant letter and beauty images (constraints §3.5). Each file is
 decoded once (Pillow, after a pixel-count check) and shared by all rules through the file memo."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ _ORIENT = {2: "mirrored", 3: "rotated 180°", 4: "flipped", 5: "transposed",
 
 
 def _pdf_ok(ctx: FileContext) -> bool:
-    """The grant letter may be a PDF (dossier §3.5)."""
+    """The grant letter may be a PDF (constraints §3.5)."""
     return ctx.slot == "grant_file"
 
 

@@ -1,6 +1,6 @@
 """PRS rules: the presenter — a face that is there, upright, alone, large enough, the same
 person as on the ID card, a silent take when Flexus asks for one, and a steady shot
-(dossier §3.1, §3.2, §3.5, §3.6).
+(constraints §3.1, §3.2, §3.5, §3.6).
 
 Faces are found with dlib (the optional ``face`` extra, see `preflight.inspect.face`) in the
 frames the VID/GRN rules sampled, only where the GRN measurements found the picture not chroma

@@ -1,4 +1,4 @@
-"""REQ rules: the Create2dModelTrainingJob body, field by field and across fields (dossier §1)."""
+"""REQ rules: the Create2dModelTrainingJob body, field by field and across fields (§1.2, §1.3)."""
 
 from __future__ import annotations
 
@@ -237,7 +237,7 @@ def contact_phone(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         yield Fact(f"job.contact = {_show(ctx.body['contact'])} does not look like a phone number")
 
 
-# ---- cross-field rules (dossier §1.3) -------------------------------------------------------
+# ---- cross-field rules (constraints §1.3) ---------------------------------------------------
 
 @job_rule("REQ020", "only-human-model-without-flexus", W,
           "`is_only_human_model` only has an effect on Flexus jobs.", "§1.3 R1")

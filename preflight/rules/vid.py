@@ -1,5 +1,5 @@
 """VID rules: the training and action videos — container, codec, size, duration, frame rate,
-scan, dynamic range and audio track (dossier §3.1–§3.3). One header probe (pymediainfo) and one
+scan, dynamic range and audio track (constraints §3.1–§3.3). One header probe (pymediainfo) and one
 frame sampling (PyAV) per file are shared by all rules through the file memo."""
 
 from __future__ import annotations

@@ -114,7 +114,8 @@ def _skew_hint(resp: httpx.Response) -> str:
     skew = abs((datetime.now(UTC) - server).total_seconds())
     if skew > CLOCK_SKEW_LIMIT:
         return (f" (local clock differs from the service's by {int(skew // 60)} min; signed "
-                "requests are refused beyond 15 min — fix the system clock, dossier §3.6)")
+                "requests are refused beyond 15 min — fix the system clock; "
+                "docs/constraints.md §3.6)")
     return ""
 
 

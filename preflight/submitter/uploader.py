@@ -187,8 +187,8 @@ class Uploader:
                 return
             raise UploadRefused(
                 f"{label}: the upload URL refused the PUT (HTTP {status}) and the service has "
-                "not recorded the part: the URL is spent or expired (single-use URLs, dossier "
-                "§3.6); rerun with --new-job to get fresh URLs", status=status)
+                "not recorded the part: the URL is spent or expired (single-use URLs, "
+                "docs/constraints.md §3.6); rerun with --new-job to get fresh URLs", status=status)
         raise SubmitError(f"{label}: gave up after {policy.attempts} tries ({last})")
 
     def _rewind(self, task: PartTask, sent: int) -> None:

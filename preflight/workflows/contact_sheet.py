@@ -17,17 +17,25 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
+from preflight.report.html import (
+    FACE_COLOUR,
+    KIND_PHRASE,
+    KIND_WORDS,
+    MASK_COLOUR,
+    RING_COLOUR,
+    SUBJECT_COLOUR,
+)
 
 if TYPE_CHECKING:
     from preflight.inspect.face import Box
     from preflight.inspect.frames import Frame, FrameSample
     from preflight.inspect.green import FrameGreen, Params
     from preflight.model import Finding, Report
-    from preflight.report.html import FileView, JobView, Picture
+    from preflight.report.html import Background, FileView, JobView, Picture
     from preflight.rules.config import Config
 
 COLUMNS = 4
-MASK_TINT = (255, 0, 200)
+MASK_TINT = MASK_COLOUR
 KIND_COLOURS = {"green": (40, 170, 80), "blue": (40, 90, 220), "partial": (230, 150, 20),
                 "none": (210, 50, 50)}
 
@@ -178,12 +186,12 @@ def draw_frame(judged: Judged, i: int) -> Any:
     h, w = fr.rgb.shape[:2]
     ring = max(2, round(min(h, w) * judged.params.ring))
     td.rectangle((0, 0, w - 1, h - 1), outline=(255, 255, 255))
-    td.rectangle((ring, ring, w - 1 - ring, h - 1 - ring), outline=(160, 160, 160))
+    td.rectangle((ring, ring, w - 1 - ring, h - 1 - ring), outline=RING_COLOUR)
     if res.subject_box:
         x0, y0, x1, y1 = res.subject_box
-        td.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 230, 0), width=2)
+        td.rectangle((x0, y0, x1 - 1, y1 - 1), outline=SUBJECT_COLOUR, width=2)
     for b in judged.boxes.get(round(fr.time, 3), ()):
-        td.rectangle((b.left, b.top, b.right - 1, b.bottom - 1), outline=(0, 230, 255), width=2)
+        td.rectangle((b.left, b.top, b.right - 1, b.bottom - 1), outline=FACE_COLOUR, width=2)
     return tile
 
 
@@ -217,13 +225,13 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
     sheet = Image.new("RGB", (max(640, pad + cols * (tw + pad)), top + rows * (th + cap + pad)),
                       (24, 24, 24))
     d = ImageDraw.Draw(sheet)
-    d.text((pad, 8), f"{video.name}  -  background: {judged.verdict.upper()}  "
-           f"({', '.join(f'{k} {v}' for k, v in judged.counts.items())})", font=head,
+    d.text((pad, 8), f"{video.name}  -  background: "
+           f"{KIND_PHRASE.get(judged.verdict, judged.verdict)}", font=head,
            fill=KIND_COLOURS.get(judged.verdict, (255, 255, 255)))
-    d.text((pad, 36), "magenta: chroma-green mask   yellow box: subject   grey: border ring",
-           font=small, fill=(200, 200, 200))
-    d.text((pad, 56), "under each frame: time, verdict, green share of the border ring / frame",
-           font=small, fill=(200, 200, 200))
+    d.text((pad, 36), "magenta: counted as green screen   yellow box: presenter   "
+           "grey line: edge strip", font=small, fill=(200, 200, 200))
+    d.text((pad, 56), "under each frame: time, what the edges show, % green of the edges / "
+           "whole picture", font=small, fill=(200, 200, 200))
     if line:
         d.text((pad, 76), line + "   (cyan box: face)", font=small, fill=(120, 230, 255))
     for i, (fr, res) in enumerate(zip(judged.frames, judged.results, strict=True)):
@@ -232,9 +240,9 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
         sheet.paste(draw_frame(judged, i), (x, y))
         h = fr.rgb.shape[0]
         kind = judged.kinds[i]
-        d.text((x, y + h + 4), f"{timestamp(fr.time)}  {kind}", font=small,
+        d.text((x, y + h + 4), f"{timestamp(fr.time)}  {KIND_WORDS[kind]}", font=small,
                fill=KIND_COLOURS[kind])
-        d.text((x, y + h + 21), f"ring {res.ring_green:.0%}  frame {res.coverage:.0%}",
+        d.text((x, y + h + 21), f"edges {res.ring_green:.0%}  whole {res.coverage:.0%}",
                font=small, fill=(230, 230, 230))
     return sheet
 
@@ -269,15 +277,16 @@ def _jpeg(img: Any) -> str:
 
 
 def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
-                   presenter: Mapping[str, Any] | None) -> tuple[list[str], list[Picture]]:
-    """The summary lines and one picture per sampled frame, drawn as the contact sheet draws
-    them (mask, ring, subject and face boxes); captions are the sheet's."""
-    from preflight.report.html import Picture
+                   presenter: Mapping[str, Any] | None, scope: str = "judged"
+                   ) -> tuple[list[str], list[Picture], Background]:
+    """The summary lines, one picture per sampled frame, drawn as the contact sheet draws
+    them (mask, ring, subject and face boxes), and the background seen in them; `scope` says
+    whether the green-screen rules judge this file (see `Background`)."""
+    from preflight.report.html import Background, Picture
 
     line = presenter_line(presenter)
     judged = judge(sample, green, presenter if line else None)
-    counts = ", ".join(f"{k} {v}" for k, v in judged.counts.items())
-    summary = [f"background: {judged.verdict.upper()} ({counts})"]
+    summary = []
     if line:
         summary.append(" · ".join(p.strip() for p in line.split("   ") if p.strip()))
     pics = []
@@ -286,9 +295,9 @@ def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
         kind = judged.kinds[i]
         pics.append(Picture(
             src=_jpeg(draw_frame(judged, i)), alt=f"{video.name} at {timestamp(fr.time)}",
-            width=int(w), height=int(h), caption=f"{timestamp(fr.time)}  {kind}",
-            detail=f"ring {res.ring_green:.0%} · frame {res.coverage:.0%}", kind=kind))
-    return summary, pics
+            width=int(w), height=int(h), caption=f"{timestamp(fr.time)} · {KIND_WORDS[kind]}",
+            detail=f"green: edges {res.ring_green:.0%}, whole {res.coverage:.0%}", kind=kind))
+    return summary, pics, Background(judged.verdict, dict(judged.counts), scope)
 
 
 def image_picture(path: Path, findings: Iterable[Finding]) -> tuple[list[Picture], str | None]:
@@ -343,8 +352,9 @@ def image_size(path: Path) -> str | None:
 
 def file_view(slot: str, path: Path, findings: list[Finding],
               sample: FrameSample | None, green: Mapping[str, Any],
-              presenter: Mapping[str, Any] | None) -> FileView:
-    """What the HTML report shows of one upload: its facts and its pictures."""
+              presenter: Mapping[str, Any] | None, scope: str = "judged") -> FileView:
+    """What the HTML report shows of one upload: its facts and its pictures; `scope` says
+    whether the green-screen rules judge its background (see `Background`)."""
     from preflight.inspect.image import is_pdf
     from preflight.inspect.probe import probe_video
     from preflight.metastudio import SLOTS
@@ -371,6 +381,7 @@ def file_view(slot: str, path: Path, findings: list[Finding],
             codec = p.video_codec or p.video_format if family == "VID" else p.audio_codec
     summary: list[str] = []
     pictures: list[Picture] = []
+    background = None
     note = None
     if not regular:
         note = "no picture: the file is missing, empty or not a regular file"
@@ -384,7 +395,8 @@ def file_view(slot: str, path: Path, findings: list[Finding],
             except ProbeError as exc:
                 note = f"no frames: {exc.detail}"
         if sample is not None and sample.frames:
-            summary, pictures = frame_pictures(path, sample, green, presenter)
+            summary, pictures, background = frame_pictures(path, sample, green, presenter,
+                                                           scope)
         elif note is None:
             note = "no frames: the video could not be decoded (see the findings)"
     elif family == "IMG":
@@ -392,7 +404,8 @@ def file_view(slot: str, path: Path, findings: list[Finding],
             resolution = image_size(path)
         pictures, note = image_picture(path, findings)
     return FileView(slot, str(path), size=size, duration=duration, resolution=resolution,
-                    codec=codec, summary=tuple(summary), pictures=tuple(pictures), note=note)
+                    codec=codec, summary=tuple(summary), pictures=tuple(pictures), note=note,
+                    background=background)
 
 
 def job_view(report: Report, body: Mapping[str, Any] | None, pairs: Iterable[tuple[str, Path]],
@@ -417,8 +430,30 @@ def job_view(report: Report, body: Mapping[str, Any] | None, pairs: Iterable[tup
         mine = [f for f in report.findings if f.path == str(path)]
         sample = seen.get(path)
         views.append(file_view(slot, path, mine, sample, green,
-                               faces.get(path) if sample is not None else None))
+                               faces.get(path) if sample is not None else None,
+                               background_scope(slot, body, edition, config)))
     return JobView(report, body=body, files=tuple(_identity(views, faces)))
+
+
+def background_scope(slot: str, body: Mapping[str, Any] | None, edition: str,
+                     config: Config | None) -> str:
+    """Whether the green-screen rules judge the background of a `slot` file in this job:
+    ``judged``, ``other-slot`` (they judge the training video only), ``real-scene`` (the job
+    keeps its real background: `is_background_replacement` false, or an edition without
+    background replacement) or ``not-run`` (turned off by the configuration or options)."""
+    from preflight.metastudio import BODY_DEFAULTS
+    from preflight.rules.config import Config, resolve
+    from preflight.rules.grn import SLOTS as GREEN_SLOTS
+
+    if slot not in GREEN_SLOTS:
+        return "other-slot"
+    key = "is_background_replacement"
+    if resolve(edition, Config())["GRN001"].severity is None or (
+            body is not None and body.get(key, BODY_DEFAULTS[key]) is False):
+        return "real-scene"
+    if resolve(edition, config or Config())["GRN001"].severity is None:
+        return "not-run"
+    return "judged"
 
 
 def _identity(views: list[FileView], faces: Mapping[Path, Mapping[str, Any]]) -> list[FileView]:

@@ -264,7 +264,7 @@ def test_rule_explains_one_rule_with_editions_source_and_example() -> None:
     assert out.startswith("VID007 video-duration\n")
     assert "Why:" in out and "Severity:" in out and "Options:" in out
     assert "    standard     180.0" in out and "    flexus       60.0" in out
-    assert "Source: API dossier §3.1" in out and "https://" in out
+    assert "Source: docs/constraints.md §3.1" in out and "https://" in out
     assert "  fails:  " in out and "  passes: " in out
     severities = invoke("rule", "flexus-duration-api-floor").output
     assert "  standard     off" in severities and "  flexus       warning" in severities
