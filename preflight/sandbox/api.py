@@ -35,6 +35,15 @@ MAX_API_BODY = 1 << 20
 SKEW_LIMIT = 15 * 60
 
 
+def _utf8(value: str) -> str:
+    """A header value as the client wrote it: the standard library reads header bytes as
+    Latin-1; UTF-8 text (a Chinese X-App-UserId) is decoded as such."""
+    try:
+        return value.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return value
+
+
 def _validate_create(body: Any) -> dict[str, Any]:
     """Validate a create body like the API does (dossier §1.2), raising 400 MSS.00000003."""
     problem = body_problem(body)
@@ -124,7 +133,7 @@ class ApiHandler(BaseHandler):
         if "x-sdk-date" not in auth.signed_headers:
             raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "x-sdk-date must be signed")
-        headers = {k: v for k, v in self.headers.items()}
+        headers = {k: _utf8(v) for k, v in self.headers.items()}
         pairs = parse_qsl(query, keep_blank_values=True)
         if not signer.verify(self.command, path, pairs, headers, body, sk=cfg.sk, auth=auth,
                              date=date):
@@ -144,7 +153,8 @@ class ApiHandler(BaseHandler):
             raise ErrorAnswer(400, "MSS.00000002", "Invalid body") from None
 
     def _app_user_id(self) -> str | None:
-        value = self.headers.get("X-App-UserId")
+        raw = self.headers.get("X-App-UserId")
+        value = None if raw is None else _utf8(raw)
         if value is not None and chinese_characters(value):
             raise ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
                            "contain Chinese characters")

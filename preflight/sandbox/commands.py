@@ -71,9 +71,9 @@ def execute(state: SandboxState, job: Job, body: Any,
         for slot, query in MULTIPART_QUERY.items():
             if command == query:
                 return 200, {**ok, "multipart_data": _multipart(state, job, slot)}
-        if command in NA_ONLY_COMMANDS:
+        if command in NA_ONLY_COMMANDS and not state.config.na_whitelisted:
             raise _invalid(f"{command} is only available to NA-whitelisted users")
-        if command in ACKNOWLEDGE_COMMANDS:
+        if command in ACKNOWLEDGE_COMMANDS or command in NA_ONLY_COMMANDS:
             return 200, ok
         if job.state != WAIT_FILE_UPLOAD:
             raise out_of_order(f"job state {job.state} does not accept {command}")

@@ -32,6 +32,9 @@ class SandboxConfig:
     #: The secret a ``POST /_sandbox/shutdown`` must carry (header ``X-Sandbox-Shutdown``) to
     #: stop the service; None: no such request is accepted.
     shutdown_token: str | None = None
+    #: Serve an NA-whitelisted account: its review needs no ID documents (§1.3 R10) and the
+    #: NA-only commands are accepted (acknowledged).
+    na_whitelisted: bool = False
 
 
 URL_MODES = ("all", "requested")

@@ -4,8 +4,8 @@ It fails a job the way the documents say the service does: a training video whos
 size is not one of the four accepted ones (error code 44005901, dossier §2.3); a missing ID card
 side or authorization letter ("mandatory for non-NA users, otherwise the audit fails", §1.3
 R10); ``audio_source_type = AUDIO`` without the audio zip when a voice is trained (§1.3 R9,
-§2.2 step 4). The stand-in has no NA whitelist (its NA-only commands are refused), so every
-account is reviewed as a non-NA one.
+§2.2 step 4). Documents are not needed when the stand-in serves an NA-whitelisted account
+(``SandboxConfig.na_whitelisted``).
 """
 
 from __future__ import annotations
@@ -28,7 +28,8 @@ def review(state: SandboxState, job: Job) -> Rejection | None:
     rejection = _resolution(state, job)
     if rejection is not None:
         return rejection
-    missing = [SLOTS[s].label for s in ID_DOCUMENT_SLOTS if not state.uploaded(job, s)]
+    missing = [] if state.config.na_whitelisted else [
+        SLOTS[s].label for s in ID_DOCUMENT_SLOTS if not state.uploaded(job, s)]
     if missing:
         return Rejection(f"identity documents missing: {', '.join(missing)}; they are mandatory "
                          "for non-NA users (身份证明材料缺失)")
