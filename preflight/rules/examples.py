@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from preflight.metastudio import ID_DOCUMENT_SLOTS, REQUIRED_SLOT, UPLOAD_VIDEO
+
 #: The good standard job every body example changes.
 BASE_JOB: Mapping[str, Any] = MappingProxyType(
     {"name": "Anna, studio take 2", "is_background_replacement": True})
 #: The slots with files in every body example unless it says otherwise.
-BASE_MEDIA = ("training_video", "id_card_front", "id_card_back", "grant_file")
+BASE_MEDIA = (REQUIRED_SLOT, *ID_DOCUMENT_SLOTS)
 #: A Flexus job that passes every REQ rule (examples start from it with ``**FLEXUS``).
 FLEXUS: Mapping[str, Any] = MappingProxyType({
     "is_flexus": True, "is_background_replacement": False, "supported_service": ["VIDEO_2D"],
@@ -85,9 +87,9 @@ BODY_EXAMPLES: Mapping[str, tuple[BodyExample, BodyExample]] = MappingProxyType(
     "REQ002": (B({"video_multipart_count": "3"}, note="a string"),
                B({"video_multipart_count": 3})),
     "REQ003": (B({"name": "  "}, note="blank"), B({"name": "Anna, studio take 2"})),
-    "REQ004": (B({"command_message": "UPLOAD_VIDEO-" + "X" * 57}, note="70 characters"),
-               B({"command_message": "UPLOAD_VIDEO"})),
-    "REQ005": (B({"command_message": "WAVE"}), B({"command_message": "UPLOAD_VIDEO"})),
+    "REQ004": (B({"command_message": f"{UPLOAD_VIDEO}-" + "X" * 57}, note="70 characters"),
+               B({"command_message": UPLOAD_VIDEO})),
+    "REQ005": (B({"command_message": "WAVE"}), B({"command_message": UPLOAD_VIDEO})),
     "REQ006": (B({"model_version": "V4"}), B({"model_version": "V3.2"})),
     "REQ007": (B({"model_version": "V3"}, note="deprecated"), B({"model_version": "V3.2"})),
     "REQ008": (B({"audio_source_type": "MIC"}), B({"audio_source_type": "VIDEO"})),
@@ -124,13 +126,13 @@ BODY_EXAMPLES: Mapping[str, tuple[BodyExample, BodyExample]] = MappingProxyType(
     "REQ030": (B({"audio_source_type": "VIDEO"}, media=(*BASE_MEDIA, "audio"),
                  note="never uploaded"),
                B({"audio_source_type": "AUDIO"}, media=(*BASE_MEDIA, "audio"))),
-    "REQ031": (B(media=("training_video", "id_card_front", "grant_file")),
-               B(account={"na_whitelisted": True}, media=("training_video",))),
+    "REQ031": (B(media=tuple(s for s in BASE_MEDIA if s != "id_card_back")),
+               B(account={"na_whitelisted": True}, media=(REQUIRED_SLOT,))),
     "REQ032": (B({"action_video_multipart_count": 2}),
                B({"action_video_multipart_count": 2}, media=(*BASE_MEDIA, "action_video"))),
     "REQ033": (B(media=(*BASE_MEDIA, "action_video")),
                B({"action_video_multipart_count": 2}, media=(*BASE_MEDIA, "action_video"))),
-    "REQ034": (B(media=("id_card_front", "id_card_back", "grant_file")), B()),
+    "REQ034": (B(media=ID_DOCUMENT_SLOTS), B()),
     "REQ035": (B({**FLEXUS, "voice_properties": {**_VOICE, "language": "EN"}}),
                B({**FLEXUS, "voice_properties": dict(_VOICE)})),
     "REQ036": (B({"supported_service": ["VIDEO_2D", "VIDEO_2D"]}),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.metastudio import (
+    ACTION_COMMAND_MESSAGES,
     AUDIO_SOURCE_TYPES,
     BODY_FIELDS,
     COMMAND_MESSAGES,
@@ -429,7 +430,7 @@ def action_fields_without_video(ctx: JobContext, opts: Options) -> Iterator[Fact
     if "action_video_multipart_count" in ctx.body:
         yield Fact("job.action_video_multipart_count is set but [media].action_video is missing")
     cm = ctx.body.get("command_message")
-    if cm in ("CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART"):
+    if cm in ACTION_COMMAND_MESSAGES:
         yield Fact(f"job.command_message = {_show(cm)} needs an action video")
 
 

@@ -1,5 +1,5 @@
-"""The stand-in's API routes: create / command / show / list / update / delete under
-``/v1/{project_id}/digital-human-training-manage/user/jobs`` with SDK-HMAC-SHA256 (or token)
+"""The stand-in's API routes: create / command / show / list / update / delete under the
+documented jobs path (`preflight.metastudio.JOBS_PATH`) with SDK-HMAC-SHA256 (or token)
 authentication, the documented error bodies and fault injection (dossier §1, §2, §4, §5)."""
 
 from __future__ import annotations

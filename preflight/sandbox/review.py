@@ -13,7 +13,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from preflight.metastudio import ALLOWED_SIZES, ID_DOCUMENT_SLOTS, RESOLUTION_REJECTED, SLOTS
+from preflight.metastudio import (
+    ALLOWED_SIZE_NAMES,
+    ALLOWED_SIZES,
+    ID_DOCUMENT_SLOTS,
+    RESOLUTION_REJECTED,
+    SLOTS,
+)
 from preflight.sandbox.store import CHUNK, Job, Rejection, SandboxState
 
 
@@ -71,6 +77,6 @@ def _resolution(state: SandboxState, job: Job) -> Rejection | None:
         w, h = h, w
     if (w, h) in ALLOWED_SIZES:
         return None
-    sizes = ", ".join(f"{a}x{b}" for a, b in ALLOWED_SIZES)
+    sizes = ", ".join(ALLOWED_SIZE_NAMES)
     return Rejection(f"video resolution {w}x{h} is not accepted; only {sizes} are accepted "
                      "(视频分辨率不符合要求)", RESOLUTION_REJECTED)

@@ -20,8 +20,10 @@ from preflight.metastudio import (
     AUTO_VERIFY_FAILED,
     AUTO_VERIFYING,
     JOB_SUCCESS,
+    MANUAL_VERIFYING,
     SLOTS,
     SUCCESS_STATES,
+    TRAINING,
     WAIT_FILE_UPLOAD,
 )
 from preflight.sandbox.config import ALWAYS_REQUESTED, SandboxConfig
@@ -29,7 +31,7 @@ from preflight.sandbox.config import ALWAYS_REQUESTED, SandboxConfig
 #: Bytes read or written at a time (bodies are streamed, never held in memory).
 CHUNK = 1 << 20
 #: What a submitted job goes through, one step per ``advance_seconds`` (dossier §2.3).
-PROGRESSION = (AUTO_VERIFYING, "MANUAL_VERIFYING", "TRAINING", JOB_SUCCESS)
+PROGRESSION = (AUTO_VERIFYING, MANUAL_VERIFYING, TRAINING, JOB_SUCCESS)
 
 
 def rfc3339(t: float) -> str:
