@@ -47,6 +47,8 @@ START_TIMEOUT = 60.0
               show_default=True, help="Issue upload URLs for every slot, or only for the slots "
               "the job asks for (training video; action video when counted; audio for AUDIO; "
               "ID cards and letter).")
+@click.option("--na-whitelisted", is_flag=True, help="Serve an NA-whitelisted account: the "
+              "review needs no ID documents and the NA-only commands are accepted.")
 @click.option("--lose-answer", multiple=True, metavar="OP",
               help="Carry out the first OP (create, update, show, or a command such as "
               "SUBMITVERIFYING) but drop the connection without an answer; repeatable.")
@@ -66,9 +68,9 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
                 data_dir: str | None, journal: str | None, advance_seconds: float,
                 fail_put: tuple[int, ...], drop_put: tuple[int, ...], lose_put: tuple[int, ...],
                 throttle: tuple[int, ...], fail_api: tuple[int, ...], url_mode: str,
-                lose_answer: tuple[str, ...], fail_command: tuple[str, ...], slow_ms: int,
-                faults_file: str | None, background: bool, stop_it: bool,
-                state_file: Path | None) -> Outcome | None:
+                na_whitelisted: bool, lose_answer: tuple[str, ...],
+                fail_command: tuple[str, ...], slow_ms: int, faults_file: str | None,
+                background: bool, stop_it: bool, state_file: Path | None) -> Outcome | None:
     """Run a local MetaStudio-compatible service for trying `preflight submit`.
 
     It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
@@ -122,7 +124,7 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
         config, made_up = config_from_env(
             os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
             journal=Path(journal) if journal else None, faults=plan,
-            advance_seconds=advance_seconds, urls=url_mode,
+            advance_seconds=advance_seconds, urls=url_mode, na_whitelisted=na_whitelisted,
             shutdown_token=secrets.token_urlsafe(32) if state_file is not None else None)
         sb = Sandbox(config)
         try:

@@ -13,6 +13,7 @@ import sys
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
 from preflight.metastudio.credentials import Credentials
@@ -141,10 +142,18 @@ def test_a_start_that_fails_says_why(env: dict[str, str]) -> None:
 
 
 def test_stop_is_a_request_the_journal_records(env: dict[str, str], tmp_path: Path) -> None:
-    result = _cli(env, "--background", "--data-dir", str(tmp_path / "sbx"))
+    result = _cli(env, "--background", "--data-dir", str(tmp_path / "sbx"), "--na-whitelisted",
+                  "--advance-seconds", "0")
     assert result.returncode == 0, result.stdout + result.stderr
-    _, pid = _started(result.stdout)
+    url, pid = _started(result.stdout)
     try:
+        with MetaStudioClient(url, _credentials(result.stdout), retry=NO_RETRY) as client:
+            data = client.create({"name": "na"}).data  # an NA account: no ID documents
+            assert httpx.put(data["training_video_upload_url"][0], content=b"v", headers={
+                "Content-Type": "application/octet-stream"}).status_code == 200
+            client.command(data["job_id"], "CONFIRM_MULTIPART_UPLOADED")
+            client.command(data["job_id"], "SUBMITVERIFYING")
+            assert client.show(data["job_id"]).data["state"] == "JOB_SUCCESS"
         saved = read_state(tmp_path / "run" / "preflight" / "sandbox.json")
         assert saved is not None and saved.shutdown_token and saved.identity
         assert saved.identity == process_identity(pid)
