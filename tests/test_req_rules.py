@@ -236,6 +236,8 @@ def test_repeated_service_is_a_warning_and_an_unknown_one_an_error() -> None:
     assert _severity(report, "REQ036") == "warning"
     finding = next(f for f in report.findings if f.code == "REQ036")
     assert finding.fix == 'supported_service = ["VIDEO_2D", "LIVE_2D"]'
+    flexus = {**FLEXUS_BODY, "supported_service": ["VIDEO_2D", "VIDEO_2D"]}
+    assert_codes(run(flexus), expect=["REQ036"], absent=["REQ021"])
     report = run({**GOOD, "supported_service": ["VIDEO_3D", "VIDEO_3D"]})
     assert_codes(report, expect=["REQ009", "REQ036"])
     assert _severity(report, "REQ009") == "error"

@@ -60,7 +60,7 @@ def cross_field_problem(body: dict[str, Any]) -> str | None:
     flexus = body.get("is_flexus") is True
     family = flexus or body.get("is_fast_flexus") is True
     services = body.get("supported_service", ["VIDEO_2D", "LIVE_2D"])
-    if family and services != ["VIDEO_2D"]:
+    if family and set(services) != {"VIDEO_2D"}:  # a repeat is not refused [NF]
         return ("Invalid parameter: a Flexus avatar supports only supported_service "
                 f"[VIDEO_2D], got {services}")
     if "voice_properties" in body and not flexus:

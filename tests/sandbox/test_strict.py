@@ -256,6 +256,7 @@ def test_create_refuses_what_check_reports_as_an_error(client: MetaStudioClient,
 
 @pytest.mark.parametrize("body", [
     {"supported_service": ["VIDEO_2D", "VIDEO_2D"]},
+    {**FLEXUS, "supported_service": ["VIDEO_2D", "VIDEO_2D"]},
     {"model_version": "V3.2", "is_only_human_model": False},
     {**FLEXUS, "is_only_human_model": True, "voice_properties": VOICE},
     {**FLEXUS, "is_fast_flexus": True, "model_version": "V3.3"},
