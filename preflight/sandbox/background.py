@@ -22,6 +22,7 @@ import json
 import os
 import re
 import signal
+import socket
 import stat
 import tempfile
 import time
@@ -137,10 +138,14 @@ def is_ours(state: BackgroundState) -> bool:
     return state.identity is not None and process_identity(state.pid) == state.identity
 
 
+def still_running(state: BackgroundState) -> bool:
+    """Whether the stand-in `state` describes still runs: proven by its start identity where
+    that was recorded, else judged by its URL still taking connections."""
+    return is_ours(state) if state.identity is not None else listening(state)
+
+
 def listening(state: BackgroundState) -> bool:
     """Whether something accepts connections at the state's URL."""
-    import socket
-
     parts = urlsplit(state.url)
     try:
         with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 80),
@@ -180,7 +185,10 @@ def stop(state: BackgroundState, path: Path, *, timeout: float = 15.0) -> str:
     :raises PreflightError: it does not stop, or does not answer and cannot be proven ours.
     """
     if request_shutdown(state):
-        if _wait(lambda: read_state(path) != state and not listening(state), timeout):
+        # done when the process is gone (after its clean-up), or where that cannot be seen,
+        # when it has removed its state file and closed its port
+        if _wait((lambda: not is_ours(state)) if state.identity is not None else
+                 (lambda: read_state(path) != state and not listening(state)), timeout):
             return "requested"
         raise PreflightError(f"the sandbox at {state.url} (PID {state.pid}) accepted the stop "
                              f"request but still runs after {timeout:.0f} s")
@@ -190,17 +198,18 @@ def stop(state: BackgroundState, path: Path, *, timeout: float = 15.0) -> str:
                 f"the sandbox at {state.url} does not answer the stop request, and this system "
                 f"cannot prove that PID {state.pid} is still the sandbox; stop it yourself")
         return "gone"
-    os.kill(state.pid, signal.SIGTERM)
-    if _wait(lambda: not is_ours(state), timeout):
-        return "signalled"
-    kill = getattr(signal, "SIGKILL", None)
-    if kill is not None and is_ours(state):
-        os.kill(state.pid, kill)
-        if _wait(lambda: not is_ours(state), 5.0):
+    try:
+        os.kill(state.pid, signal.SIGTERM)
+        if _wait(lambda: not is_ours(state), timeout):
             return "signalled"
+        kill = getattr(signal, "SIGKILL", None)
+        if kill is not None and is_ours(state):
+            os.kill(state.pid, kill)
+            if _wait(lambda: not is_ours(state), 5.0):
+                return "signalled"
+    except ProcessLookupError:  # it ended between the proof and the signal
+        return "signalled"
     raise PreflightError(f"the sandbox (PID {state.pid}) does not stop")
-
-
 
 
 def detach_options() -> dict[str, Any]:
@@ -225,7 +234,7 @@ def launch(argv: list[str], state_path: Path, *, timeout: float = 60.0) -> Backg
     import subprocess
 
     running = read_state(state_path)
-    if running is not None and (is_ours(running) or listening(running)):
+    if running is not None and still_running(running):
         raise PreflightError(f"a sandbox already runs in the background at {running.url} "
                              f"(PID {running.pid}); stop it first: preflight sandbox --stop")
     state_path.unlink(missing_ok=True)
@@ -253,4 +262,4 @@ def launch(argv: list[str], state_path: Path, *, timeout: float = 60.0) -> Backg
 
 __all__ = ["LOG_NAME", "STATE_NAME", "BackgroundState", "detach_options", "is_ours", "launch",
            "listening", "process_identity", "read_state", "remove_state", "request_shutdown",
-           "state_dir", "stop", "write_state"]
+           "state_dir", "still_running", "stop", "write_state"]
