@@ -11,7 +11,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import httpx
 import pytest
 
 from preflight.errors import ServiceError
@@ -57,7 +56,7 @@ def _create(client: MetaStudioClient, body: dict[str, Any]) -> dict[str, Any]:
     """Create, sending X-App-UserId as UTF-8 bytes (httpx would refuse non-ASCII text)."""
     call = client.prepare("POST", client.base_path, body=body)
     headers = {k: v.encode("utf-8") for k, v in call.headers.items()}
-    resp = httpx.post(call.url, headers=headers, content=call.body, timeout=30)
+    resp = client.http.post(call.url, headers=headers, content=call.body)
     if resp.status_code >= 400:
         raise ServiceError(f"create refused: {resp.text}", status=resp.status_code)
     data: dict[str, Any] = resp.json()
@@ -80,8 +79,8 @@ def stand_in_refusal(sb: Sandbox, ex: BodyExample) -> str | None:
             if not urls:
                 continue
             for url in urls if isinstance(urls, list) else [urls]:
-                resp = httpx.put(url, content=b"x" * 64, timeout=30,
-                                 headers={"Content-Type": SLOTS[slot].content_type})
+                resp = client.http.put(url, content=b"x" * 64,
+                                       headers={"Content-Type": SLOTS[slot].content_type})
                 assert resp.status_code == 200, resp.text
             sent.add(slot)
         try:
