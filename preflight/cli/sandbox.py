@@ -99,7 +99,7 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
         state_dir,
         write_state,
     )
-    from preflight.sandbox.server import check_loopback
+    from preflight.sandbox.config import check_loopback
 
     if stop_it:
         if background:
