@@ -25,7 +25,7 @@ from preflight.metastudio import (
     signer,
 )
 from preflight.sandbox.commands import execute
-from preflight.sandbox.handler import BaseHandler, ErrorAnswer
+from preflight.sandbox.handler import BaseHandler, _ErrorAnswer
 from preflight.sandbox.store import Job, rfc3339
 from preflight.sandbox.validate import body_problem, update_problem
 
@@ -49,7 +49,7 @@ def _validate_create(body: Any) -> dict[str, Any]:
     problem = body_problem(body)
     if problem is not None:
         code = "MSS.00000003" if isinstance(body, dict) else "MSS.00000002"
-        raise ErrorAnswer(400, code, problem)
+        raise _ErrorAnswer(400, code, problem)
     return dict(body)
 
 
@@ -62,7 +62,7 @@ class ApiHandler(BaseHandler):
         length = self._length() or 0
         if length > MAX_API_BODY:
             self.close_connection = True
-            self._error(ErrorAnswer(413, "MSS.00000002", "Invalid body: too large"))
+            self._error(_ErrorAnswer(413, "MSS.00000002", "Invalid body: too large"))
             return
         raw = self.rfile.read(length) if length else b""
         with sb.lock:
@@ -74,16 +74,16 @@ class ApiHandler(BaseHandler):
             fault = sb.config.faults.api_fault(n)
             if fault == "throttle":
                 entry["fault"] = fault
-                raise ErrorAnswer(429, "APIGW.0308", "The throttling threshold has been reached")
+                raise _ErrorAnswer(429, "APIGW.0308", "The throttling threshold has been reached")
             if fault == "fail_api":
                 entry["fault"] = fault
-                raise ErrorAnswer(500, "MSS.00000004", "Internal service error (injected)")
+                raise _ErrorAnswer(500, "MSS.00000004", "Internal service error (injected)")
             m = API_RE.match(parts.path)
             if m is None:
-                raise ErrorAnswer(404, "MSS.00010003", "SR.api not found")
+                raise _ErrorAnswer(404, "MSS.00010003", "SR.api not found")
             self._authenticate(parts.path, parts.query, raw, m.group("pid"))
             status, data = self._route(m, parts.query, raw, entry)
-        except ErrorAnswer as err:
+        except _ErrorAnswer as err:
             entry.update(status=err.status, error_code=err.code)
             sb.log(**entry)
             self._error(err)
@@ -104,59 +104,59 @@ class ApiHandler(BaseHandler):
     def _authenticate(self, path: str, query: str, body: bytes, pid: str) -> None:
         cfg = self.sandbox.config
         if unquote(pid) != cfg.project_id:
-            raise ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+            raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
         token = self.headers.get("X-Auth-Token")
         if token is not None:
             if cfg.token and hmac.compare_digest(token, cfg.token):
                 return
-            raise ErrorAnswer(401, "APIG.0307", "The token must be updated")
+            raise _ErrorAnswer(401, "APIG.0307", "The token must be updated")
         auth = signer.parse_authorization(self.headers.get("Authorization", ""))
         if auth is None:
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "Authorization header missing or not SDK-HMAC-SHA256")
         if self.headers.get("X-Project-Id") is None:
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                                "X-Project-Id is required with AK/SK authentication")
         if not hmac.compare_digest(auth.access, cfg.ak):
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "unknown access key")
         date = self.headers.get(signer.HEADER_DATE, "")
         try:
             when = datetime.strptime(date, signer.DATE_FORMAT).replace(tzinfo=UTC)
         except ValueError:
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "X-Sdk-Date missing or malformed") from None
         if abs(time.time() - when.timestamp()) > SKEW_LIMIT:
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail, the request time differs from the "
                            "server time by more than 15 minutes")
         if "x-sdk-date" not in auth.signed_headers:
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "x-sdk-date must be signed")
         headers = {k: _utf8(v) for k, v in self.headers.items()}
         pairs = parse_qsl(query, keep_blank_values=True)
         if not signer.verify(self.command, path, pairs, headers, body, sk=cfg.sk, auth=auth,
                              date=date):
-            raise ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
+            raise _ErrorAnswer(401, "APIG.0301", "Incorrect IAM authentication information: "
                            "verify aksk signature fail")
         xpid = self.headers.get("X-Project-Id")
         if xpid != cfg.project_id:
-            raise ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
+            raise _ErrorAnswer(400, "MSS.00010009", "urlTenantId is not equal tokenTenantId")
 
     def _json_body(self, raw: bytes) -> Any:
         ctype = self.headers.get("Content-Type", "")
         if not ctype.startswith("application/json"):
-            raise ErrorAnswer(400, "MSS.10000002", "Request JSON exception: check Content-Type")
+            raise _ErrorAnswer(400, "MSS.10000002", "Request JSON exception: check Content-Type")
         try:
             return json.loads(raw or b"{}")
         except ValueError:
-            raise ErrorAnswer(400, "MSS.00000002", "Invalid body") from None
+            raise _ErrorAnswer(400, "MSS.00000002", "Invalid body") from None
 
     def _app_user_id(self) -> str | None:
         raw = self.headers.get("X-App-UserId")
         value = None if raw is None else _utf8(raw)
         if value is not None and chinese_characters(value):
-            raise ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: X-App-UserId must not "
                            "contain Chinese characters")
         return value
 
@@ -171,13 +171,13 @@ class ApiHandler(BaseHandler):
             if method == "GET":
                 entry["op"] = "list"
                 return 200, self._list(query)
-            raise ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
+            raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
         job_id = unquote(job_id)
         entry["job_id"] = job_id
         job = self._job(job_id)
         if cmd:
             if method != "POST":
-                raise ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
+                raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
             entry["op"] = "command"
             return self._command(job, raw, entry)
         if method == "GET":
@@ -189,7 +189,7 @@ class ApiHandler(BaseHandler):
         if method == "PUT":
             entry["op"] = "update"
             return self._update(job, raw, entry)
-        raise ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
+        raise _ErrorAnswer(400, "MSS.00010004", "SR.method not allowed")
 
     def _update(self, job: Job, raw: bytes,
                 entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -199,10 +199,10 @@ class ApiHandler(BaseHandler):
         body = self._json_body(raw)
         problem = update_problem(body)
         if problem is not None:
-            raise ErrorAnswer(400, "MSS.00000003", problem)
+            raise _ErrorAnswer(400, "MSS.00000003", problem)
         with sb.lock:
             if job.state not in UPDATABLE_STATES:
-                raise ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
                                    f"{job.state} cannot be updated (only "
                                    f"{', '.join(sorted(UPDATABLE_STATES))})")
             merged = {**job.body, **{k: v for k, v in body.items() if k != "command_message"}}
@@ -228,7 +228,7 @@ class ApiHandler(BaseHandler):
         with sb.lock:
             job = sb.jobs.get(job_id)
             if job is None:
-                raise ErrorAnswer(404, "MSS.00000003",
+                raise _ErrorAnswer(404, "MSS.00000003",
                                    f"Invalid parameter: job {job_id} not found")
             sb.advance(job)
             return job
@@ -290,9 +290,9 @@ class ApiHandler(BaseHandler):
             offset = int(q.get("offset", "0"))
             limit = int(q.get("limit", "10"))
         except ValueError:
-            raise ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset/limit") from None
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset/limit") from None
         if not (0 <= offset <= 2147483647 and 1 <= limit <= 100):
-            raise ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset 0~2147483647, "
+            raise _ErrorAnswer(400, "MSS.00000003", "Invalid parameter: offset 0~2147483647, "
                            "limit 1~100")
         states = set(q["state"].split(",")) if q.get("state") else None
         with sb.lock:
@@ -317,7 +317,7 @@ class ApiHandler(BaseHandler):
         sb = self.sandbox
         with sb.lock:
             if job.state not in DELETABLE_STATES:
-                raise ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
+                raise _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: a job in state "
                                f"{job.state} cannot be deleted")
             del sb.jobs[job.job_id]
             sb.deleted.add(job.job_id)

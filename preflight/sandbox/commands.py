@@ -25,7 +25,7 @@ from preflight.metastudio import (
     REQUIRED_SLOT,
     WAIT_FILE_UPLOAD,
 )
-from preflight.sandbox.handler import ErrorAnswer
+from preflight.sandbox.handler import _ErrorAnswer
 from preflight.sandbox.review import review
 from preflight.sandbox.store import Job, SandboxState
 
@@ -35,13 +35,13 @@ COMMAND_BODY_FIELDS = frozenset({"command", "command_message", "comment_data", "
 CONFIRMS: dict[str, str] = {command: slot for slot, command in MULTIPART_CONFIRM.items()}
 
 
-def _invalid(msg: str) -> ErrorAnswer:
-    return ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: {msg}")
+def _invalid(msg: str) -> _ErrorAnswer:
+    return _ErrorAnswer(400, "MSS.00000003", f"Invalid parameter: {msg}")
 
 
-def out_of_order(msg: str) -> ErrorAnswer:
+def out_of_order(msg: str) -> _ErrorAnswer:
     """A refused command: 400 with the error body and ``commond_result = EXCUTE_FAILED``."""
-    return ErrorAnswer(400, "MSS.00000003", msg, commond_result=COMMAND_FAILED,
+    return _ErrorAnswer(400, "MSS.00000003", msg, commond_result=COMMAND_FAILED,
                        excute_failed_msg=msg,
                        error_info={"error_code": "MSS.00000003", "error_msg": msg})
 
@@ -55,7 +55,7 @@ def execute(state: SandboxState, job: Job, body: Any,
             entry: dict[str, Any]) -> tuple[int, dict[str, Any]]:
     """Carry out one command on `job` (under the state's lock); (status, answer).
 
-    :raises ErrorAnswer: the command is invalid or out of order.
+    :raises _ErrorAnswer: the command is invalid or out of order.
     """
     if not isinstance(body, dict) or not isinstance(body.get("command"), str):
         raise _invalid("'command' is required")
@@ -84,7 +84,7 @@ def execute(state: SandboxState, job: Job, body: Any,
                          "error_info": {"error_code": "MSS.00000003", "error_msg": msg}}
         try:
             _order(state, job, command)
-        except ErrorAnswer:
+        except _ErrorAnswer:
             entry["result"] = COMMAND_FAILED
             raise
         if command in CONFIRMS:
@@ -99,7 +99,7 @@ def execute(state: SandboxState, job: Job, body: Any,
 
 
 def _order(state: SandboxState, job: Job, command: str) -> None:
-    """:raises ErrorAnswer: what `command` needs has not happened yet."""
+    """:raises _ErrorAnswer: what `command` needs has not happened yet."""
     if command in CONFIRMS:
         slot = CONFIRMS[command]
         parts = state.parts(job, slot)

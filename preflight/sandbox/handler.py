@@ -14,7 +14,7 @@ from typing import Any
 from preflight.sandbox.store import CHUNK, SandboxState
 
 
-class ErrorAnswer(Exception):
+class _ErrorAnswer(Exception):
     """An error answer: HTTP status and the documented error body (plus any extra fields)."""
 
     def __init__(self, status: int, code: str, msg: str, **extra: Any):
@@ -53,7 +53,7 @@ class BaseHandler(BaseHTTPRequestHandler):
         payload = b"" if data is None else json.dumps(data, ensure_ascii=False).encode("utf-8")
         self._send(status, payload, "application/json;charset=UTF-8")
 
-    def _error(self, err: ErrorAnswer) -> None:
+    def _error(self, err: _ErrorAnswer) -> None:
         self._json(err.status, {"error_code": err.code, "error_msg": err.msg, **err.extra})
 
     def _xml_error(self, status: int, code: str, msg: str) -> None:

@@ -29,7 +29,7 @@ MAX_CHUNK_LINE = 1024
 _CHUNK_SIZE = re.compile(rb"^[0-9a-fA-F]{1,16}$")
 
 
-class BadBody(ValueError):
+class _BadBody(ValueError):
     """A chunked body that does not follow the chunked coding."""
 
 
@@ -115,7 +115,7 @@ class UploadHandler(BaseHandler):
     def _chunks(self) -> Iterator[bytes]:
         """The data of a chunked body (RFC 9112 §7.1).
 
-        :raises BadBody: the coding is broken. :raises EOFError: the body ends early.
+        :raises _BadBody: the coding is broken. :raises EOFError: the body ends early.
         """
         while True:
             line = self.rfile.readline(MAX_CHUNK_LINE + 1)
@@ -123,7 +123,7 @@ class UploadHandler(BaseHandler):
                 raise EOFError
             size_text = line.split(b";", 1)[0].strip()
             if not line.endswith(b"\n") or not _CHUNK_SIZE.match(size_text):
-                raise BadBody("malformed chunk-size line")
+                raise _BadBody("malformed chunk-size line")
             left = int(size_text, 16)
             if left == 0:
                 break
@@ -137,7 +137,7 @@ class UploadHandler(BaseHandler):
             if not end:
                 raise EOFError
             if end not in (b"\r\n", b"\n"):
-                raise BadBody("chunk data longer than its size")
+                raise _BadBody("chunk data longer than its size")
         while True:  # trailer fields, up to the empty line
             line = self.rfile.readline(MAX_CHUNK_LINE + 1)
             if not line:
@@ -145,13 +145,13 @@ class UploadHandler(BaseHandler):
             if line in (b"\r\n", b"\n"):
                 return
             if not line.endswith(b"\n"):
-                raise BadBody("trailer line too long")
+                raise _BadBody("trailer line too long")
 
     def _copy(self, fh: IO[bytes], md5: Any, length: int | None,
               limit: int | None) -> tuple[int, bool]:
         """Copy the body into `fh` (at most `limit` bytes); (bytes, whether it was complete).
 
-        :raises BadBody: a broken chunked coding.
+        :raises _BadBody: a broken chunked coding.
         """
         got = 0
         try:
@@ -190,7 +190,7 @@ class UploadHandler(BaseHandler):
         try:
             with tmp.open("wb") as fh:
                 got, complete = self._copy(fh, md5, length, limit)
-        except BadBody as exc:
+        except _BadBody as exc:
             tmp.unlink(missing_ok=True)
             self.close_connection = True
             entry.update(accepted=False, status=400, error_code="IncompleteBody")
