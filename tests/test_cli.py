@@ -80,11 +80,11 @@ def test_fixed_spec_exits_0(fixed: Any) -> None:
 
 
 def test_strict_turns_warnings_into_failure(fixed: Any) -> None:
-    spec = fixed(FIXED.replace('"V3.2"', '"V3"'))
+    spec = fixed(FIXED.replace('["VIDEO_2D"]', '["VIDEO_2D", "VIDEO_2D"]'))  # REQ036 warns
     assert invoke("check", str(spec)).exit_code == 0
     result = invoke("check", "--strict", str(spec))
     assert result.exit_code == 1
-    assert "REQ007" in result.output
+    assert "REQ036" in result.output
 
 
 def test_json_report_shape(write_spec: Any) -> None:
@@ -169,12 +169,12 @@ def test_usage_errors_exit_2(write_spec: Any, tmp_path: Path) -> None:
 
 
 def test_output_file_and_quiet(fixed: Any, tmp_path: Path) -> None:
-    spec = fixed(FIXED.replace('"V3.2"', '"V3"'))
+    spec = fixed(FIXED.replace('["VIDEO_2D"]', '["VIDEO_2D", "VIDEO_2D"]'))  # REQ036 warns
     out = tmp_path / "report.txt"
     result = invoke("check", "-q", "-o", str(out), str(spec))
     assert result.exit_code == 0 and result.output == ""
     text = out.read_text(encoding="utf-8")
-    assert "REQ007" not in text and text.startswith("0 errors")
+    assert "REQ036" not in text and text.startswith("0 errors")
 
 
 def test_no_color_when_not_a_tty(write_spec: Any) -> None:

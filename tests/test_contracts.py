@@ -173,3 +173,78 @@ def test_api_vocabulary_is_stated_once(fact: str) -> None:
     where = [str(p.relative_to(ROOT)) for p in sorted(PACKAGE.rglob("*.py"))
              if pattern.search(p.read_text("utf-8"))]
     assert where == ["preflight/metastudio/__init__.py"], where
+
+
+METASTUDIO = PACKAGE / "metastudio" / "__init__.py"
+
+
+def _top_level_names(tree: ast.Module) -> set[str]:
+    """Names a module binds at its top level (assignments, functions, classes)."""
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            for target in node.targets:
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return {n for n in names if not n.startswith("__")}
+
+
+def _vocabulary_strings() -> set[str]:
+    """The literal job states, commands, command messages and command results."""
+    import preflight.metastudio as m
+
+    words: set[str] = set(m.COMMANDS) | set(m.COMMAND_MESSAGES) | {m.COMMAND_OK, m.COMMAND_FAILED}
+    for name in dir(m):
+        value = getattr(m, name)
+        if name.endswith("STATES") and isinstance(value, frozenset):
+            words |= {v for v in value if isinstance(v, str)}
+    return words
+
+
+def _outside_metastudio() -> list[Path]:
+    return [p for p in sorted(PACKAGE.rglob("*.py"))
+            if p.relative_to(PACKAGE).parts[0] != "metastudio"]
+
+
+def repeated_names(files: list[Path], defined: set[str]) -> list[str]:
+    """`path: NAME` for each name of `defined` that a file binds again at its top level."""
+    return [f"{p.relative_to(ROOT)}: {name}" for p in files
+            for name in sorted(_top_level_names(ast.parse(p.read_text("utf-8"))) & defined)]
+
+
+def repeated_literals(files: list[Path], words: set[str]) -> list[str]:
+    """`path:line: "WORD"` for each string literal of `words` in the files."""
+    return [f"{p.relative_to(ROOT)}:{node.lineno}: {node.value!r}" for p in files
+            for node in ast.walk(ast.parse(p.read_text("utf-8")))
+            if isinstance(node, ast.Constant) and isinstance(node.value, str)
+            and node.value in words]
+
+
+def test_no_metastudio_name_is_defined_again() -> None:
+    defined = _top_level_names(ast.parse(METASTUDIO.read_text("utf-8")))
+    assert repeated_names(_outside_metastudio(), defined) == []
+
+
+def test_no_state_or_command_is_written_outside_metastudio() -> None:
+    assert repeated_literals(_outside_metastudio(), _vocabulary_strings()) == []
+
+
+def test_the_repeat_finders_find_repeats(tmp_path: Path) -> None:
+    module = tmp_path / "preflight" / "rules" / "odd.py"
+    module.parent.mkdir(parents=True)
+    module.write_text('ALLOWED_SIZES = ["1920x1080"]\n\n\ndef f(state):\n'
+                      '    return state == "MANUAL_VERIFY_FAILED"\n', encoding="utf-8")
+    words = _vocabulary_strings()
+    assert "MANUAL_VERIFY_FAILED" in words and "SUBMITVERIFYING" in words
+    global ROOT
+    saved, ROOT = ROOT, tmp_path
+    try:
+        assert repeated_names([module], {"ALLOWED_SIZES", "SLOTS"}) == [
+            "preflight/rules/odd.py: ALLOWED_SIZES"]
+        assert repeated_literals([module], words) == [
+            "preflight/rules/odd.py:5: 'MANUAL_VERIFY_FAILED'"]
+    finally:
+        ROOT = saved

@@ -74,10 +74,11 @@ def test_submit_example_runs_as_written_in_a_fresh_process(media_factory: Any,
     assert match, "docs/submitting.md lacks the <!-- library-example-submit --> block"
     video = media_factory.video(width=1080, height=1920, seconds=185)
     (tmp_path / "take.mp4").symlink_to(video)
+    card, letter = media_factory.image(), media_factory.pdf()  # the review needs documents
     (tmp_path / "avatar.toml").write_text(
         '[job]\nname = "readme"\naudio_source_type = "VIDEO"\n'
-        '[media]\ntraining_video = "take.mp4"\n[account]\nna_whitelisted = true\n',
-        encoding="utf-8")
+        f'[media]\ntraining_video = "take.mp4"\nid_card_front = "{card}"\n'
+        f'id_card_back = "{card}"\ngrant_file = "{letter}"\n', encoding="utf-8")
     # The generated presenter is a drawn figure without a real face.
     (tmp_path / "preflight.toml").write_text('ignore = ["PRS"]\n', encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUAWEICLOUD")}

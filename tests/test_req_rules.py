@@ -54,7 +54,7 @@ def test_good_body_has_no_req_findings() -> None:
         ({**GOOD, "model_version": "V2"}, "REQ007"),
         ({**GOOD, "audio_source_type": "MIC"}, "REQ008"),
         ({**GOOD, "supported_service": ["VIDEO_3D"]}, "REQ009"),
-        ({**GOOD, "supported_service": ["VIDEO_2D", "VIDEO_2D"]}, "REQ009"),
+        ({**GOOD, "supported_service": ["VIDEO_2D", "VIDEO_2D"]}, "REQ036"),
         ({**GOOD, "is_flexus": True, "is_background_replacement": False,
           "audio_source_type": "VIDEO",
           "voice_properties": {"job_tag": "NEWS", "sex": "OTHER", "language": "CN"}}, "REQ010"),
@@ -89,14 +89,14 @@ def test_body_rule_fires(job: dict[str, Any], code: str) -> None:
     [
         (GOOD, ["REQ001", "REQ002", "REQ003", "REQ004", "REQ005", "REQ006", "REQ007", "REQ008",
                 "REQ009", "REQ010", "REQ011", "REQ012", "REQ013", "REQ020", "REQ021", "REQ022",
-                "REQ023", "REQ024", "REQ025", "REQ026", "REQ027", "REQ028"]),
+                "REQ023", "REQ024", "REQ025", "REQ026", "REQ027", "REQ028", "REQ036"]),
         ({**GOOD, "video_multipart_count": "auto", "action_video_multipart_count": 1000},
          ["REQ002", "REQ011"]),
         ({**GOOD, "contact": "+86 138 0013 8000"}, ["REQ013"]),
         ({**GOOD, "command_message": "UPDATE_VIDEO", "model_version": "V3.2"},
          ["REQ004", "REQ005", "REQ006", "REQ007"]),
         ({**GOOD, "supported_service": ["VIDEO_2D", "CHAT_2D"], "audio_source_type": "VIDEO"},
-         ["REQ008", "REQ009"]),
+         ["REQ008", "REQ009", "REQ036"]),
         ({"name": "flexus", "is_flexus": True, "is_background_replacement": False,
           "supported_service": ["VIDEO_2D"], "audio_source_type": "AUDIO",
           "is_only_human_model": True,
@@ -224,3 +224,59 @@ def test_narrowing_rules_say_inferred(code: str) -> None:
     from preflight.rules import registry
 
     assert registry()[code].source_text.endswith("[inferred]")
+
+
+def _severity(report: Report, code: str) -> str:
+    return next(f.severity.value for f in report.findings if f.code == code)
+
+
+def test_repeated_service_is_a_warning_and_an_unknown_one_an_error() -> None:
+    report = run({**GOOD, "supported_service": ["VIDEO_2D", "LIVE_2D", "VIDEO_2D"]})
+    assert_codes(report, expect=["REQ036"], absent=["REQ009"])
+    assert _severity(report, "REQ036") == "warning"
+    finding = next(f for f in report.findings if f.code == "REQ036")
+    assert finding.fix == 'supported_service = ["VIDEO_2D", "LIVE_2D"]'
+    flexus = {**FLEXUS_BODY, "supported_service": ["VIDEO_2D", "VIDEO_2D"]}
+    assert_codes(run(flexus), expect=["REQ036"], absent=["REQ021"])
+    report = run({**GOOD, "supported_service": ["VIDEO_3D", "VIDEO_3D"]})
+    assert_codes(report, expect=["REQ009", "REQ036"])
+    assert _severity(report, "REQ009") == "error"
+
+
+@pytest.mark.parametrize("version", ["V2", "V3"])
+def test_deprecated_model_version_is_an_error(version: str) -> None:
+    report = run({**GOOD, "model_version": version})
+    assert_codes(report, expect=["REQ007"])
+    assert _severity(report, "REQ007") == "error"
+
+
+def test_only_human_model_needs_is_flexus_not_fast_flexus() -> None:
+    report = run({**GOOD, "is_only_human_model": True})
+    assert_codes(report, expect=["REQ020"])
+    assert _severity(report, "REQ020") == "error"
+    fast = {**GOOD, "is_fast_flexus": True, "model_version": "V3.3",
+            "is_background_replacement": False, "supported_service": ["VIDEO_2D"],
+            "audio_source_type": "VIDEO"}
+    assert_codes(run({**fast, "is_only_human_model": True}), expect=["REQ020"])
+    assert_codes(run({**fast, "is_flexus": True, "is_only_human_model": True}),
+                 absent=["REQ020"])
+    assert_codes(run({**GOOD, "is_only_human_model": False}), absent=["REQ020"])
+
+
+def test_voice_properties_need_is_flexus_not_fast_flexus() -> None:
+    voice = {"job_tag": "NEWS", "sex": "MALE", "language": "CN"}
+    fast = {**GOOD, "is_fast_flexus": True, "model_version": "V3.3",
+            "is_background_replacement": False, "supported_service": ["VIDEO_2D"],
+            "audio_source_type": "VIDEO", "voice_properties": voice}
+    assert_codes(run(fast), expect=["REQ022"])
+    assert_codes(run({**fast, "is_flexus": True}), absent=["REQ022"])
+
+
+def test_audio_source_without_audio_is_fine_when_no_voice_is_trained() -> None:
+    ids = {"training_video": ["t.mp4"], "id_card_front": ["a.jpg"], "id_card_back": ["b.jpg"],
+           "grant_file": ["g.pdf"]}
+    flexus = {**FLEXUS_BODY, "supported_service": ["VIDEO_2D"], "audio_source_type": "AUDIO"}
+    assert_codes(run({**flexus, "is_only_human_model": True}, media=ids), absent=["REQ029"])
+    assert_codes(run(flexus, media=ids), expect=["REQ029"])
+    assert_codes(run({**GOOD, "is_only_human_model": True, "audio_source_type": "AUDIO"},
+                     media=ids), expect=["REQ029", "REQ020"])

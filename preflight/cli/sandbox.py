@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import click
 
 from preflight.cli._common import Outcome
-from preflight.errors import PreflightError
 
 if TYPE_CHECKING:
     from preflight.sandbox.background import BackgroundState
@@ -48,6 +47,8 @@ START_TIMEOUT = 60.0
               show_default=True, help="Issue upload URLs for every slot, or only for the slots "
               "the job asks for (training video; action video when counted; audio for AUDIO; "
               "ID cards and letter).")
+@click.option("--na-whitelisted", is_flag=True, help="Serve an NA-whitelisted account: the "
+              "review needs no ID documents and the NA-only commands are accepted.")
 @click.option("--lose-answer", multiple=True, metavar="OP",
               help="Carry out the first OP (create, update, show, or a command such as "
               "SUBMITVERIFYING) but drop the connection without an answer; repeatable.")
@@ -67,9 +68,9 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
                 data_dir: str | None, journal: str | None, advance_seconds: float,
                 fail_put: tuple[int, ...], drop_put: tuple[int, ...], lose_put: tuple[int, ...],
                 throttle: tuple[int, ...], fail_api: tuple[int, ...], url_mode: str,
-                lose_answer: tuple[str, ...], fail_command: tuple[str, ...], slow_ms: int,
-                faults_file: str | None, background: bool, stop_it: bool,
-                state_file: Path | None) -> Outcome | None:
+                na_whitelisted: bool, lose_answer: tuple[str, ...],
+                fail_command: tuple[str, ...], slow_ms: int, faults_file: str | None,
+                background: bool, stop_it: bool, state_file: Path | None) -> Outcome | None:
     """Run a local MetaStudio-compatible service for trying `preflight submit`.
 
     It accepts AK/SK signatures for $HUAWEICLOUD_SDK_AK / $HUAWEICLOUD_SDK_SK (and the token in
@@ -86,17 +87,19 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
     preflight sandbox --background --port 8765     # prints URL, PID, credentials file
     preflight sandbox --stop
     """
+    import secrets
     import shutil
     import tempfile
 
     from preflight.sandbox import FaultPlan, Sandbox, config_from_env, write_credentials
     from preflight.sandbox.background import (
         BackgroundState,
+        process_identity,
         remove_state,
         state_dir,
         write_state,
     )
-    from preflight.sandbox.server import check_loopback
+    from preflight.sandbox.config import check_loopback
 
     if stop_it:
         if background:
@@ -121,7 +124,8 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
         config, made_up = config_from_env(
             os.environ, project_id=project_id, host=host, port=port, data_dir=folder,
             journal=Path(journal) if journal else None, faults=plan,
-            advance_seconds=advance_seconds, urls=url_mode)
+            advance_seconds=advance_seconds, urls=url_mode, na_whitelisted=na_whitelisted,
+            shutdown_token=secrets.token_urlsafe(32) if state_file is not None else None)
         sb = Sandbox(config)
         try:
             credentials = write_credentials(folder, config) if made_up else None
@@ -135,7 +139,8 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
                     data_dir=str(folder), journal=str(sb.journal_path),
                     log=str(state_file.with_name("sandbox.log")),
                     credentials=str(credentials) if credentials else None,
-                    started=time.time()))
+                    started=time.time(), identity=process_identity(os.getpid()),
+                    shutdown_token=config.shutdown_token))
             if state_file is None:
                 click.echo("Ctrl-C stops it (`preflight sandbox --background` runs it detached)",
                            err=True)
@@ -181,55 +186,31 @@ def _describe(state: BackgroundState) -> None:
 
 def _start_background(ctx: click.Context, state_path: Path) -> Outcome:
     """Start this command detached and wait until it listens."""
-    import subprocess
+    from preflight.sandbox.background import launch
 
-    from preflight.sandbox.background import alive, is_sandbox, read_state
-
-    running = read_state(state_path)
-    if running is not None and alive(running.pid) and is_sandbox(running.pid):
-        raise PreflightError(f"a sandbox already runs in the background at {running.url} "
-                             f"(PID {running.pid}); stop it first: preflight sandbox --stop")
-    state_path.unlink(missing_ok=True)
-    log = state_path.with_name("sandbox.log")
     argv = [sys.executable, "-m", "preflight.cli", "sandbox", *_forwarded(ctx),
             "--state-file", str(state_path)]
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as out:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                close_fds=True)
-    deadline = time.monotonic() + START_TIMEOUT
-    while True:
-        state = read_state(state_path)
-        if state is not None and state.pid == proc.pid:
-            break
-        code = proc.poll()
-        if code is not None or time.monotonic() > deadline:
-            if code is None:
-                proc.kill()
-                proc.wait()
-            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-5:]
-            detail = "\n".join(tail) or "(no output)"
-            raise PreflightError(f"the sandbox did not start (see {log}):\n{detail}")
-        time.sleep(0.05)
-    proc.returncode = 0  # it lives on by design: no "still running" warning when we exit
+    state = launch(argv, state_path, timeout=START_TIMEOUT)
     _describe(state)
-    click.echo(f"stop it with: preflight sandbox --stop   (or: kill {state.pid})")
+    click.echo("stop it with: preflight sandbox --stop")
     return Outcome()
 
 
 def _stop() -> Outcome:
-    from preflight.sandbox.background import read_state, state_dir, stop
+    from preflight.sandbox.background import read_state, remove_state, state_dir, stop
 
     path = state_dir() / "sandbox.json"
     state = read_state(path)
     if state is None:
         click.echo("preflight: no sandbox runs in the background")
         return Outcome()
-    if stop(state):
-        click.echo(f"preflight: stopped the sandbox at {state.url} (PID {state.pid})")
-    else:
+    how = stop(state, path)
+    if how == "gone":
         click.echo(f"preflight: the sandbox at {state.url} (PID {state.pid}) was not running; "
                    "forgot it")
-    path.unlink(missing_ok=True)
+    else:
+        click.echo(f"preflight: stopped the sandbox at {state.url} (PID {state.pid})"
+                   + (" by a signal: it did not answer the stop request" if how == "signalled"
+                      else ""))
+    remove_state(path, state.pid)
     return Outcome()

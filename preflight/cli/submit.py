@@ -70,13 +70,12 @@ def _show_result(result: SubmitResult, fmt: str) -> None:
 def review_lines(logs: list[dict[str, Any]]) -> list[str]:
     """The operation_logs entries a user acts on: each with its error code, the review opinion
     and the rule that catches the same problem before upload (e.g. 44005901 ↔ VID006)."""
-    from preflight.metastudio import REVIEW_ERROR_RULES
+    from preflight.metastudio import REVIEW_ERROR_RULES, REVIEW_FAILED_STATES
 
     out = []
     for log in logs:
         code = str(log.get("error_code") or "")
-        if not code and log.get("log_type") not in ("AUTO_VERIFY_FAILED",
-                                                    "MANUAL_VERIFY_FAILED"):
+        if not code and log.get("log_type") not in REVIEW_FAILED_STATES:
             continue
         rule = REVIEW_ERROR_RULES.get(code)
         hint = f"  ← {rule} catches this before upload (preflight check)" if rule else ""

@@ -349,3 +349,14 @@ def guess_slot_from_name(name: str) -> str | None:
             if stem.startswith(stems):
                 return slot
     return guess_slot(path.suffix)
+
+# ---- names shared by the rules and the stand-in service ---------------------------------------
+#: `ALLOWED_SIZES` written as WIDTHxHEIGHT (rule options, messages).
+ALLOWED_SIZE_NAMES = tuple(f"{w}x{h}" for w, h in ALLOWED_SIZES)
+#: The default `command_message` of create (§1.2).
+UPLOAD_VIDEO = "UPLOAD_VIDEO"
+#: `command_message` values that belong to an action (choreography) video (§1.3 R11).
+ACTION_COMMAND_MESSAGES = tuple(m for m in COMMAND_MESSAGES if "ACTION" in m)
+#: Review and training steps a submitted job passes through (§2.3).
+MANUAL_VERIFYING = "MANUAL_VERIFYING"
+TRAINING = "TRAINING"

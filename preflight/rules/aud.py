@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from preflight.inspect.audio import AudioInfo
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-SLOTS = ("audio",)
+AUDIO_SLOTS = ("audio",)
 
 
 def _info(ctx: FileContext) -> AudioInfo | None:
@@ -28,7 +28,7 @@ def _mmss(seconds: float) -> str:
 
 
 @file_rule("AUD002", "audio-decode", E, "Each audio file is a WAV or MP3 that decodes.",
-           "§3.4", slots=SLOTS, gate=True)
+           "§3.4", slots=AUDIO_SLOTS, gate=True)
 def audio_decode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The corpus is WAV or MP3 (§3.4). The format is read from the file's content, so a video,
     a text file or an image renamed `.wav` is caught, and the file is decoded to the end, so a
@@ -40,7 +40,7 @@ def audio_decode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("AUD003", "audio-duration", E, "Each audio file lasts 1–5 minutes.", "§3.4",
-           slots=SLOTS, options={
+           slots=AUDIO_SLOTS, options={
                "min_seconds": Option(60.0, "Shortest accepted file in seconds (inclusive)."),
                "max_seconds": Option(300.0, "Longest accepted file in seconds (inclusive)."),
            })
@@ -57,7 +57,7 @@ def audio_duration(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("AUD004", "audio-silent", E, "The audio file is not silent.", "§3.4",
-           slots=SLOTS, options={
+           slots=AUDIO_SLOTS, options={
                "silence_dbfs": Option(-50.0, "Loudest 50 ms block below this (dBFS) = silent."),
            })
 def audio_silent(ctx: FileContext, opts: Options) -> Iterator[Fact]:
@@ -69,7 +69,7 @@ def audio_silent(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                    details={"loudest_dbfs": info.levels.loudest_block_dbfs})
 
 
-@file_rule("AUD005", "audio-clipping", W, "The audio does not clip.", "§3.4", slots=SLOTS,
+@file_rule("AUD005", "audio-clipping", W, "The audio does not clip.", "§3.4", slots=AUDIO_SLOTS,
            inferred=True, options={
                "max_clipped": Option(0.001, "Largest share of samples at full scale."),
            })
@@ -82,7 +82,7 @@ def audio_clipping(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("AUD006", "audio-sample-rate", INFO, "The audio is sampled at 16 kHz or more.", "§3.4",
-           slots=SLOTS, inferred=True, options={
+           slots=AUDIO_SLOTS, inferred=True, options={
                "min_rate": Option(16000, "Lowest sample rate (Hz) without a note."),
            })
 def audio_rate(ctx: FileContext, opts: Options) -> Iterator[Fact]:

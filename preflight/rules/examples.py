@@ -2,63 +2,147 @@
 
 Each entry is ``code -> (fails, passes)``: what a user would write or shoot that the rule
 reports, and the smallest change that satisfies it. A test keeps this table complete.
+
+The job-body (REQ) examples are data (`BODY_EXAMPLES`): a change to a good standard spec
+(`BASE_JOB` with a training video and the ID documents), from which the printed text is made.
+The contract test sends each to the stand-in service: an error from ``check`` must match a
+refusal there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
+
+from preflight.metastudio import ID_DOCUMENT_SLOTS, REQUIRED_SLOT, UPLOAD_VIDEO
+
+#: The good standard job every body example changes.
+BASE_JOB: Mapping[str, Any] = MappingProxyType(
+    {"name": "Anna, studio take 2", "is_background_replacement": True})
+#: The slots with files in every body example unless it says otherwise.
+BASE_MEDIA = (REQUIRED_SLOT, *ID_DOCUMENT_SLOTS)
+#: A Flexus job that passes every REQ rule (examples start from it with ``**FLEXUS``).
+FLEXUS: Mapping[str, Any] = MappingProxyType({
+    "is_flexus": True, "is_background_replacement": False, "supported_service": ["VIDEO_2D"],
+    "audio_source_type": "VIDEO"})
+_VOICE = MappingProxyType({"job_tag": "ECOMMERCE", "sex": "MALE", "language": "CN"})
+
+
+def _toml(value: Any) -> str:
+    """A value as inline TOML."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, Mapping):
+        return "{ " + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + " }"
+    return str(value)
+
+
+@dataclass(frozen=True)
+class BodyExample:
+    """A spec for a body rule: `BASE_JOB` with `set` fields written, then `drop` fields left
+    out, files in `media` slots, and `account` settings; `note` says why."""
+
+    set: Mapping[str, Any] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    media: tuple[str, ...] = BASE_MEDIA
+    account: Mapping[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+    def job(self) -> dict[str, Any]:
+        """The [job] table (the create body as written)."""
+        body = {**BASE_JOB, **self.set}
+        return {k: v for k, v in body.items() if k not in self.drop}
+
+    def text(self) -> str:
+        """What `preflight rule CODE` prints."""
+        parts = []
+        if self.set:
+            parts.append("[job] " + ", ".join(f"{k} = {_toml(v)}" for k, v in self.set.items()))
+        if self.drop:
+            parts.append("[job] without " + ", ".join(self.drop))
+        gone = [s for s in BASE_MEDIA if s not in self.media]
+        extra = [s for s in self.media if s not in BASE_MEDIA]
+        if gone:
+            parts.append("[media] without " + ", ".join(gone))
+        if extra:
+            parts.append("[media] with " + ", ".join(extra))
+        if self.account:
+            parts.append("[account] " + ", ".join(f"{k} = {_toml(v)}"
+                                                  for k, v in self.account.items()))
+        text = "; ".join(parts) or "the base job as it is"
+        return f"{text} ({self.note})" if self.note else text
+
+
+B = BodyExample
+#: ``code -> (fails, passes)`` for every REQ rule.
+BODY_EXAMPLES: Mapping[str, tuple[BodyExample, BodyExample]] = MappingProxyType({
+    "REQ001": (B({"is_backgroud_replacement": True}, drop=("is_background_replacement",),
+                 note="a typo"), B({"is_background_replacement": True})),
+    "REQ002": (B({"video_multipart_count": "3"}, note="a string"),
+               B({"video_multipart_count": 3})),
+    "REQ003": (B({"name": "  "}, note="blank"), B({"name": "Anna, studio take 2"})),
+    "REQ004": (B({"command_message": f"{UPLOAD_VIDEO}-" + "X" * 57}, note="70 characters"),
+               B({"command_message": UPLOAD_VIDEO})),
+    "REQ005": (B({"command_message": "WAVE"}), B({"command_message": UPLOAD_VIDEO})),
+    "REQ006": (B({"model_version": "V4"}), B({"model_version": "V3.2"})),
+    "REQ007": (B({"model_version": "V3"}, note="deprecated"), B({"model_version": "V3.2"})),
+    "REQ008": (B({"audio_source_type": "MIC"}), B({"audio_source_type": "VIDEO"})),
+    "REQ009": (B({"supported_service": ["VIDEO_3D"]}),
+               B({"supported_service": ["VIDEO_2D", "LIVE_2D"]})),
+    "REQ010": (B({**FLEXUS, "voice_properties": {"sex": "MALE"}},
+                 note="job_tag and language missing"),
+               B({**FLEXUS, "voice_properties": dict(_VOICE)})),
+    "REQ011": (B({"video_multipart_count": 1001}, note="or 0"),
+               B({"video_multipart_count": 4}, note='or "auto"')),
+    "REQ012": (B(account={"app_user_id": "张三"}), B(account={"app_user_id": "zhang-san-01"})),
+    "REQ013": (B({"contact": "call me maybe"}), B({"contact": "+86 138 0013 8000"})),
+    "REQ020": (B({"is_only_human_model": True}, note="a standard job"),
+               B({**FLEXUS, "is_only_human_model": True})),
+    "REQ021": (B({**FLEXUS, "supported_service": ["LIVE_2D"]}), B(dict(FLEXUS))),
+    "REQ022": (B({"is_fast_flexus": True, "model_version": "V3.3",
+                  "is_background_replacement": False, "supported_service": ["VIDEO_2D"],
+                  "voice_properties": dict(_VOICE)}, note="fast Flexus without is_flexus"),
+               B({**FLEXUS, "voice_properties": dict(_VOICE)})),
+    "REQ023": (B(drop=("is_background_replacement",), note="it means true: a green-screen take"),
+               B({"is_background_replacement": False}, note="or true, written")),
+    "REQ024": (B({**FLEXUS, "is_background_replacement": True}), B(dict(FLEXUS))),
+    "REQ025": (B({"model_version": "V3.3"}),
+               B({**FLEXUS, "is_fast_flexus": True, "model_version": "V3.3"})),
+    "REQ026": (B({**FLEXUS, "is_fast_flexus": True, "model_version": "V3.2"}),
+               B({**FLEXUS, "is_fast_flexus": True, "model_version": "V3.3"})),
+    "REQ027": (B({"is_fast_flexus": True, "model_version": "V3.3",
+                  "is_background_replacement": False, "supported_service": ["VIDEO_2D"]}),
+               B({**FLEXUS, "is_fast_flexus": True, "model_version": "V3.3"})),
+    "REQ028": (B({**FLEXUS}, drop=("audio_source_type",), note="voice source unknown"),
+               B({**FLEXUS, "audio_source_type": "AUDIO"}, media=(*BASE_MEDIA, "audio"))),
+    "REQ029": (B({"audio_source_type": "AUDIO"}),
+               B({"audio_source_type": "AUDIO"}, media=(*BASE_MEDIA, "audio"))),
+    "REQ030": (B({"audio_source_type": "VIDEO"}, media=(*BASE_MEDIA, "audio"),
+                 note="never uploaded"),
+               B({"audio_source_type": "AUDIO"}, media=(*BASE_MEDIA, "audio"))),
+    "REQ031": (B(media=tuple(s for s in BASE_MEDIA if s != "id_card_back")),
+               B(account={"na_whitelisted": True}, media=(REQUIRED_SLOT,))),
+    "REQ032": (B({"action_video_multipart_count": 2}),
+               B({"action_video_multipart_count": 2}, media=(*BASE_MEDIA, "action_video"))),
+    "REQ033": (B(media=(*BASE_MEDIA, "action_video")),
+               B({"action_video_multipart_count": 2}, media=(*BASE_MEDIA, "action_video"))),
+    "REQ034": (B(media=ID_DOCUMENT_SLOTS), B()),
+    "REQ035": (B({**FLEXUS, "voice_properties": {**_VOICE, "language": "EN"}}),
+               B({**FLEXUS, "voice_properties": dict(_VOICE)})),
+    "REQ036": (B({"supported_service": ["VIDEO_2D", "VIDEO_2D"]}),
+               B({"supported_service": ["VIDEO_2D"]})),
+})
+
 
 EXAMPLES: Mapping[str, tuple[str, str]] = MappingProxyType({
-    # ---- job body ----------------------------------------------------------------------------
-    "REQ001": ('[job] is_backgroud_replacement = true (typo)',
-               "[job] is_background_replacement = true"),
-    "REQ002": ('[job] video_multipart_count = "3" (a string)', "[job] video_multipart_count = 3"),
-    "REQ003": ('[job] without name, or name = "  "', '[job] name = "Anna, studio take 2"'),
-    "REQ004": ('model_version = "V3.2-final-approved-by-legal-…" (70 characters)',
-               'model_version = "V3.2"'),
-    "REQ005": ('command_message = "WAVE"', 'command_message = "UPLOAD_VIDEO"'),
-    "REQ006": ('model_version = "V4"', 'model_version = "V3.2"'),
-    "REQ007": ('model_version = "V2" (deprecated)', 'model_version = "V3.2"'),
-    "REQ008": ('audio_source_type = "MIC"', 'audio_source_type = "AUDIO"'),
-    "REQ009": ('supported_service = ["VIDEO_2D", "VIDEO_2D"] or ["VIDEO_3D"]',
-               'supported_service = ["VIDEO_2D", "LIVE_2D"]'),
-    "REQ010": ('voice_properties = { sex = "MALE" } (job_tag and language missing)',
-               'voice_properties = { job_tag = "...", sex = "MALE", language = "CN" }'),
-    "REQ011": ("video_multipart_count = 0 (or 1001)",
-               'video_multipart_count = 4, or "auto"'),
-    "REQ012": ('[account] app_user_id = "张三"', '[account] app_user_id = "zhang-san-01"'),
-    "REQ013": ('contact = "call me maybe"', 'contact = "+86 138 0013 8000"'),
-    "REQ020": ("is_only_human_model = true on a standard job (is_flexus not set)",
-               "is_only_human_model = true with is_flexus = true, or leave it out"),
-    "REQ021": ('is_flexus = true with supported_service = ["LIVE_2D"]',
-               'is_flexus = true with supported_service = ["VIDEO_2D"]'),
-    "REQ022": ('voice_properties = { ... } on a standard job (is_flexus not set)',
-               "voice_properties only together with is_flexus = true"),
-    "REQ023": ("is_background_replacement left out (it means true: a green-screen take)",
-               "is_background_replacement = true (green screen) or false (real scene) written"),
-    "REQ024": ("is_flexus = true with is_background_replacement = true",
-               "is_flexus = true with is_background_replacement = false"),
-    "REQ025": ('model_version = "V3.3" without is_fast_flexus',
-               'model_version = "V3.3" with is_flexus = true and is_fast_flexus = true'),
-    "REQ026": ('is_fast_flexus = true with model_version = "V3.2"',
-               'is_fast_flexus = true with model_version = "V3.3"'),
-    "REQ027": ("is_fast_flexus = true without is_flexus",
-               "is_fast_flexus = true and is_flexus = true"),
-    "REQ028": ("is_flexus = true and no audio_source_type (voice source unknown)",
-               'is_flexus = true with audio_source_type = "AUDIO" and [media].audio files'),
-    "REQ029": ('audio_source_type = "AUDIO" and no [media].audio',
-               'audio_source_type = "AUDIO" with audio = ["voice.wav"]'),
-    "REQ030": ('audio_source_type = "VIDEO" with audio = ["voice.wav"] (never uploaded)',
-               'audio_source_type = "AUDIO" with audio = ["voice.wav"]'),
-    "REQ031": ("na_whitelisted = false and no id_card_back in [media]",
-               "id_card_front, id_card_back and grant_file all given"),
-    "REQ032": ("action_video_multipart_count = 2 without [media].action_video",
-               'action_video = "wave.mp4" with action_video_multipart_count = 2'),
-    "REQ033": ('[media] action_video = "wave.mp4" without action_video_multipart_count',
-               'action_video_multipart_count = "auto" set too'),
-    "REQ034": ("[media] without training_video", 'training_video = "media/take3.mp4"'),
-    "REQ035": ('voice_properties.language = "EN"', 'voice_properties.language = "CN"'),
+    # ---- job body: made from BODY_EXAMPLES ---------------------------------------------------
+    **{code: (fails.text(), passes.text()) for code, (fails, passes) in BODY_EXAMPLES.items()},
     # ---- video -------------------------------------------------------------------------------
     "VID001": ("training_video names media/take3.mp4, which does not exist (or is empty)",
                "media/take3.mp4 exists and holds the take"),
@@ -166,4 +250,4 @@ def example(code: str) -> tuple[str, str] | None:
     return EXAMPLES.get(code)
 
 
-__all__ = ["EXAMPLES", "example"]
+__all__ = ["BASE_JOB", "BASE_MEDIA", "BODY_EXAMPLES", "EXAMPLES", "BodyExample", "example"]

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from preflight.inspect.green import FrameGreen
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-SLOTS = ("training_video",)
+GREEN_SLOTS = ("training_video",)
 
 #: Colour classification, shared by every GRN rule (see preflight.inspect.green).
 COLOUR = {
@@ -90,7 +90,7 @@ def _details(counts: dict[str, int], res: Sequence[FrameGreen]) -> dict[str, Any
 
 @file_rule("GRN001", "green-screen-missing", E,
            "With background replacement, the background is a green screen in most frames.",
-           "§1.3 R4, §3.1", slots=SLOTS, options=_opts(COLOUR, BACKGROUND))
+           "§1.3 R4, §3.1", slots=GREEN_SLOTS, options=_opts(COLOUR, BACKGROUND))
 def green_missing(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """`is_background_replacement` defaults to true, and then the training video must be shot
     on a green screen. A frame counts as green-screened when at least `ring_min` of its border
@@ -110,7 +110,7 @@ def green_missing(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN002", "blue-screen", E,
            "A blue screen is not supported: only green allows background replacement.",
-           "§1.3 R5", slots=SLOTS, options=_opts(COLOUR, BACKGROUND))
+           "§1.3 R5", slots=GREEN_SLOTS, options=_opts(COLOUR, BACKGROUND))
 def blue_screen(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """R5: only a green screen allows background replacement; a blue screen does not."""
     if not _required(ctx):
@@ -126,7 +126,7 @@ def blue_screen(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN003", "green-screen-partial", E,
            "The green screen fills the whole frame border, not just part of it.",
-           "§1.3 R4, §3.1", slots=SLOTS, options=_opts(COLOUR, BACKGROUND))
+           "§1.3 R4, §3.1", slots=GREEN_SLOTS, options=_opts(COLOUR, BACKGROUND))
 def green_partial(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """A screen that is too narrow or badly framed leaves the studio visible at one or more
     sides; the matting then keeps those parts. Fires when most frames have a side at least
@@ -148,7 +148,7 @@ def green_partial(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN004", "green-uneven", W,
            "The green screen is evenly lit (no strong shadows or wrinkles).", "§3.1",
-           slots=SLOTS, options=_opts(COLOUR, BACKGROUND, max_uneven=Option(
+           slots=GREEN_SLOTS, options=_opts(COLOUR, BACKGROUND, max_uneven=Option(
                0.15, "Largest share of the green screen off its smooth lighting by > 15 %.")))
 def green_uneven(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Light the subject first, then the screen, without shadows (§3.1). The brightness of the
@@ -170,7 +170,7 @@ def green_uneven(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("GRN005", "green-on-subject", W,
-           "No green clothing or green spill on the presenter.", "§3.1", slots=SLOTS,
+           "No green clothing or green spill on the presenter.", "§3.1", slots=GREEN_SLOTS,
            options=_opts(COLOUR, BACKGROUND, max_green_on_subject=Option(
                0.25, "Largest greenish share of the body region under the head.")))
 def green_on_subject(ctx: FileContext, opts: Options) -> Iterator[Fact]:
@@ -193,7 +193,7 @@ def green_on_subject(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN006", "subject-touches-edge", W,
            "The presenter does not touch the top, left or right edge of the frame.", "§3.1",
-           slots=SLOTS, inferred=True, options=_opts(COLOUR, BACKGROUND))
+           slots=GREEN_SLOTS, inferred=True, options=_opts(COLOUR, BACKGROUND))
 def subject_edge(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """A head or arms cut by the frame edge cannot be placed on a new background cleanly
     (the bottom edge is expected to cut a half-body shot and is not checked)."""
@@ -208,7 +208,7 @@ def subject_edge(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("GRN007", "subject-too-small", W, "The presenter fills enough of the frame.",
-           "§3.1, §3.2", slots=SLOTS, inferred=True, options=_opts(
+           "§3.1, §3.2", slots=GREEN_SLOTS, inferred=True, options=_opts(
                COLOUR, BACKGROUND, min_subject=Option(
                    0.05, "Least share of the frame covered by the (non-green) subject.")))
 def subject_small(ctx: FileContext, opts: Options) -> Iterator[Fact]:
@@ -227,7 +227,7 @@ def subject_small(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 @file_rule("GRN008", "green-without-replacement", INFO,
            "The video looks green-screened but is_background_replacement is false.",
-           "§1.3 R4", slots=SLOTS, options=_opts(COLOUR, BACKGROUND))
+           "§1.3 R4", slots=GREEN_SLOTS, options=_opts(COLOUR, BACKGROUND))
 def green_without_replacement(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """A green-screen take sent with `is_background_replacement = false` keeps the green
     background in every generated video; maybe the flag was meant to be true."""

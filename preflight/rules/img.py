@@ -13,7 +13,7 @@ from preflight.rules.base import Fact, FileContext, Option, Options, file_rule
 from preflight.rules.gates import lfs_gate, readable_gate
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
-SLOTS = family_slots("IMG")
+IMAGE_SLOTS = family_slots("IMG")
 _ORIENT = {2: "mirrored", 3: "rotated 180°", 4: "flipped", 5: "transposed",
            6: "rotated 90° clockwise", 7: "transversed", 8: "rotated 90° counter-clockwise"}
 
@@ -29,7 +29,7 @@ def _image(ctx: FileContext) -> object:
 
 @file_rule("IMG002", "image-decode", E,
            "Each image decodes fully (not truncated, not a bomb); a grant-letter PDF is complete.",
-           "§3.5", slots=SLOTS, gate=True, options={
+           "§3.5", slots=IMAGE_SLOTS, gate=True, options={
                "max_pixels": Option(MAX_PIXELS, "Refuse to decode images with more pixels."),
            })
 def image_decode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
@@ -44,7 +44,7 @@ def image_decode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("IMG003", "image-format", E,
-           "Images are JPEG or PNG (the grant letter may also be PDF).", "§3.5", slots=SLOTS,
+           "Images are JPEG or PNG (the grant letter may also be PDF).", "§3.5", slots=IMAGE_SLOTS,
            inferred=True)
 def image_format(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The grant letter is documented as PDF/JPG/PNG; the other images have no documented
@@ -59,7 +59,7 @@ def image_format(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("IMG004", "image-color-mode", W, "Images are RGB or greyscale, without CMYK or alpha.",
-           "§3.5", slots=SLOTS, inferred=True)
+           "§3.5", slots=IMAGE_SLOTS, inferred=True)
 def image_mode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """CMYK JPEGs show wrong colours in many viewers and face matchers; transparency has no
     meaning for a photo and turns black or white unpredictably."""
@@ -76,7 +76,7 @@ def image_mode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 
 
 @file_rule("IMG005", "image-exif-orientation", INFO,
-           "The image has no EXIF rotation that viewers may ignore.", "§3.5", slots=SLOTS,
+           "The image has no EXIF rotation that viewers may ignore.", "§3.5", slots=IMAGE_SLOTS,
            inferred=True)
 def image_orientation(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Phones store photos sideways plus an EXIF orientation tag; a reviewer or service that

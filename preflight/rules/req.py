@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from preflight.metastudio import (
+    ACTION_COMMAND_MESSAGES,
     AUDIO_SOURCE_TYPES,
     BODY_FIELDS,
     COMMAND_MESSAGES,
@@ -121,10 +122,13 @@ def model_version_enum(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         yield _enum_fact("model_version", ctx.body["model_version"], MODEL_VERSIONS)
 
 
-@job_rule("REQ007", "model-version-deprecated", W, "`model_version` V2 and V3 are deprecated.",
+@job_rule("REQ007", "model-version-deprecated", E, "`model_version` V2 and V3 are deprecated.",
           "§1.2")
 def model_version_deprecated(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """"V3 and V2 are deprecated" (API text since SDK 3.1.176); use V3.2."""
+    """"V3 and V2 are deprecated" (API text since SDK 3.1.176; the default is V3.2). The
+    service's answer to a deprecated value is not documented; the strict reading, which the
+    stand-in service applies too, is that it refuses the job, so this is an error: omit the
+    field or write V3.2."""
     if _typed(ctx, "model_version") and ctx.body["model_version"] in DEPRECATED_MODEL_VERSIONS:
         yield Fact(
             f"job.model_version = {_show(ctx.body['model_version'])} is deprecated; use \"V3.2\"",
@@ -140,18 +144,30 @@ def audio_source_type_enum(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 
 
 @job_rule("REQ009", "supported-service-enum", E,
-          "`supported_service` items are VIDEO_2D, LIVE_2D or CHAT_2D, without repeats.", "§1.2")
+          "`supported_service` items are VIDEO_2D, LIVE_2D or CHAT_2D.", "§1.2")
 def supported_service_enum(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """A multi-select of VIDEO_2D, LIVE_2D and CHAT_2D."""
+    """A multi-select of VIDEO_2D, LIVE_2D and CHAT_2D (the SDK's `SupportedServiceEnum`)."""
+    if not _typed(ctx, "supported_service"):
+        return
+    for item in ctx.body["supported_service"]:
+        if item not in SUPPORTED_SERVICES:
+            yield _enum_fact("supported_service", item, SUPPORTED_SERVICES)
+
+
+@job_rule("REQ036", "supported-service-repeat", W,
+          "`supported_service` names each service once.", "§1.2")
+def supported_service_repeat(ctx: JobContext, opts: Options) -> Iterator[Fact]:
+    """The field is a multi-select; no document says the service refuses an item given twice
+    (nor what it makes of it), so a repeat is a warning: write each service once."""
     if not _typed(ctx, "supported_service"):
         return
     items = ctx.body["supported_service"]
-    for item in items:
-        if item not in SUPPORTED_SERVICES:
-            yield _enum_fact("supported_service", item, SUPPORTED_SERVICES)
     dups = sorted({i for i in items if items.count(i) > 1})
     if dups:
-        yield Fact(f"job.supported_service repeats {', '.join(dups)}")
+        once = list(dict.fromkeys(items))
+        yield Fact(f"job.supported_service repeats {', '.join(dups)}; the API documents a "
+                   "multi-select and says nothing of repeats",
+                   fix=f"supported_service = {_show(once)}")
 
 
 @job_rule("REQ010", "voice-properties", E,
@@ -239,12 +255,16 @@ def contact_phone(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 
 # ---- cross-field rules (constraints §1.3) ---------------------------------------------------
 
-@job_rule("REQ020", "only-human-model-without-flexus", W,
-          "`is_only_human_model` only has an effect on Flexus jobs.", "§1.3 R1")
+@job_rule("REQ020", "only-human-model-without-flexus", E,
+          "`is_only_human_model = true` is valid only with is_flexus = true.", "§1.3 R1")
 def only_human_model(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """R1: "valid only for Flexus"; on a standard job the flag is ignored."""
-    if ctx.flag("is_only_human_model") and not ctx.is_flexus_family:
-        yield Fact("job.is_only_human_model = true has no effect unless is_flexus = true")
+    """R1: "valid only for Flexus". The Flexus flag of the API is `is_flexus`; fast Flexus
+    (`is_fast_flexus`) alone does not make a job Flexus in the service contract. What the
+    service does with the flag elsewhere is not documented; the strict reading (refused, as
+    the stand-in service does) makes this an error. `false` is the default and always fine."""
+    if ctx.flag("is_only_human_model") and not ctx.flag("is_flexus"):
+        yield Fact("job.is_only_human_model = true is valid only for Flexus jobs "
+                   "(is_flexus = true)", fix="is_flexus = true, or leave is_only_human_model out")
 
 
 @job_rule("REQ021", "flexus-supported-service", E,
@@ -268,7 +288,7 @@ def flexus_supported_service(ctx: JobContext, opts: Options) -> Iterator[Fact]:
         if not items:
             yield Fact("Flexus job with an empty supported_service list: it selects no "
                        'service; a Flexus avatar supports ["VIDEO_2D"]', fix=fix)
-        elif items != ["VIDEO_2D"]:
+        elif set(items) != {"VIDEO_2D"}:  # a repeat is REQ036's
             yield Fact(f"a Flexus job supports only [\"VIDEO_2D\"], got {_show(items)}",
                        fix=fix)
 
@@ -277,9 +297,12 @@ def flexus_supported_service(ctx: JobContext, opts: Options) -> Iterator[Fact]:
           "`voice_properties` is a Flexus voice setting; standard jobs do not support it.",
           "§1.3 R3")
 def voice_properties_standard(ctx: JobContext, opts: Options) -> Iterator[Fact]:
-    """R3: the standard-edition voice does not support voice_properties."""
-    if "voice_properties" in ctx.body and not ctx.is_flexus_family:
-        yield Fact("job.voice_properties is only supported for Flexus jobs (is_flexus = true)")
+    """R3: the standard-edition voice does not support voice_properties. The Flexus flag of
+    the API is `is_flexus`: fast Flexus (`is_fast_flexus`) without it is not Flexus in the
+    service contract, so it does not allow voice_properties either."""
+    if "voice_properties" in ctx.body and not ctx.flag("is_flexus"):
+        yield Fact("job.voice_properties is only supported for Flexus jobs (is_flexus = true)",
+                   fix="is_flexus = true, or leave voice_properties out")
 
 
 @job_rule("REQ023", "background-replacement-default", INFO,
@@ -359,8 +382,11 @@ def flexus_voice_source(ctx: JobContext, opts: Options) -> Iterator[Fact]:
           whole_spec_only=True)
 def audio_without_files(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """AUDIO means the voice is trained from the uploaded audio zip; without files there is
-    nothing to upload."""
-    if ctx.body.get("audio_source_type") == "AUDIO" and not ctx.spec.media.get("audio"):
+    nothing to upload. A Flexus job with `is_only_human_model = true` trains no voice (R1, R9),
+    so it needs no audio whatever audio_source_type says."""
+    no_voice = ctx.flag("is_flexus") and ctx.flag("is_only_human_model")
+    if (ctx.body.get("audio_source_type") == "AUDIO" and not no_voice
+            and not ctx.spec.media.get("audio")):
         yield Fact('audio_source_type = "AUDIO" but [media].audio lists no files',
                    fix='audio = ["media/voice.wav"]  # in [media]')
 
@@ -404,7 +430,7 @@ def action_fields_without_video(ctx: JobContext, opts: Options) -> Iterator[Fact
     if "action_video_multipart_count" in ctx.body:
         yield Fact("job.action_video_multipart_count is set but [media].action_video is missing")
     cm = ctx.body.get("command_message")
-    if cm in ("CONFIRM_ACTION_VIDEO", "GET_ACTION_VIDEO_MULTIPART"):
+    if cm in ACTION_COMMAND_MESSAGES:
         yield Fact(f"job.command_message = {_show(cm)} needs an action video")
 
 
@@ -453,6 +479,7 @@ def voice_language_en(ctx: JobContext, opts: Options) -> Iterator[Fact]:
 RULES = (
     unknown_key, field_type, name_required, string_length, command_message_enum,
     model_version_enum, model_version_deprecated, audio_source_type_enum, supported_service_enum,
+    supported_service_repeat,
     voice_properties, multipart_count_range, app_user_id, contact_phone, only_human_model,
     flexus_supported_service, voice_properties_standard, background_replacement_default,
     flexus_background, v33_without_fast_flexus, fast_flexus_model_version,

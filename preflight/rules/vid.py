@@ -18,7 +18,6 @@ if TYPE_CHECKING:
 
 E, W, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 VIDEO_SLOTS = ("training_video", "action_video")
-ALLOWED_SIZES = [f"{w}x{h}" for w, h in metastudio.ALLOWED_SIZES]
 HDR_TRANSFERS = ("PQ", "HLG", "SMPTE ST 2084", "ARIB STD-B67", "BT.2100")
 
 
@@ -158,7 +157,8 @@ def video_hevc(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 @file_rule("VID006", "video-resolution", E,
            "The displayed size is exactly 1920x1080, 1080x1920, 3840x2160 or 2160x3840.",
            "§3.1, §7.2", slots=VIDEO_SLOTS, options={
-               "sizes": Option(ALLOWED_SIZES, "Accepted display sizes (WIDTHxHEIGHT)."),
+               "sizes": Option(list(metastudio.ALLOWED_SIZE_NAMES),
+                               "Accepted display sizes (WIDTHxHEIGHT)."),
            })
 def video_resolution(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The automatic review accepts exactly four frame sizes (error 44005901); "≥1080P" in the

@@ -18,14 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from preflight.metastudio.credentials import Credentials
+from preflight.sandbox.config import SandboxConfig, check_loopback
 from preflight.sandbox.faults import FAULT_KINDS, FaultPlan
-from preflight.sandbox.server import (
-    Handler,
-    SandboxConfig,
-    SandboxServer,
-    SandboxState,
-    check_loopback,
-)
+from preflight.sandbox.server import Handler, SandboxServer
+from preflight.sandbox.store import SandboxState
 
 __all__ = ["FAULT_KINDS", "FaultPlan", "Sandbox", "SandboxConfig", "config_from_env",
            "read_journal", "running", "throwaway_config", "write_credentials"]

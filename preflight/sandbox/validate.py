@@ -45,21 +45,34 @@ def _type_ok(value: Any, expected: str) -> bool:
 
 
 def cross_field_problem(body: dict[str, Any]) -> str | None:
-    """The cross-field rejections the API documents (dossier §1.2, §1.3 R2/R3/R7): V2/V3 are
-    deprecated, a Flexus avatar supports only VIDEO_2D (an omitted list means the default
-    VIDEO_2D + LIVE_2D), and voice_properties is a Flexus-only setting."""
+    """The cross-field rejections (dossier §1.2, §1.3). Documented: V2/V3 are deprecated (refused
+    here), a Flexus avatar supports only VIDEO_2D (R2; an omitted list means the
+    default VIDEO_2D + LIVE_2D), voice_properties is a Flexus-only setting (R3) and
+    is_only_human_model is valid only for Flexus (R1). The Flexus flag is ``is_flexus``:
+    fast Flexus alone is not Flexus for R1/R3. Strict readings where the service's answer is
+    not documented (``docs/sandbox.md``): deprecated versions, ``is_only_human_model = true``
+    and ``voice_properties`` without Flexus, V3.3 without fast Flexus (R8) and a Flexus job
+    with background replacement (R6, the field's default is true) are refused."""
     version = body.get("model_version")
     if version in DEPRECATED_MODEL_VERSIONS:
         return (f"Invalid parameter: model_version {version} is deprecated (V3 and V2 are "
                 "deprecated); use V3.2")
-    flexus = body.get("is_flexus") is True or body.get("is_fast_flexus") is True
+    flexus = body.get("is_flexus") is True
+    family = flexus or body.get("is_fast_flexus") is True
     services = body.get("supported_service", ["VIDEO_2D", "LIVE_2D"])
-    if flexus and services != ["VIDEO_2D"]:
+    if family and set(services) != {"VIDEO_2D"}:  # a repeat is not refused [NF]
         return ("Invalid parameter: a Flexus avatar supports only supported_service "
                 f"[VIDEO_2D], got {services}")
     if "voice_properties" in body and not flexus:
-        return ("Invalid parameter: voice_properties is the Flexus voice configuration; the "
-                "standard edition does not support it")
+        return ("Invalid parameter: voice_properties is the Flexus voice configuration "
+                "(is_flexus = true); the standard edition does not support it")
+    if body.get("is_only_human_model") is True and not flexus:
+        return "Invalid parameter: is_only_human_model is valid only for Flexus (is_flexus = true)"
+    if version == "V3.3" and body.get("is_fast_flexus") is not True:
+        return "Invalid parameter: model_version V3.3 is the fast Flexus model (is_fast_flexus)"
+    if family and body.get("is_background_replacement", True) is not False:
+        return ("Invalid parameter: a Flexus avatar is shot in a real scene; "
+                "is_background_replacement must be false (it defaults to true)")
     return None
 
 
@@ -109,9 +122,9 @@ def body_problem(body: object) -> str | None:
         if key in body and body[key] not in allowed:
             return f"Invalid parameter: '{key}' must be one of {', '.join(allowed)}"
     services = body.get("supported_service", [])
-    if any(s not in SUPPORTED_SERVICES for s in services) or len(set(services)) != len(services):
-        return ("Invalid parameter: 'supported_service' items must be distinct values of "
-                      + ", ".join(SUPPORTED_SERVICES))
+    if any(s not in SUPPORTED_SERVICES for s in services):  # a repeat is not refused [NF]
+        return ("Invalid parameter: 'supported_service' items must be values of "
+                + ", ".join(SUPPORTED_SERVICES))
     voice = body.get("voice_properties")
     if voice is not None:
         if set(voice) != set(VOICE_FIELDS):

@@ -131,17 +131,18 @@ def _parts_match(manifest: Manifest, parts: PartCount) -> bool:
 
 @contextmanager
 def _service(sandbox: bool, region: str | None, endpoint: str | None,
-             credentials: Credentials | None, progress: ProgressCallback | None
+             credentials: Credentials | None, progress: ProgressCallback | None,
+             na_whitelisted: bool = False,
              ) -> Iterator[tuple[str | None, str | None, Credentials | None, bool]]:
     """(region, endpoint, credentials, local) to submit to: as given, or a stand-in service
-    started in-process for the duration of the call."""
+    started in-process for the duration of the call (serving the spec's kind of account)."""
     if not sandbox:
         yield region, endpoint, credentials, False
         return
     from preflight.sandbox import running
     from preflight.submitter.progress import ProgressEvent
 
-    with running(advance_seconds=0.3) as sb:
+    with running(advance_seconds=0.3, na_whitelisted=na_whitelisted) as sb:
         if progress:
             progress(ProgressEvent("note", message=f"sandbox service running at {sb.url}"))
         yield None, sb.url, sb.credentials, True
@@ -192,11 +193,13 @@ def submit(
     elif manifest is not None:
         man = Manifest.load(Path(manifest))
     spec_file = spec if spec else ((man.spec_path if man else None) or None)
-    user = app_user_id if app_user_id is not None or spec_file is None \
-        else load_spec(spec_file).account.app_user_id
+    account = load_spec(spec_file).account if spec_file is not None and (
+        app_user_id is None or sandbox) else None
+    user = app_user_id if app_user_id is not None or account is None else account.app_user_id
     if app_user_id is not None:
         check_app_user_id(app_user_id)
-    with _service(sandbox, region, endpoint, credentials, progress) as (reg, ep, creds, local):
+    na = account is not None and account.na_whitelisted
+    with _service(sandbox, region, endpoint, credentials, progress, na) as (reg, ep, creds, local):
         # credentials and endpoint are known good before the long part
         client = connect(region=reg, endpoint=ep, credentials=creds, app_user_id=user,
                          jobs=jobs, dry_run=dry_run, transport=transport, retry=retry,

@@ -32,6 +32,10 @@ def client(sb: Sandbox) -> Iterator[MetaStudioClient]:
         yield c
 
 
+DOCUMENT_URL_FIELDS = ("id_card_image1_upload_url", "id_card_image2_upload_url",
+                       "grant_file_upload_url")
+
+
 def _err(exc: pytest.ExceptionInfo[ServiceError]) -> tuple[int | None, str | None]:
     return exc.value.status, exc.value.error_code
 
@@ -136,6 +140,8 @@ def test_state_machine_commands_show_list_delete(sb: Sandbox, client: MetaStudio
         client.command(job, "SUBMITVERIFYING")
     for i, url in enumerate(data["training_video_upload_url"]):
         assert _put(url, bytes([i]) * 10).status_code == 200
+    for field in DOCUMENT_URL_FIELDS:
+        assert _put(data[field], b"scan").status_code == 200
     parts = client.command(job, "GET_MULTIPART_UPLOADED").data["multipart_data"]
     assert parts == [{"part_number": "1", "etag": hashlib.md5(b"\0" * 10).hexdigest()},
                      {"part_number": "2", "etag": hashlib.md5(b"\1" * 10).hexdigest()}]

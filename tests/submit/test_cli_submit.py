@@ -329,7 +329,8 @@ def test_review_rejection_loop_end_to_end(tmp_path: Path, media_factory: Any) ->
                     '[account]\nna_whitelisted = true\n', encoding="utf-8")
     # The drawn presenter has no real face: the loop is about the service's review.
     (job / "preflight.toml").write_text('ignore = ["PRS"]\n', encoding="utf-8")
-    with running(advance_seconds=0.05, data_dir=tmp_path / "sb") as sb:
+    with running(advance_seconds=0.05, data_dir=tmp_path / "sb",
+                 na_whitelisted=True) as sb:
         base = [*CLI, "submit", str(spec), "--endpoint", sb.url, "--wait",
                 "--poll-interval", "0.05"]
         refused = subprocess.run(base, env=_env(sb), capture_output=True, text=True,

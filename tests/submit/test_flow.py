@@ -65,7 +65,7 @@ def test_happy_path_three_parts_audio_zip_images(sandbox: Sandbox, tmp_path: Pat
 
 
 def test_action_video_is_confirmed(sandbox: Sandbox, tmp_path: Path) -> None:
-    man = make_manifest(tmp_path / "job", action=True, images=False, audio=False)
+    man = make_manifest(tmp_path / "job", action=True, audio=False)
     result = _run(sandbox, tmp_path, man)
     assert "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED" in result.commands
     assert result.state == "JOB_SUCCESS"
@@ -186,7 +186,7 @@ def test_spent_or_expired_url_is_reported_clearly(sandbox: Sandbox, tmp_path: Pa
 
 def test_url_the_service_recorded_counts_as_done(sandbox: Sandbox, tmp_path: Path) -> None:
     """Even if the local record was lost, a part the service lists is not sent again."""
-    man = make_manifest(tmp_path / "job", parts=3, audio=False, images=False)
+    man = make_manifest(tmp_path / "job", parts=3, audio=False)
     job_id = _first_run_fails_after(sandbox, tmp_path, man, 1)
     store = StateStore(tmp_path / "state" / "preflight-state.sqlite")
     done = next(p for p in store.parts(job_id) if p.status == "done")
@@ -225,7 +225,7 @@ def test_token_auth_end_to_end(tmp_path: Path) -> None:
     from preflight.metastudio.credentials import Credentials
     from preflight.sandbox import running
 
-    with running(token="tok-abcdef-123456", advance_seconds=0.02) as sb:
+    with running(token="tok-abcdef-123456", advance_seconds=0.02, na_whitelisted=True) as sb:
         creds = Credentials(project_id=sb.config.project_id, token="tok-abcdef-123456")
         man = make_manifest(tmp_path / "job", audio=False, images=False)
         result = submit(manifest=man, endpoint=sb.url, credentials=creds, wait=True,

@@ -4,6 +4,7 @@ state sets, and a stand-in that applies its own rules."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from preflight.metastudio import (
     is_final,
 )
 from preflight.sandbox import Sandbox, running
+from preflight.sandbox.store import Rejection
 from preflight.submitter.flow import action_answer
 from preflight.workflows.pipeline import submit
 from tests.submit.conftest import FAST_RETRY, make_manifest
@@ -56,7 +58,7 @@ def test_lost_answer_is_resolved_by_show_not_resent(sandbox: Sandbox, tmp_path: 
 def test_lost_answer_with_the_job_still_waiting_is_resent_once(sandbox: Sandbox,
                                                                tmp_path: Path) -> None:
     # a 500 before the command ran: Show says it did not take effect, so it is sent again
-    man = make_manifest(tmp_path / "job", parts=2, images=False, audio=False)
+    man = make_manifest(tmp_path / "job", parts=2, audio=False)
     events: list[Any] = []
     sandbox.config.faults.fail_api.add(6)  # create, 2x GET_MULTIPART(verify) ... a command
     result = _run(sandbox, tmp_path, man, progress=events.append)
@@ -77,7 +79,8 @@ def test_grant_confirmation_failure_is_a_warning(sandbox: Sandbox, tmp_path: Pat
 
 def test_requested_urls_only_and_missing_url_deletes_the_job(tmp_path: Path) -> None:
     with running(advance_seconds=0.05, data_dir=tmp_path / "sb", urls="requested") as sb:
-        man = make_manifest(tmp_path / "a", images=False, audio=False)
+        man = make_manifest(tmp_path / "a", audio=False)
+        man = replace(man, uploads=tuple(u for u in man.uploads if u.slot != "cover"))
         ok = _run(sb, tmp_path / "a", man)
         assert ok.state == "JOB_SUCCESS"
         create = next(e for e in sb.journal() if e.get("op") == "create")
@@ -91,7 +94,7 @@ def test_requested_urls_only_and_missing_url_deletes_the_job(tmp_path: Path) -> 
 
 
 def test_all_urls_stand_in_serves_the_same_client(sandbox: Sandbox, tmp_path: Path) -> None:
-    man = make_manifest(tmp_path / "job", images=False, audio=False)
+    man = make_manifest(tmp_path / "job", audio=False)
     assert _run(sandbox, tmp_path, man).state == "JOB_SUCCESS"
     create = next(e for e in sandbox.journal() if e.get("op") == "create")
     assert create["urls"] == 3 + 7  # every single-file slot too
@@ -116,15 +119,17 @@ def test_action_video_query_answers_of_both_shapes() -> None:
     assert urls == [] and parts == {1: '"abc"', 2: None}
 
 
-def test_action_video_query_is_never_proof(sandbox: Sandbox, tmp_path: Path) -> None:
+def test_action_video_query_is_never_proof(tmp_path: Path) -> None:
     # the action video's second PUT is stored but its answer lost: the query lists it, but
     # only Show (after confirm) could prove it, so it stays unproven and is said so
+    # (an NA-whitelisted account: no ID documents, so the third PUT is the action video's)
     man = make_manifest(tmp_path / "job", action=True, images=False, audio=False, parts=1)
-    sandbox.config.faults.lose_put.add(3)
-    result = _run(sandbox, tmp_path, man)
-    assert result.state == "JOB_SUCCESS"
-    assert any(u.startswith("action_video part") for u in result.unproven)
-    _assert_consistent(sandbox, man, result.job_id)
+    with running(advance_seconds=0.05, data_dir=tmp_path / "na", na_whitelisted=True) as na:
+        na.config.faults.lose_put.add(3)
+        result = _run(na, tmp_path, man)
+        assert result.state == "JOB_SUCCESS"
+        assert any(u.startswith("action_video part") for u in result.unproven)
+        _assert_consistent(na, man, result.job_id)
 
 
 def test_state_sets() -> None:
@@ -189,25 +194,25 @@ def test_dry_run_of_a_recorded_job_shows_the_resume_plan(sandbox: Sandbox,
 
 def _failed_then_changed(sb: Sandbox, tmp: Path) -> tuple[Any, str]:
     """Submit a job the stand-in's review rejects, then change its video (same spec)."""
-    man = make_manifest(tmp / "job", images=False, audio=False)
+    man = make_manifest(tmp / "job", audio=False)
     job_id = _run(sb, tmp, man, wait=False).job_id
     with sb.state.lock:
         job = sb.state.jobs[job_id]
-        job.rejection = "video resolution 1280x720 is not accepted"
+        job.rejection = Rejection("video resolution 1280x720 is not accepted")
         assert job.submitted_at is not None
         job.submitted_at -= 1.0  # the review step is over
         sb.state.advance(job)
         assert job.state == "AUTO_VERIFY_FAILED"
-    changed = make_manifest(tmp / "job", images=False, audio=False, seed=1)
+    changed = make_manifest(tmp / "job", audio=False, seed=1)
     return changed, job_id
 
 
 def test_job_in_review_is_never_touched(tmp_path: Path) -> None:
     with running(advance_seconds=30, data_dir=tmp_path / "sb") as sb:
-        man = make_manifest(tmp_path / "job", images=False, audio=False)
+        man = make_manifest(tmp_path / "job", audio=False)
         job_id = _run(sb, tmp_path, man, wait=False).job_id
         before = len([e for e in sb.journal() if e.get("op") in ("command", "update")])
-        changed = make_manifest(tmp_path / "job", images=False, audio=False, seed=1)
+        changed = make_manifest(tmp_path / "job", audio=False, seed=1)
         with pytest.raises(SetupError, match="never touched") as info:
             _run(sb, tmp_path, changed, wait=False)
         assert job_id in str(info.value) and "AUTO_VERIFYING" in str(info.value)
