@@ -146,7 +146,9 @@ _RUNNING = (UPLOAD, REVIEWING, RUNNING)
 
 #: The transition table: the first matching rule decides. A lost Show answer stops every phase.
 RULES: tuple[Rule, ...] = (
+    _r(NEW, LOST, "", STOP, "exit 3: nothing changed; a rerun decides again"),
     _r(NEW, _ANY, "", CREATE, "create the job; record its id and upload URLs in one transaction"),
+    _r(CREATING, LOST, "", STOP, "exit 3: nothing changed; a rerun decides again"),
     _r(CREATING, _ANY, "", CLEAN_UP,
        "list every page of jobs; delete those the unanswered create made; then create"),
     _r(EARLIER, NOT_ASKED, "a field Update does not accept changed, last seen review failed",
