@@ -6,9 +6,7 @@ warning, and orphan clean-up reads every page of the job list."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -22,18 +20,14 @@ from preflight.errors import SetupError
 from preflight.sandbox import Sandbox, running
 from preflight.submitter.flow import SubmitResult, create_body, make_client, submission_key
 from preflight.submitter.state import StateStore
-from preflight.workflows.pipeline import submit
-from tests.submit.conftest import FAST_RETRY, make_manifest
-
-CLI = [sys.executable, "-c", "import sys; from preflight.cli import main; sys.exit(main())"]
+from tests.submit.conftest import make_manifest
+from tests.submit.test_cli_submit import CLI, _args, _env, _package
+from tests.submit.test_flow import _run as run_flow
 
 
 def _run(sb: Sandbox, tmp: Path, man: Any, **kw: Any) -> SubmitResult:
-    kw.setdefault("retry", FAST_RETRY)
-    result = submit(manifest=man, endpoint=sb.url, credentials=sb.credentials,
-                    state_dir=tmp / "state", poll_interval=0.02, **kw)
-    assert isinstance(result, SubmitResult)
-    return result
+    kw.setdefault("wait", False)
+    return run_flow(sb, tmp, man, **kw)
 
 
 def _api(sb: Sandbox) -> list[dict[str, Any]]:
@@ -41,14 +35,12 @@ def _api(sb: Sandbox) -> list[dict[str, Any]]:
 
 
 def _reject(sb: Sandbox, job_id: str) -> None:
-    """The stand-in's review rejects the submitted job."""
+    """The stand-in's review rejects the submitted job (its review step is over)."""
     with sb.state.lock:
         job = sb.state.jobs[job_id]
-        job.rejection = "video resolution 1280x720 is not accepted"
-        assert job.submitted_at is not None
-        job.submitted_at -= 1.0  # the review step is over
-        sb.state.advance(job)
-        assert job.state == "AUTO_VERIFY_FAILED"
+        job.rejection, job.submitted_at = "resolution not accepted", time.time() - 1.0
+    with make_client(endpoint=sb.url, credentials=sb.credentials) as client:
+        assert client.show(job_id).data["state"] == "AUTO_VERIFY_FAILED"
 
 
 def _rejected_job(sb: Sandbox, tmp: Path, job: dict[str, Any]) -> str:
@@ -134,24 +126,6 @@ def slow_sandbox(tmp_path: Path) -> Iterator[Sandbox]:
         yield sb
 
 
-def _env(sb: Sandbox) -> dict[str, str]:
-    return {**os.environ, "HUAWEICLOUD_SDK_AK": sb.config.ak, "HUAWEICLOUD_SDK_SK": sb.config.sk,
-            "HUAWEICLOUD_SDK_PROJECT_ID": sb.config.project_id, "NO_COLOR": "1"}
-
-
-def _cli_job(tmp: Path) -> tuple[Path, Path]:
-    man = make_manifest(tmp / "job", parts=2)
-    pkg = tmp / "job" / "pkg"
-    pkg.mkdir()
-    man.save(pkg / "manifest.json")
-    return Path(man.spec_path), pkg
-
-
-def _submit_args(sb: Sandbox, spec: Path, pkg: Path, *extra: str) -> list[str]:
-    return [*CLI, "submit", str(spec), "--endpoint", sb.url, "--package-dir", str(pkg),
-            "--state-dir", str(pkg.parent / "state"), "--poll-interval", "0.05", *extra]
-
-
 def _move_when_submitted(sb: Sandbox, state: str, log: dict[str, Any]) -> threading.Thread:
     """Once a job is submitted, staff move it to `state` (with an operation_logs entry)."""
     def move() -> None:
@@ -173,10 +147,10 @@ def _move_when_submitted(sb: Sandbox, state: str, log: dict[str, Any]) -> thread
 def test_train_failed_ends_submit_wait_non_zero_and_a_rerun_follows_it_again(
         slow_sandbox: Sandbox, tmp_path: Path) -> None:
     sb = slow_sandbox
-    spec, pkg = _cli_job(tmp_path)
+    spec, pkg, _ = _package(tmp_path, parts=2)
     mover = _move_when_submitted(sb, "TRAIN_FAILED", {
         "log_description": "training failed: the face leaves the frame", "error_code": "E42"})
-    first = subprocess.run(_submit_args(sb, spec, pkg, "--wait"), env=_env(sb),
+    first = subprocess.run(_args(sb, spec, pkg, "--wait"), env=_env(sb),
                            capture_output=True, text=True, timeout=120)
     mover.join(timeout=5)
     assert first.returncode == 3, first.stderr
@@ -189,7 +163,7 @@ def test_train_failed_ends_submit_wait_non_zero_and_a_rerun_follows_it_again(
         job = next(iter(sb.state.jobs.values()))
         job.state, job.submitted_at = "TRAINING", time.time() - 100
         sb.config.advance_seconds = 0.05
-    again = subprocess.run(_submit_args(sb, spec, pkg, "--wait", "--format", "json"),
+    again = subprocess.run(_args(sb, spec, pkg, "--wait", "--format", "json"),
                            env=_env(sb), capture_output=True, text=True, timeout=120)
     assert again.returncode == 0, again.stderr
     summary = json.loads(again.stdout)
@@ -199,8 +173,8 @@ def test_train_failed_ends_submit_wait_non_zero_and_a_rerun_follows_it_again(
 
 def test_timeout_while_running_exits_3_with_its_own_message(slow_sandbox: Sandbox,
                                                            tmp_path: Path) -> None:
-    spec, pkg = _cli_job(tmp_path)
-    r = subprocess.run(_submit_args(slow_sandbox, spec, pkg, "--wait", "--timeout", "0.3",
+    spec, pkg, _ = _package(tmp_path, parts=2)
+    r = subprocess.run(_args(slow_sandbox, spec, pkg, "--wait", "--timeout", "0.3",
                                     "--format", "json"),
                        env=_env(slow_sandbox), capture_output=True, text=True, timeout=120)
     assert r.returncode == 3, r.stderr
