@@ -411,3 +411,7 @@ def state_class(state: str) -> str:
 COMMAND_RESULT = "commond_result"
 #: List2dModelTrainingJob's largest page (``limit`` 1~100, dossier §2.4).
 LIST_PAGE_MAX = 100
+#: The choreography video and the authorization letter, by slot name (see `SLOTS`).
+ACTION_SLOT, GRANT_SLOT = "action_video", "grant_file"
+#: Fields of a command answer: the failure reason and the uploaded parts (sic, dossier §2.1).
+COMMAND_FAILED_REASON, MULTIPART_DATA = "excute_failed_msg", "multipart_data"

@@ -13,6 +13,7 @@ from typing import Any
 from preflight.errors import SubmitError
 from preflight.manifest import Manifest, Upload
 from preflight.metastudio import (
+    ACTION_SLOT,
     BODY_DEFAULTS,
     BODY_FIELDS,
     FIXED_BODY_FIELDS,
@@ -29,7 +30,7 @@ def create_body(manifest: Manifest) -> dict[str, Any]:
     video = manifest.upload(REQUIRED_SLOT)
     if video is not None and (len(video.parts) > 1 or MULTIPART_FIELDS[0] in body):
         body[MULTIPART_FIELDS[0]] = len(video.parts)
-    action = manifest.upload("action_video")
+    action = manifest.upload(ACTION_SLOT)
     if action is not None:
         body[MULTIPART_FIELDS[1]] = len(action.parts)
     return body

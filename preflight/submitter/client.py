@@ -22,6 +22,7 @@ from preflight._version import __version__
 from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitError
 from preflight.metastudio import (
     COMMAND_FAILED,
+    COMMAND_FAILED_REASON,
     COMMAND_OK,
     COMMAND_RESULT,
     JOBS_PATH,
@@ -275,7 +276,7 @@ class MetaStudioClient:
         result = resp.data.get(COMMAND_RESULT)
         if result == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
-            reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
+            reason = resp.data.get(COMMAND_FAILED_REASON) or msg or "no reason given"
             reason = scrub(str(reason), self._secrets())
             raise CommandFailed(f"{command} failed: {reason}", status=resp.status,
                                 error_code=code, error_msg=reason,

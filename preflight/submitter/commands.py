@@ -9,8 +9,11 @@ from typing import Any
 from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitError
 from preflight.manifest import Manifest
 from preflight.metastudio import (
+    ACTION_SLOT,
     CONFIRM_GRANT_COMMAND,
+    GRANT_SLOT,
     MULTIPART_CONFIRM,
+    MULTIPART_DATA,
     MULTIPART_QUERY,
     REQUIRED_SLOT,
     SLOTS,
@@ -24,7 +27,7 @@ from preflight.submitter.uploader import PartTask, etag_matches
 def multipart(data: Mapping[str, Any]) -> dict[int, str | None]:
     """Part number -> ETag from a ``multipart_data`` answer (part numbers come as strings)."""
     out: dict[int, str | None] = {}
-    items = data.get("multipart_data")
+    items = data.get(MULTIPART_DATA)
     if not isinstance(items, list):
         return out
     for item in items:
@@ -45,7 +48,7 @@ def action_answer(data: Mapping[str, Any]) -> tuple[list[str], dict[int, str | N
     uploaded-part data in ``multipart_data`` like GET_MULTIPART_UPLOADED's."""
     urls: list[str] = []
     for key, value in data.items():
-        if key != "multipart_data" and isinstance(value, list) and value and all(
+        if key != MULTIPART_DATA and isinstance(value, list) and value and all(
                 isinstance(v, str) for v in value):
             urls.extend(value)
     return urls, multipart(data)
@@ -54,9 +57,9 @@ def action_answer(data: Mapping[str, Any]) -> tuple[list[str], dict[int, str | N
 def needed(manifest: Manifest) -> list[str]:
     """The confirm commands this package needs before SUBMITVERIFYING, in order."""
     out = [MULTIPART_CONFIRM[REQUIRED_SLOT]]
-    if manifest.upload("action_video") is not None:
-        out.append(MULTIPART_CONFIRM["action_video"])
-    if manifest.upload("grant_file") is not None:
+    if manifest.upload(ACTION_SLOT) is not None:
+        out.append(MULTIPART_CONFIRM[ACTION_SLOT])
+    if manifest.upload(GRANT_SLOT) is not None:
         out.append(CONFIRM_GRANT_COMMAND)
     return out
 
@@ -147,7 +150,7 @@ def verifier(ctx: Context, job_id: str) -> Callable[[PartTask], bool | None]:
     """Asks the service whether a part arrived: True (yes), False (no), None (unknown)."""
     def verify(task: PartTask) -> bool | None:
         query = MULTIPART_QUERY.get(task.slot)
-        if task.slot == "action_video":
+        if task.slot == ACTION_SLOT:
             _action_listing(ctx, job_id, task)
             return _verify_show(ctx, job_id, task.slot)
         if query is not None:
@@ -175,7 +178,7 @@ def _action_listing(ctx: Context, job_id: str, task: PartTask) -> None:
     it may be a URL list or part data: never proof that a part arrived. Part data with a
     different ETag still means the service holds other bytes."""
     try:
-        data = ctx.client.command(job_id, MULTIPART_QUERY["action_video"]).data
+        data = ctx.client.command(job_id, MULTIPART_QUERY[ACTION_SLOT]).data
     except ServiceError:
         return
     _urls, parts = action_answer(data)  # URLs are never used: only ours are recorded
