@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from preflight.manifest import Manifest
 from preflight.metastudio import COUNT_FIELDS, MULTIPART_QUERY, REQUIRED_SLOT, SUBMIT_COMMAND
-from preflight.submitter.body import create_body
+from preflight.submitter.body import Change, create_body, update_body
 from preflight.submitter.client import MetaStudioClient
 from preflight.submitter.commands import needed
 from preflight.submitter.redact import redact_url
@@ -54,6 +54,19 @@ def _resume_plan(manifest: Manifest, client: MetaStudioClient, store: Record, ro
                                            body={"command": cmd}).redacted())
     reqs.append(client.prepare("GET", path).redacted())
     return DryRun(reqs, parts, key, resume_job=job_id, resume_phase=row.phase)
+
+
+def update_plan(manifest: Manifest, client: MetaStudioClient, job_id: str,
+                changes: tuple[Change, ...], key: str) -> DryRun:
+    """What a rerun after a failed review would send: Show, the update with UPDATE_VIDEO,
+    the part counts and the changed fields, the PUTs to the fresh URLs, the commands, Show."""
+    plan = dry_run(manifest, client, None, key)
+    path = f"{client.base_path}/{job_id}"
+    show = client.prepare("GET", path).redacted()
+    update = client.prepare("PUT", path, body=update_body(manifest, changes)).redacted()
+    rest = [{**r, "url": r["url"].replace("{job_id}", job_id)} for r in plan.requests[1:]]
+    return DryRun([show, update, *rest], plan.parts, key, resume_job=job_id,
+                  resume_phase="update")
 
 
 def dry_run(manifest: Manifest, client: MetaStudioClient, store: Record | None, key: str,

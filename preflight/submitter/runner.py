@@ -20,13 +20,14 @@ from preflight.metastudio import (
     UPLOAD,
     state_class,
 )
+from preflight.metastudio import REVIEW_FAILED as REVIEW_FAILED_CLASS
 from preflight.submitter import jobs, machine, transfer
 from preflight.submitter.body import BodyDiff, compare, create_body, submission_key
 from preflight.submitter.client import MetaStudioClient
 from preflight.submitter.commands import confirm, needed, send_once
 from preflight.submitter.context import Context, Unanswered
 from preflight.submitter.machine import Record, Step, decide
-from preflight.submitter.plan import dry_run
+from preflight.submitter.plan import dry_run, update_plan
 from preflight.submitter.progress import ProgressCallback, ProgressEvent, ProgressSink
 from preflight.submitter.result import (
     FAILED,
@@ -78,7 +79,23 @@ class Submission:
                                         state_path=str(store.path)), jobs)
 
     def dry_run(self) -> DryRun:
-        """The requests that would be sent now (secrets redacted); nothing is sent."""
+        """The requests that would be sent now (secrets redacted); nothing is sent. After a
+        review failure the record saw, the update of that job with its changed fields.
+
+        :raises SetupError: a field Update does not accept changed (a run would refuse too).
+        """
+        row = None if self.new_job else self._row()
+        earlier = self._earlier_row() if row is None and not self.new_job else None
+        if earlier is not None and earlier.job_id and earlier.state \
+                and state_class(earlier.state) == REVIEW_FAILED_CLASS:
+            self._earlier = earlier
+            decided = decide(Record(machine.EARLIER, fixed_changes=tuple(
+                c.field for c in self._diff(earlier.job_id).fixed), known=REVIEW_FAILED_CLASS),
+                REVIEW_FAILED_CLASS)
+            if decided.kind == machine.REFUSE_FIXED:
+                self._end(decided, REVIEW_FAILED_CLASS)
+            return update_plan(self.manifest, self.client, earlier.job_id,
+                               self._diff(earlier.job_id).changes, self.key)
         return dry_run(self.manifest, self.client, self.store, self.key, self.new_job)
 
     # -- the loop ------------------------------------------------------------------------------

@@ -167,6 +167,9 @@ def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path,
         def latest(self, key: str) -> None:
             return None
 
+        def jobs(self) -> list[Any]:
+            return []
+
     run = Submission(man, client, _NoStore(), spec_path=spec_path)  # type: ignore[arg-type]
     return run.dry_run()
 

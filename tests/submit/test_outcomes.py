@@ -248,3 +248,47 @@ def test_orphan_clean_up_reads_every_page(sandbox: Sandbox, tmp_path: Path) -> N
     assert orphan in sandbox.state.deleted and result.job_id != orphan
     assert not set(others) & sandbox.state.deleted
     assert len([e for e in _api(sandbox) if e.get("op") == "list"]) >= 2
+
+
+def test_dry_run_after_a_rejection_shows_the_update_of_the_same_job(sandbox: Sandbox,
+                                                                    tmp_path: Path) -> None:
+    from preflight.submitter.flow import DryRun
+    from preflight.workflows.pipeline import submit
+
+    job_id = _rejected_job(sandbox, tmp_path, {"batch_name": "spring"})
+    before = len(sandbox.journal())
+
+    def dry(job: dict[str, Any]) -> Any:
+        return submit(manifest=make_manifest(tmp_path / "job", job=job), endpoint=sandbox.url,
+                      credentials=sandbox.credentials, state_dir=tmp_path / "state",
+                      dry_run=True)
+
+    plan = dry({"batch_name": "fall"})
+    assert isinstance(plan, DryRun) and plan.resume_job == job_id
+    assert len(sandbox.journal()) == before
+    methods = [(r["method"], r["body"]) for r in plan.requests[:2]]
+    assert methods == [("GET", None), ("PUT", {"command_message": "UPDATE_VIDEO",
+                                               "video_multipart_count": 3,
+                                               "batch_name": "fall"})]
+    assert not any(r["method"] == "POST" and r["url"].endswith("/jobs") for r in plan.requests)
+    with pytest.raises(SetupError, match="model_version"):
+        dry({"model_version": "V3.3"})
+
+
+def test_the_steps_of_a_fresh_submission(sandbox: Sandbox, tmp_path: Path) -> None:
+    from preflight.submitter.runner import Submission
+
+    man = make_manifest(tmp_path / "job", action=True)
+    store = StateStore(tmp_path / "state.sqlite")
+    with make_client(endpoint=sandbox.url, credentials=sandbox.credentials) as client:
+        run = Submission(man, client, store, spec_path=man.spec_path)
+        result = run.run()
+    store.close()
+    assert result.outcome == "running" and result.created
+    assert [step for _, _, step in run.trail] == [
+        "create", "upload parts", "confirm", "confirm", "confirm", "submit", "show",
+        "done: left running"]
+    assert run.trail[-1][1] == "reviewing"
+    assert result.commands == ["CONFIRM_MULTIPART_UPLOADED",
+                               "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
+                               "CONFIRM_AUTHORIZATION_LETTER", "SUBMITVERIFYING"]
