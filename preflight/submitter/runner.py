@@ -158,8 +158,17 @@ class Submission:
         return result
 
     def _row(self) -> JobRow | None:
+        """The newest record for this key, unless its job has moved on since under another
+        key (updated with other files or fields): then the record is history."""
         row = self.store.latest(self.key)
-        return row if row is not None and row.seq > self._floor else None
+        if row is None or row.seq <= self._floor:
+            return None
+        if row.job_id and not row.phase.startswith("abandoned"):
+            newest = next((j for j in self.store.jobs() if j.job_id == row.job_id
+                           and not j.phase.startswith("abandoned")), row)
+            if newest.seq > row.seq:
+                return None
+        return row
 
     def _earlier_row(self) -> JobRow | None:
         """The newest job recorded for this spec on this service under another key (its

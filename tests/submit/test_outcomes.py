@@ -292,3 +292,16 @@ def test_the_steps_of_a_fresh_submission(sandbox: Sandbox, tmp_path: Path) -> No
     assert result.commands == ["CONFIRM_MULTIPART_UPLOADED",
                                "CONFIRM_ACTION_VIDEO_MULTIPART_UPLOADED",
                                "CONFIRM_AUTHORIZATION_LETTER", "SUBMITVERIFYING"]
+
+
+def test_going_back_to_the_first_version_after_a_second_rejection_updates_again(
+        sandbox: Sandbox, tmp_path: Path) -> None:
+    job_id = _rejected_job(sandbox, tmp_path, {"batch_name": "spring"})
+    assert _run(sandbox, tmp_path, make_manifest(tmp_path / "job",
+                                                 job={"batch_name": "summer"})).updated
+    _reject(sandbox, job_id)
+    back = _run(sandbox, tmp_path, make_manifest(tmp_path / "job", job={"batch_name": "spring"}),
+                wait=True)
+    assert back.updated and back.job_id == job_id and back.state == "JOB_SUCCESS"
+    assert back.changes == [{"field": "batch_name", "was": "summer", "now": "spring"}]
+    assert len([e for e in _api(sandbox) if e.get("op") == "create"]) == 1
