@@ -12,13 +12,14 @@ from preflight.submitter.result import SubmitResult
 from preflight.submitter.state import StateStore
 
 
-class Unanswered(Exception):
-    """A step's request got no usable answer (5xx, throttling, a dropped connection): the run
-    waits and decides again. ``error`` is raised once the tries are used up."""
+@dataclass(frozen=True)
+class Unanswered:
+    """What a step returns when its request got no usable answer (5xx, throttling, a dropped
+    connection): the run waits and decides again; ``error`` is raised once the tries are used
+    up."""
 
-    def __init__(self, error: Exception, why: str):
-        super().__init__(why)
-        self.error, self.why = error, why
+    error: Exception
+    why: str
 
 
 @dataclass

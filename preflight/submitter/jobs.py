@@ -27,12 +27,11 @@ def _unanswered(exc: ServiceError | NetworkError) -> tuple[str, bool] | None:
     return None
 
 
-def create(ctx: Context) -> str:
+def create(ctx: Context) -> str | Unanswered:
     """Create2dModelTrainingJob, one try; the job id, every upload URL and the body sent are
-    recorded in one transaction.
+    recorded in one transaction. `Unanswered` when no usable answer came (the record stays
+    ``creating`` when the service may have made the job, so the next step cleans up first).
 
-    :raises Unanswered: no usable answer (the record stays ``creating`` when the service may
-        have made the job, so the next step cleans up first).
     :raises ServiceError: the service refused the body.
     """
     body = create_body(ctx.manifest)
@@ -49,7 +48,7 @@ def create(ctx: Context) -> str:
             raise
         if not retry[1]:
             store.abandon(seq, "create not sent")
-        raise Unanswered(exc, f"create job: {retry[0]}") from None
+        return Unanswered(exc, f"create job: {retry[0]}")
     job_id = resp.data.get("job_id")
     if not isinstance(job_id, str) or not job_id:
         store.abandon(seq, "no job id")
@@ -107,12 +106,12 @@ def clean_up(ctx: Context, row: JobRow) -> None:
     ctx.store.abandon(row.seq, "interrupted create")
 
 
-def update(ctx: Context, job_id: str, diff: BodyDiff) -> str:
+def update(ctx: Context, job_id: str, diff: BodyDiff) -> str | Unanswered:
     """Update2dModelTrainingJob after a failed review, one try: UPDATE_VIDEO, the new part
     counts and every changed body field; the fresh URLs are recorded before the first upload
-    (dossier §2.4).
+    (dossier §2.4). `Unanswered` when no usable answer came (the record stays ``updating``:
+    Show decides).
 
-    :raises Unanswered: no usable answer (the record stays ``updating``: Show decides).
     :raises ServiceError: the service refused the update.
     """
     client, store = ctx.client, ctx.store
@@ -130,7 +129,7 @@ def update(ctx: Context, job_id: str, diff: BodyDiff) -> str:
         if retry is None:
             store.abandon(seq, "update refused")
             raise
-        raise Unanswered(exc, f"update job: {retry[0]}") from None
+        return Unanswered(exc, f"update job: {retry[0]}")
     try:
         urls = all_urls(ctx.manifest, resp.data)
     except SubmitError as exc:

@@ -140,17 +140,17 @@ class Submission:
                     raise SubmitError(f"the submission does not advance ({step.kind} "
                                       f"{MAX_REPEATS} times without effect); run submit "
                                       "again later")
-            try:
-                answer = self._do(step, answer)
-            except Unanswered as exc:
+            answer_or_retry = self._do(step, answer)
+            if isinstance(answer_or_retry, Unanswered):
                 tries[step.kind] += 1
                 if tries[step.kind] >= policy.attempts:
-                    raise exc.error from None
+                    raise answer_or_retry.error
                 delay = policy.delay(tries[step.kind])
-                self.ctx.retrying(f"{exc.why}; retrying in {delay:.1f} s")
+                self.ctx.retrying(f"{answer_or_retry.why}; retrying in {delay:.1f} s")
                 policy.sleep(delay)
                 answer = machine.NOT_ASKED
                 continue
+            answer = answer_or_retry
             self._fresh = True
         if self._wait_started is not None:
             result.wait_seconds = time.monotonic() - self._wait_started
@@ -217,8 +217,8 @@ class Submission:
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def _do(self, step: Step, answer: str) -> str:
-        """Carry out one step; the service's answer for the next decision."""
+    def _do(self, step: Step, answer: str) -> str | Unanswered:
+        """Carry out one step; the service's answer for the next decision, or `Unanswered`."""
         ctx, kind = self.ctx, step.kind
         row = self._row()
         job_id = ctx.result.job_id
@@ -226,8 +226,10 @@ class Submission:
             return self._show(row)
         if kind == machine.CREATE:
             self._earlier_done = True
-            ctx.result.job_id = jobs.create(ctx)
-            ctx.result.created = True
+            made = jobs.create(ctx)
+            if isinstance(made, Unanswered):
+                return made
+            ctx.result.job_id, ctx.result.created = made, True
         elif kind == machine.CLEAN_UP:
             assert row is not None
             jobs.clean_up(ctx, row)
@@ -238,8 +240,10 @@ class Submission:
                 target = row.job_id
             assert target is not None
             self._earlier_done = True
-            ctx.result.job_id = jobs.update(ctx, target, self._diff(target))
-            ctx.result.updated = True
+            updated = jobs.update(ctx, target, self._diff(target))
+            if isinstance(updated, Unanswered):
+                return updated
+            ctx.result.job_id, ctx.result.updated = updated, True
         elif kind == machine.UPLOAD_PARTS:
             transfer.upload(ctx, job_id)
         elif kind == machine.CONFIRM:
