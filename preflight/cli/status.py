@@ -32,7 +32,9 @@ def status_cmd(target: str | None, region: str | None, endpoint: str | None,
     preflight status avatar.toml        # the job submitted from this spec
     preflight status 3f2a...            # any job id (give --region or --endpoint)
     """
+    from preflight.submitter.result import failure_reason
     from preflight.submitter.session import status
+    from preflight.submitter.state import DONE
 
     results = status(target, region=region, endpoint=endpoint, app_user_id=app_user_id,
                      state_dir=state_dir, insecure_http=insecure_http)
@@ -41,7 +43,11 @@ def status_cmd(target: str | None, region: str | None, endpoint: str | None,
         return Outcome()
     for r in results:
         click.echo(f"job {r.job_id}  {r.name or ''}  state {r.state}"
-                   + ("  (final)" if r.final else ""))
+                   + ("  (final)" if r.final else "")
+                   + ("  (failed after the review)" if r.failed else ""))
+        if r.failed:
+            click.echo(f"  reason: {failure_reason(r.history, r.state)}; the service's staff "
+                       "may move it back: run status again to follow it")
         for line in review_lines(r.history):
             click.echo(f"  {line}")
         for log in r.history:
@@ -51,6 +57,6 @@ def status_cmd(target: str | None, region: str | None, endpoint: str | None,
         local: Any = r.local
         if local:
             parts = local.get("parts", [])
-            done = sum(1 for p in parts if p["status"] == "done")
+            done = sum(1 for p in parts if p["status"] == DONE)
             click.echo(f"  local: {local['phase']}, {done}/{len(parts)} upload(s) done")
     return Outcome()

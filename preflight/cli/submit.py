@@ -45,6 +45,11 @@ def _show_result(result: SubmitResult, fmt: str) -> None:
         return
     how = "created" if result.created else ("updated" if result.updated else "resumed")
     click.echo(f"job {result.job_id} ({how}) state {result.state}")
+    for change in result.changes:
+        was = "(unknown)" if change["was"] is None else json.dumps(change["was"],
+                                                                   ensure_ascii=False)
+        click.echo(f"  changed: {change['field']}: {was} → "
+                   f"{json.dumps(change['now'], ensure_ascii=False)}")
     rate = (f", {human(result.bytes_sent / result.upload_seconds)}/s"
             if result.upload_seconds > 0 and result.bytes_sent else "")
     click.echo(f"  upload: {result.parts_uploaded} part(s), {human(result.bytes_sent)} in "
@@ -111,7 +116,8 @@ def review_lines(logs: list[dict[str, Any]]) -> list[str]:
 @click.option("--poll-interval", type=click.FloatRange(0.05), default=10.0, show_default=True,
               help="Seconds between polls with --wait.")
 @click.option("--timeout", "wait_timeout", type=click.FloatRange(0), default=None,
-              help="Stop waiting after this many seconds (the job goes on).")
+              help="Stop waiting after this many seconds; exit 3 if the job is still running "
+              "then (it goes on).")
 @click.option("--force", "--no-check", "force", is_flag=True, help="Package and send even when "
               "the check finds errors (e.g. to see the review reject a take).")
 @click.option("--dry-run", is_flag=True, help="Print the requests that would be sent "
@@ -129,7 +135,9 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, insecure_htt
 
     Credentials come from the environment: HUAWEICLOUD_SDK_AK, HUAWEICLOUD_SDK_SK and
     HUAWEICLOUD_SDK_PROJECT_ID (or HUAWEICLOUD_SDK_TOKEN with the project id).
-    Exit 3 when the service or the network refuses the submission.
+    Exit 3 when the service or the network refuses the submission, when the job ends
+    failed (review, training or processing failure, rejected), or when --timeout runs out
+    while it still runs.
 
     \b
     preflight submit avatar.toml --region cn-north-4 --wait
@@ -160,6 +168,19 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, insecure_htt
         return Outcome()
     _show_result(result, fmt)
     if result.success is False:
-        click.echo(f"preflight: job {result.job_id} ended in {result.state}", err=True)
+        _show_failure(result)
         return Outcome(service_failed=True)
     return Outcome()
+
+
+def _show_failure(result: SubmitResult) -> None:
+    """Why the run failed and what to do next (stderr)."""
+    from preflight.submitter.result import TIMED_OUT
+
+    if result.outcome == TIMED_OUT:
+        click.echo(f"preflight: {result.reason}", err=True)
+    else:
+        click.echo(f"preflight: job {result.job_id} ended in {result.state}"
+                   + (f": {result.reason}" if result.reason else ""), err=True)
+    if result.next_step:
+        click.echo(f"preflight: next: {result.next_step}", err=True)

@@ -360,3 +360,70 @@ ACTION_COMMAND_MESSAGES = tuple(m for m in COMMAND_MESSAGES if "ACTION" in m)
 #: Review and training steps a submitted job passes through (§2.3).
 MANUAL_VERIFYING = "MANUAL_VERIFYING"
 TRAINING = "TRAINING"
+
+# ---- what a submission makes of a state; which fields an update may change (dossier §2.3, §2.4) -
+
+#: Create-body fields Update2dModelTrainingJob also accepts, apart from ``command_message`` and
+#: the part counts (which every update after a failed review sends anyway) (dossier §2.4).
+UPDATABLE_BODY_FIELDS = (frozenset(UPDATE_FIELDS) & frozenset(BODY_FIELDS)) - {
+    "command_message", *MULTIPART_FIELDS}
+#: Create-body fields Update does not accept (``model_version``, ``is_flexus``,
+#: ``is_only_human_model``, ...): changing one needs a new job (dossier §2.4).
+FIXED_BODY_FIELDS = frozenset(BODY_FIELDS) - frozenset(UPDATE_FIELDS)
+#: An NA-whitelist user rejected the trained result (dossier §2.3).
+JOB_REJECT = "JOB_REJECT"
+#: An NA-whitelist user suspended the job (CONFIRM_PENDING): it waits for CONFIRM_ACTIVE.
+SUSPENDED_STATES = frozenset({"JOB_PENDING"})
+#: States the dossier lists after the console groups (§2.3).
+OTHER_STATES = frozenset({
+    "WAIT_TEST_VIDEO_CHECK", "TEST_VIDEO_CHECK_PROCESSING", "TEST_VIDEO_CHECK_SUCCESS",
+    "TEST_VIDEO_CHECK_FAILED", "VIDEO_ANALYZE_PROCESSING", "VIDEO_ANALYZE_SUCCESS",
+    "VIDEO_ANALYZE_FAILED", "ACTION_MARK_SUCCESS", "ACTION_MARK_FAILED", "ACTION_MARK_UPLOADED",
+    "MANUL_STOP_ACTION_MARK"})
+#: Every documented job state (dossier §2.3).
+KNOWN_STATES = (frozenset({WAIT_FILE_UPLOAD, JOB_REJECT}) | REVIEW_STATES | REVIEW_FAILED_STATES
+                | TRAINING_STATES | SUCCESS_STATES | USER_ACTION_STATES | SUSPENDED_STATES
+                | OTHER_STATES)
+#: Training, preprocessing and other processing failures after the review: every documented
+#: ``*_FAILED`` state that is not a review failure. Staff normally handle them and may move the
+#: job back (dossier §2.3); a user who sees one has a failed job until then.
+PROCESSING_FAILED_STATES = frozenset(
+    s for s in KNOWN_STATES if s.endswith("_FAILED")) - REVIEW_FAILED_STATES
+
+#: What a state means to a submission, one name per class (see `state_class`).
+UPLOAD, REVIEWING, REVIEW_FAILED, RUNNING, PROCESSING_FAILED, SUCCEEDED, REJECTED, USER_TURN = (
+    "upload", "reviewing", "review-failed", "running", "processing-failed", "succeeded",
+    "rejected", "user-turn")
+STATE_CLASSES = (UPLOAD, REVIEWING, REVIEW_FAILED, RUNNING, PROCESSING_FAILED, SUCCEEDED,
+                 REJECTED, USER_TURN)
+
+
+def state_class(state: str) -> str:
+    """The class of a job state: waiting for its files, in review, review failed, running
+    (training and every unknown state), failed after the review (any other ``*_FAILED``, known
+    or not), succeeded, rejected by the user, or waiting for the (NA-whitelist) user."""
+    if state == WAIT_FILE_UPLOAD:
+        return UPLOAD
+    if state in REVIEW_STATES:
+        return REVIEWING
+    if state in REVIEW_FAILED_STATES:
+        return REVIEW_FAILED
+    if state in SUCCESS_STATES:
+        return SUCCEEDED
+    if state == JOB_REJECT:
+        return REJECTED
+    if state in USER_ACTION_STATES or state in SUSPENDED_STATES:
+        return USER_TURN
+    if state.endswith("_FAILED"):
+        return PROCESSING_FAILED
+    return RUNNING
+
+
+#: The field of a command answer that says whether the command ran (sic, dossier §2.1).
+COMMAND_RESULT = "commond_result"
+#: List2dModelTrainingJob's largest page (``limit`` 1~100, dossier §2.4).
+LIST_PAGE_MAX = 100
+#: The choreography video and the authorization letter, by slot name (see `SLOTS`).
+ACTION_SLOT, GRANT_SLOT = "action_video", "grant_file"
+#: Fields of a command answer: the failure reason and the uploaded parts (sic, dossier §2.1).
+COMMAND_FAILED_REASON, MULTIPART_DATA = "excute_failed_msg", "multipart_data"

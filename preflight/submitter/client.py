@@ -20,7 +20,14 @@ import httpx
 
 from preflight._version import __version__
 from preflight.errors import CommandFailed, NetworkError, ServiceError, SubmitError
-from preflight.metastudio import COMMAND_FAILED, JOBS_PATH
+from preflight.metastudio import (
+    COMMAND_FAILED,
+    COMMAND_FAILED_REASON,
+    COMMAND_OK,
+    COMMAND_RESULT,
+    JOBS_PATH,
+    LIST_PAGE_MAX,
+)
 from preflight.metastudio.credentials import Credentials
 from preflight.metastudio.signer import query_value, sign
 from preflight.safeio import open_regular
@@ -198,8 +205,10 @@ class MetaStudioClient:
 
     def call(self, method: str, path: str, *, query: Sequence[tuple[str, Any]] = (),
              body: Mapping[str, Any] | None = None, what: str = "call",
-             retry: bool = True) -> Response:
-        """Send an API request with retries for transient failures.
+             retry: bool = True, command_answer: bool = False) -> Response:
+        """Send an API request with retries for transient failures. With ``command_answer``,
+        an answer whose body carries ``commond_result`` is returned whatever its HTTP status:
+        the body, not the status, says whether a command ran (dossier §2.1).
 
         :raises ServiceError: the service answered with an error (after retries if transient).
         :raises SubmitError: the network failed on every try.
@@ -225,7 +234,7 @@ class MetaStudioClient:
                                    cause=network_cause(exc)) from None
             data = _decode(resp)
             request_id = resp.headers.get("X-Request-Id")
-            if resp.status_code < 400:
+            if resp.status_code < 400 or (command_answer and COMMAND_RESULT in data):
                 return Response(resp.status_code, data, request_id, resp.headers)
             code, msg = _error_fields(data)
             if is_retryable_status(resp.status_code, code) and attempt < attempts:
@@ -258,19 +267,26 @@ class MetaStudioClient:
 
     def command(self, job_id: str, command: str, *, retry: bool = True,
                 **fields: Any) -> Response:
-        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises `CommandFailed`.
+        """Execute2dModelTrainingCommandByUser (§2.1). ``EXCUTE_FAILED`` raises `CommandFailed`
+        whatever the HTTP status (the service answers some refusals 400 + EXCUTE_FAILED).
         ``retry=False`` sends once: the caller resolves a lost answer (non-idempotent commands).
         """
         body = {"command": command, **fields}
         resp = self.call("POST", f"{self.base_path}/{quote(job_id, safe='')}/command", body=body,
-                         what=command, retry=retry)
-        if resp.data.get("commond_result") == COMMAND_FAILED:
+                         what=command, retry=retry, command_answer=True)
+        result = resp.data.get(COMMAND_RESULT)
+        if result == COMMAND_FAILED:
             code, msg = _error_fields(resp.data)
-            reason = resp.data.get("excute_failed_msg") or msg or "no reason given"
+            reason = resp.data.get(COMMAND_FAILED_REASON) or msg or "no reason given"
             reason = scrub(str(reason), self._secrets())
             raise CommandFailed(f"{command} failed: {reason}", status=resp.status,
-                               error_code=code, error_msg=reason,
-                               request_id=resp.request_id)
+                                error_code=code, error_msg=reason,
+                                request_id=resp.request_id)
+        if resp.status >= 400 and result != COMMAND_OK:
+            code, msg = _error_fields(resp.data)
+            text = scrub(msg or f"{COMMAND_RESULT} {result}", self._secrets())
+            raise ServiceError(f"{command} failed: {text}", status=resp.status, error_code=code,
+                               error_msg=text, request_id=resp.request_id)
         return resp
 
     def show(self, job_id: str) -> Response:
@@ -278,9 +294,29 @@ class MetaStudioClient:
         return self.call("GET", f"{self.base_path}/{quote(job_id, safe='')}", what="show job")
 
     def list(self, **query: Any) -> Response:
-        """List2dModelTrainingJob (§2.4)."""
+        """List2dModelTrainingJob (§2.4): one page."""
         pairs = [(k, v) for k, v in query.items() if v is not None]
         return self.call("GET", self.base_path, query=pairs, what="list jobs")
+
+    def list_all(self, *, page_size: int = LIST_PAGE_MAX, max_pages: int = 10_000,
+                 **query: Any) -> Iterator[dict[str, Any]]:
+        """Every job List2dModelTrainingJob returns, page by page (``offset``/``limit``, at
+        most 100 a page, §2.4), until ``count`` is reached or a page comes back empty, short,
+        or with nothing new (a service that ignores ``offset``)."""
+        offset, seen = 0, set[str]()
+        for _ in range(max_pages):
+            data = self.list(offset=offset, limit=page_size, **query).data
+            jobs = data.get("jobs") if isinstance(data.get("jobs"), list) else data.get(
+                "job_list")
+            page = [j for j in jobs if isinstance(j, dict)] if isinstance(jobs, list) else []
+            fresh = [j for j in page if str(j.get("job_id")) not in seen]
+            yield from fresh
+            seen.update(str(j.get("job_id")) for j in page)
+            offset += len(page)
+            count = data.get("count")
+            total = count if isinstance(count, int) and not isinstance(count, bool) else None
+            if not fresh or len(page) < page_size or (total is not None and offset >= total):
+                return
 
     def update(self, job_id: str, body: Mapping[str, Any]) -> Response:
         """Update2dModelTrainingJob (§2.4), one try: a lost answer may have issued URLs."""

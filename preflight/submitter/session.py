@@ -18,7 +18,14 @@ import httpx
 
 from preflight.errors import SetupError, SubmitBusy
 from preflight.manifest import Manifest
-from preflight.metastudio import chinese_characters, is_final, is_spec_path
+from preflight.metastudio import (
+    PROCESSING_FAILED,
+    REJECTED,
+    chinese_characters,
+    is_final,
+    is_spec_path,
+    state_class,
+)
 from preflight.metastudio.credentials import Credentials, resolve_endpoint
 from preflight.spec import load_spec
 from preflight.submitter.client import MetaStudioClient
@@ -160,6 +167,9 @@ def _dry(man: Manifest, client: Any, spec_path: str, store_path: Path,
         def latest(self, key: str) -> None:
             return None
 
+        def jobs(self) -> list[Any]:
+            return []
+
     run = Submission(man, client, _NoStore(), spec_path=spec_path)  # type: ignore[arg-type]
     return run.dry_run()
 
@@ -199,6 +209,13 @@ class JobStatus:
     local: dict[str, Any] | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
 
+    @property
+    def failed(self) -> bool:
+        """Failed after the review (training, preprocessing, ...) or rejected by the user:
+        staff may still move it back, so it is not final."""
+        return self.state is not None and state_class(self.state) in (PROCESSING_FAILED,
+                                                                       REJECTED)
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (download URLs redacted)."""
         from preflight.submitter.redact import redact_url
@@ -206,8 +223,8 @@ class JobStatus:
         shown = {k: (redact_url(v) if isinstance(v, str) and k.endswith("_url") else v)
                  for k, v in self.service.items()}
         return {"job_id": self.job_id, "state": self.state, "name": self.name,
-                "final": self.final, "history": self.history, "local": self.local,
-                "service": shown}
+                "final": self.final, "failed": self.failed, "history": self.history,
+                "local": self.local, "service": shown}
 
 
 def status(

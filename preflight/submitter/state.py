@@ -8,12 +8,13 @@ URLs are stored as received (they are needed to resume) and redacted whenever sh
 from __future__ import annotations
 
 import errno
+import json
 import os
 import sqlite3
 import stat
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS parts (
 CREATE TABLE IF NOT EXISTS steps (
     job_id TEXT NOT NULL, step TEXT NOT NULL, done REAL NOT NULL, PRIMARY KEY (job_id, step)
 );
+CREATE TABLE IF NOT EXISTS sent (job_id TEXT PRIMARY KEY, body TEXT NOT NULL);
 """
 
 
@@ -191,11 +193,14 @@ class StateStore:
                 (key, job_id, endpoint, project_id, spec_path, name, now, now))
             return int(cur.lastrowid or 0)
 
-    def record_updated(self, seq: int, job_id: str,
-                       urls: Sequence[tuple[str, int, str]]) -> None:
-        """Replace a job's URLs and forget its steps (a new round of uploads), atomically."""
+    def record_updated(self, seq: int, job_id: str, urls: Sequence[tuple[str, int, str]],
+                       body: Mapping[str, Any] | None = None) -> None:
+        """Replace a job's URLs and forget its steps (a new round of uploads), and merge the
+        update's body fields into what the job got, atomically."""
         now = time.time()
         with self.tx() as db:
+            if body is not None:
+                self._merge_sent(db, job_id, body)
             db.execute("UPDATE jobs SET phase='created', updated=? WHERE seq=?", (now, seq))
             db.execute("DELETE FROM parts WHERE job_id=?", (job_id,))
             db.execute("DELETE FROM steps WHERE job_id=?", (job_id,))
@@ -210,11 +215,15 @@ class StateStore:
             db.execute("UPDATE jobs SET phase=?, updated=? WHERE seq=?",
                        (f"abandoned:{reason}", time.time(), seq))
 
-    def record_created(self, seq: int, job_id: str,
-                       urls: Sequence[tuple[str, int, str]]) -> None:
-        """Store the job id and every (slot, part_number, url) in one transaction."""
+    def record_created(self, seq: int, job_id: str, urls: Sequence[tuple[str, int, str]],
+                       body: Mapping[str, Any] | None = None) -> None:
+        """Store the job id, every (slot, part_number, url) and the body sent, in one
+        transaction."""
         now = time.time()
         with self.tx() as db:
+            if body is not None:
+                db.execute("INSERT OR REPLACE INTO sent VALUES (?, ?)",
+                           (job_id, json.dumps(dict(body), sort_keys=True)))
             db.execute("UPDATE jobs SET job_id=?, phase='created', updated=? WHERE seq=?",
                        (job_id, now, seq))
             db.executemany(
@@ -229,6 +238,23 @@ class StateStore:
             db.execute("UPDATE jobs SET phase=?, state=COALESCE(?, state), updated=? "
                        "WHERE seq=(SELECT MAX(seq) FROM jobs WHERE job_id=?)",
                        (phase, state, time.time(), job_id))
+
+    @staticmethod
+    def _merge_sent(db: sqlite3.Connection, job_id: str, body: Mapping[str, Any]) -> None:
+        row = db.execute("SELECT body FROM sent WHERE job_id=?", (job_id,)).fetchone()
+        merged = {**(json.loads(row[0]) if row else {}), **body}
+        db.execute("INSERT OR REPLACE INTO sent VALUES (?, ?)",
+                   (job_id, json.dumps(merged, sort_keys=True)))
+
+    def sent_body(self, job_id: str) -> dict[str, Any] | None:
+        """The body fields a job got (its create body with every update merged in); None when
+        not recorded (a store written before bodies were kept)."""
+        with self._lock:
+            row = self._db.execute("SELECT body FROM sent WHERE job_id=?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        data = json.loads(row[0])
+        return data if isinstance(data, dict) else None
 
     # -- parts ---------------------------------------------------------------------------------
 

@@ -443,7 +443,7 @@ def background_scope(slot: str, body: Mapping[str, Any] | None, edition: str,
     background replacement) or ``not-run`` (turned off by the configuration or options)."""
     from preflight.metastudio import BODY_DEFAULTS
     from preflight.rules.config import Config, resolve
-    from preflight.rules.grn import SLOTS as GREEN_SLOTS
+    from preflight.rules.grn import GREEN_SLOTS
 
     if slot not in GREEN_SLOTS:
         return "other-slot"

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import httpx
 import pytest
 
-from preflight.errors import NetworkError, ServiceError, SetupError
+from preflight.errors import CommandFailed, NetworkError, ServiceError, SetupError
 from preflight.metastudio.credentials import Credentials, resolve_endpoint
 from preflight.metastudio.signer import parse_authorization, verify
 from preflight.submitter.client import MetaStudioClient
@@ -186,6 +186,74 @@ def test_excute_failed_raises() -> None:
 
     with pytest.raises(ServiceError, match="parts missing"):
         _client(handler, sleeps=[]).command("j1", "CONFIRM_MULTIPART_UPLOADED")
+
+
+@pytest.mark.parametrize("status", [200, 400, 500])
+def test_command_answer_is_read_from_the_body_whatever_the_status(status: int) -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return _json(status, {"commond_result": "EXCUTE_FAILED", "excute_failed_msg": "no letter",
+                              "error_info": {"error_code": "MSS.00000003",
+                                             "error_msg": "no letter"}})
+
+    with pytest.raises(CommandFailed) as info:
+        _client(handler, sleeps=[]).command("j1", "CONFIRM_AUTHORIZATION_LETTER")
+    assert info.value.status == status and info.value.error_msg == "no letter"
+    assert info.value.error_code == "MSS.00000003" and len(calls) == 1  # an answer: no retry
+
+
+def test_command_status_alone_decides_only_without_a_command_result() -> None:
+    def ok_as_400(request: httpx.Request) -> httpx.Response:
+        return _json(400, {"commond_result": "EXCUTE_SUCCESS"})
+
+    assert _client(ok_as_400, sleeps=[]).command("j1", "SUBMITVERIFYING").status == 400
+
+    def odd(request: httpx.Request) -> httpx.Response:
+        return _json(400, {"commond_result": "MAYBE", "error_code": "MSS.00000003",
+                           "error_msg": "state"})
+
+    with pytest.raises(ServiceError) as info:
+        _client(odd, sleeps=[]).command("j1", "SUBMITVERIFYING")
+    assert not isinstance(info.value, CommandFailed) and info.value.status == 400
+
+    def plain(request: httpx.Request) -> httpx.Response:
+        return _json(400, {"error_code": "MSS.00000003", "error_msg": "bad"})
+
+    with pytest.raises(ServiceError) as info:
+        _client(plain, sleeps=[]).command("j1", "SUBMITVERIFYING")
+    assert not isinstance(info.value, CommandFailed)
+
+
+@pytest.mark.parametrize("total,count_field,offsets", [
+    (0, True, [0]), (100, True, [0]), (101, True, [0, 100]), (250, True, [0, 100, 200]),
+    (250, False, [0, 100, 200]), (200, False, [0, 100, 200])])
+def test_list_all_pages_through_every_job(total: int, count_field: bool,
+                                          offsets: list[int]) -> None:
+    queries: list[dict[str, str]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        q = dict(request.url.params)
+        queries.append(q)
+        offset, limit = int(q["offset"]), int(q["limit"])
+        page = [{"job_id": f"j{i}"} for i in range(offset, min(total, offset + limit))]
+        return _json(200, {"jobs": page, **({"count": total} if count_field else {})})
+
+    jobs = list(_client(handler, sleeps=[]).list_all(name="demo", state="WAIT_FILE_UPLOAD"))
+    assert [j["job_id"] for j in jobs] == [f"j{i}" for i in range(total)]
+    assert all(q["limit"] == "100" and q["name"] == "demo" for q in queries)
+    assert [int(q["offset"]) for q in queries] == offsets
+
+
+def test_list_all_stops_when_the_service_ignores_offset() -> None:
+    calls = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return _json(200, {"count": 1000, "jobs": [{"job_id": f"j{i}"} for i in range(100)]})
+
+    assert len(list(_client(handler, sleeps=[]).list_all())) == 100 and len(calls) == 2
 
 
 def test_secrets_never_in_repr_or_errors() -> None:
