@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from preflight.metastudio import REVIEW_FAILED_STATES, SUCCESS_STATES
+from preflight.metastudio import (
+    REVIEW_FAILED,
+    REVIEW_FAILED_STATES,
+    SUCCESS_STATES,
+)
 
-#: How a run ended (``SubmitResult.outcome``).
-SUCCEEDED = "succeeded"
+#: How a run ended (``SubmitResult.outcome``): the job's state class where it has one
+#: (`SUCCEEDED`, `USER_TURN`, `REVIEW_FAILED`), or one of these.
 LEFT_RUNNING = "running"
-USER_TURN = "user-turn"
-REVIEW_FAILED = "review-failed"
 FAILED = "failed"
 TIMED_OUT = "timed-out"
 #: Outcomes that exit 3 (the service failed the job, or --timeout ran out first).

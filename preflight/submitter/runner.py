@@ -13,11 +13,14 @@ from preflight.manifest import Manifest
 from preflight.metastudio import (
     REJECTED,
     REQUIRED_SLOT,
+    REVIEW_FAILED,
     REVIEWING,
     RUNNING,
     SLOTS,
     SUBMIT_COMMAND,
+    SUCCEEDED,
     UPLOAD,
+    USER_TURN,
     state_class,
 )
 from preflight.metastudio import REVIEW_FAILED as REVIEW_FAILED_CLASS
@@ -32,10 +35,7 @@ from preflight.submitter.progress import ProgressCallback, ProgressEvent, Progre
 from preflight.submitter.result import (
     FAILED,
     LEFT_RUNNING,
-    REVIEW_FAILED,
-    SUCCEEDED,
     TIMED_OUT,
-    USER_TURN,
     DryRun,
     SubmitResult,
     failure_reason,
