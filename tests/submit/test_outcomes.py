@@ -18,6 +18,7 @@ import pytest
 
 from preflight.errors import SetupError
 from preflight.sandbox import Sandbox, running
+from preflight.sandbox.store import Rejection
 from preflight.submitter.flow import SubmitResult, create_body, make_client, submission_key
 from preflight.submitter.state import StateStore
 from tests.submit.conftest import make_manifest
@@ -38,7 +39,8 @@ def _reject(sb: Sandbox, job_id: str) -> None:
     """The stand-in's review rejects the submitted job (its review step is over)."""
     with sb.state.lock:
         job = sb.state.jobs[job_id]
-        job.rejection, job.submitted_at = "resolution not accepted", time.time() - 1.0
+        job.rejection = Rejection("resolution not accepted")
+        job.submitted_at = time.time() - 1.0
     with make_client(endpoint=sb.url, credentials=sb.credentials) as client:
         assert client.show(job_id).data["state"] == "AUTO_VERIFY_FAILED"
 
