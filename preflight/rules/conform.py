@@ -1,33 +1,40 @@
-"""What it takes to make a training video conform, and the exact ffmpeg command that does it.
+"""One fix plan per video, and the exact ffmpeg command that carries it out.
 
-Pure functions over plain media facts; nothing here runs ffmpeg or touches files. VID
-findings suggest ``preflight fix FILE -o OUT`` (`fix_line`), which runs this command with the
-bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
+Pure functions over plain media facts (plus `finding_fix`, which reads a rule's file memo);
+nothing here runs ffmpeg or touches files. Every change a take needs — rotate, scale and pad,
+frame rate, deinterlace, trim, codecs, container — goes into **one** plan and one ffmpeg
+command; what no command can repair (a take that is too short; a rule the plan does not cover,
+such as a missing face) is listed first, as `FixPlan.unfixable` and `blockers`. VID and PRS
+findings suggest the same ``preflight fix FILE -o OUT`` line (`fix_line`), which runs that
+command with the bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
 
-    >>> plan = plan_for(facts, edition="standard")
-    >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
+    >>> plan = plan_for(facts, edition="standard", rotate=90)
+    >>> shell.join(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
 
-Targets (dossier §3.1, §3.2): MP4 container; display size one of
+Targets (docs/constraints.md; metastudio-api.md §3.1, §3.2): MP4 container; display size one of
 `preflight.metastudio.ALLOWED_SIZES` (orientation kept); duration within the edition pack's
-VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the codecs
-allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
+VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the
+codecs allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
 with AAC.
 """
 
 from __future__ import annotations
 
 import math
-import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from preflight import shell
 from preflight.errors import PreflightError
 from preflight.metastudio import ALLOWED_SIZES
+from preflight.model import Severity
 
 if TYPE_CHECKING:
     from preflight.inspect.probe import VideoProbe
+    from preflight.model import Finding
+    from preflight.rules.base import FileContext
 
 #: Lowest accepted frame rate and the rate slower videos are converted to (dossier §3.1).
 MIN_FPS = 25.0
@@ -283,7 +290,7 @@ def ffmpeg_args(
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y" if overwrite else "-n"]
     if progress:
         args += ["-progress", "pipe:1", "-nostats"]
-    args += ["-i", str(src), "-map", "0:v:0"]
+    args += ["-i", shell.path_arg(src), "-map", "0:v:0"]
     if plan.audio != "none":
         args += ["-map", "0:a:0?"]
     args += ["-dn", "-sn"]
@@ -300,13 +307,13 @@ def ffmpeg_args(
         args += list(AAC_ARGS)
     elif plan.audio == "copy":
         args += ["-c:a", "copy"]
-    args += ["-movflags", "+faststart", "-f", plan.container, str(dst)]
+    args += ["-movflags", "+faststart", "-f", plan.container, shell.path_arg(dst)]
     return args
 
 
-def shell_line(args: list[str]) -> str:
-    """The argument vector as one copy-pasteable POSIX shell line."""
-    return shlex.join(args)
+def shell_line(args: list[str], sh: shell.Shell | None = None) -> str:
+    """The argument vector as one copy-pasteable line for the user's shell (`preflight.shell`)."""
+    return shell.join(args, sh)
 
 
 def fix_command(
@@ -330,11 +337,80 @@ def fixed_name(src: Path) -> Path:
 
 
 def fix_line(src: Path, *, edition: str = "standard", dst: Path | None = None,
-             rotate: int = 0) -> str:
-    """The ``preflight fix`` command line (shell-quoted) that makes ``src`` conform."""
-    args = ["preflight", "fix", str(src)]
+             rotate: int = 0, sh: shell.Shell | None = None) -> str:
+    """The ``preflight fix`` command line (quoted for the user's shell) that makes ``src``
+    conform. A name that starts with ``-`` is written ``./-name`` so it is not read as an
+    option."""
+    args = ["preflight", "fix", shell.path_arg(src)]
     if edition != "standard":
         args += ["--edition", edition]
     if rotate:
         args += ["--rotate", str(rotate)]
-    return shell_line([*args, "-o", str(dst if dst is not None else fixed_name(src))])
+    out = dst if dst is not None else fixed_name(src)
+    return shell_line([*args, "-o", shell.path_arg(out)], sh)
+
+
+#: Rules whose findings the plan repairs (VID007 only when too long: a short take is in
+#: `FixPlan.unfixable`). Any other error finding on the take blocks the fix.
+REPAIRED = frozenset({"VID003", "VID004", "VID006", "VID007", "VID008", "VID009", "VID010",
+                      "PRS002"})
+#: Quarter turns PRS002 finds (counter-clockwise as displayed) -> degrees clockwise that
+#: make the presenter upright.
+UPRIGHT_DEGREES: Mapping[int, int] = {1: 270, 2: 180, 3: 90}
+
+
+def blockers(plan: FixPlan, findings: Iterable[Finding]) -> tuple[str, ...]:
+    """What no fix can repair, first the plan's own (a too-short take), then every error
+    finding of a rule the plan does not cover (``PRS001 …: no face``), once per code."""
+    out = list(plan.unfixable)
+    seen: set[str] = set()
+    for f in findings:
+        if f.severity is Severity.ERROR and f.code not in REPAIRED and f.code not in seen:
+            seen.add(f.code)
+            out.append(f"{f.code} {f.name}: {f.message}")
+    return tuple(out)
+
+
+def rotation_of(findings: Iterable[Finding]) -> int:
+    """Degrees clockwise that make the presenter upright, from a PRS002 finding (0: none)."""
+    for f in findings:
+        if f.code == "PRS002":
+            try:
+                return int(f.details.get("rotate_degrees_clockwise") or 0)
+            except (TypeError, ValueError):
+                return 0
+    return 0
+
+
+def finding_fix(ctx: FileContext, details: Mapping[str, Any],
+                limits: tuple[float, float] | None = None, upsample: int = 1) -> dict[str, Any]:
+    """``fix`` and ``details`` of a VID or PRS finding on a video: the one ``preflight fix``
+    line for this file (with ``--rotate`` when the face detector finds the presenter
+    sideways), the raw ffmpeg command of the whole plan in ``details["ffmpeg"]`` and, when a
+    fix cannot make the take pass, ``details["cannot_fix"]``. Nothing when no command helps."""
+    from preflight.inspect import shared
+
+    probe = shared.video_probe(ctx).value
+    if probe is None or not probe.video_tracks:
+        return {"details": dict(details)}
+
+    def build() -> tuple[str, str, tuple[str, ...]] | None:
+        from preflight.inspect.face import unavailable
+
+        turns = shared.video_orientation(ctx, upsample) if unavailable() is None else None
+        rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
+        lo, hi = limits if limits is not None else (None, None)
+        plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,
+                        max_duration=hi, rotate=rotate)
+        if not plan.needed:
+            return None
+        dst = fixed_name(ctx.path)
+        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate),
+                shell_line(ffmpeg_args(ctx.path, dst, plan)), plan.unfixable)
+
+    got = ctx.memo(f"fix-plan:{limits}:{upsample}", build)
+    if got is None:
+        return {"details": dict(details)}
+    # Only VID007 knows the configured duration limits (the others plan with the edition's).
+    extra = {"cannot_fix": list(got[2])} if got[2] and limits is not None else {}
+    return {"fix": got[0], "details": {**details, "ffmpeg": got[1], **extra}}
