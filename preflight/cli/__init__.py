@@ -22,6 +22,7 @@ from preflight.cli.check import check_cmd
 from preflight.cli.fix import fix_cmd
 from preflight.cli.hook import hook_group
 from preflight.cli.info import info_cmd
+from preflight.cli.init import init_cmd
 from preflight.cli.package import package_cmd
 from preflight.cli.rule import rule_cmd
 from preflight.cli.rules import rules_cmd
@@ -66,7 +67,8 @@ def cli() -> None:
 
 
 for _command in (check_cmd, rule_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_cmd,
-                 sandbox_cmd, cache_group, hook_group, info_cmd, schema_cmd):
+                 sandbox_cmd, cache_group, hook_group, info_cmd, schema_cmd,
+                 init_cmd):
     cli.add_command(_command)
 
 
