@@ -23,6 +23,7 @@ from typing import Any
 
 from preflight.errors import PreflightError
 from preflight.metastudio import (
+    ID_CARD_SLOTS,
     ID_DOCUMENT_SLOTS,
     MEDIA_EXTENSIONS,
     SLOTS,
@@ -159,7 +160,7 @@ def _images(images: list[Path], infos: Mapping[Path, Mapping[str, Any]],
 
     for p in list(images):  # names that say which side win when the shape agrees
         named = guess_slot_from_name(p.name)
-        if named in ("id_card_front", "id_card_back") and named not in slots:
+        if named in ID_CARD_SLOTS and named not in slots:
             take(named, p, f"named as the {SLOTS[named].label}")
     cards = [p for p in images if _card_shaped(infos[p]["image"]["display_size"])]
     for p in sorted(cards, key=lambda p: -(_faces(infos[p]) or 0)):
