@@ -386,15 +386,15 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
                 limits: tuple[float, float] | None = None, upsample: int = 1) -> dict[str, Any]:
     """``fix`` and ``details`` of a VID or PRS finding on a video: the one ``preflight fix``
     line for this file (with ``--rotate`` when the face detector finds the presenter
-    sideways), the raw ffmpeg command of the whole plan in ``details["ffmpeg"]`` and, when a
-    fix cannot make the take pass, ``details["cannot_fix"]``. Nothing when no command helps."""
+    sideways) and the raw ffmpeg command of the whole plan in ``details["ffmpeg"]``. Nothing
+    when no command helps."""
     from preflight.inspect import shared
 
     probe = shared.video_probe(ctx).value
     if probe is None or not probe.video_tracks:
         return {"details": dict(details)}
 
-    def build() -> tuple[str, str, tuple[str, ...]] | None:
+    def build() -> tuple[str, str] | None:
         from preflight.inspect.face import unavailable
 
         turns = shared.video_orientation(ctx, upsample) if unavailable() is None else None
@@ -406,11 +406,9 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
             return None
         dst = fixed_name(ctx.path)
         return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate),
-                shell_line(ffmpeg_args(ctx.path, dst, plan)), plan.unfixable)
+                shell_line(ffmpeg_args(ctx.path, dst, plan)))
 
     got = ctx.memo(f"fix-plan:{limits}:{upsample}", build)
     if got is None:
         return {"details": dict(details)}
-    # Only VID007 knows the configured duration limits (the others plan with the edition's).
-    extra = {"cannot_fix": list(got[2])} if got[2] and limits is not None else {}
-    return {"fix": got[0], "details": {**details, "ffmpeg": got[1], **extra}}
+    return {"fix": got[0], "details": {**details, "ffmpeg": got[1]}}
