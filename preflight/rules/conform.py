@@ -361,13 +361,18 @@ UPRIGHT_DEGREES: Mapping[int, int] = {1: 270, 2: 180, 3: 90}
 
 def blockers(plan: FixPlan, findings: Iterable[Finding]) -> tuple[str, ...]:
     """What no fix can repair, first the plan's own (a too-short take), then every error
-    finding of a rule the plan does not cover (``PRS001 …: no face``), once per code."""
+    finding of a rule the plan does not cover (``PRS001 …: no face``), once per code — and a
+    PRS002 whose turn the plan does not make (``--rotate 0`` given)."""
     out = list(plan.unfixable)
     seen: set[str] = set()
     for f in findings:
-        if f.severity is Severity.ERROR and f.code not in REPAIRED and f.code not in seen:
+        if f.severity is not Severity.ERROR or f.code in seen:
+            continue
+        turn = rotation_of([f]) if f.code == "PRS002" else plan.rotate
+        if f.code not in REPAIRED or turn != plan.rotate:
             seen.add(f.code)
-            out.append(f"{f.code} {f.name}: {f.message}")
+            hint = f" (--rotate {turn} turns it upright)" if turn != plan.rotate else ""
+            out.append(f"{f.code} {f.name}: {f.message}{hint}")
     return tuple(out)
 
 

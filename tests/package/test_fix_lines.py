@@ -169,7 +169,8 @@ def test_auto_rotation_without_the_flag(faces: Any, tmp_path: Path) -> None:
     assert res.exit_code == 0 and "turn the picture 270° clockwise" in res.output
     res = CliRunner().invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4"), "--dry-run",
                                    "--rotate", "0"])
-    assert "turn the picture" not in res.output
+    assert "turn the picture" not in res.output and res.exit_code == 1  # would stay sideways
+    assert "cannot fix: PRS002" in res.stderr and "--rotate 270 turns it upright" in res.stderr
 
 
 @pytest.mark.parametrize("dry_run", [False, True])
