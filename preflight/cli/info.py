@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,12 +17,10 @@ def _clean(text: str) -> str:
 
 
 def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{n} B" if unit == "B" else f"{value:.1f} {unit} ({n} bytes)"
-        value /= 1000
-    return f"{n} B"  # pragma: no cover - the loop always returns
+    if n < 1000:
+        return f"{n} B"
+    exp = min(int(math.log(n, 1000)), 3)
+    return f"{n / 1000 ** exp:.1f} {' KMG'[exp]}B ({n} bytes)"
 
 
 def _mmss(seconds: float | None) -> str | None:

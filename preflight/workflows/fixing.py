@@ -24,15 +24,9 @@ from preflight.workflows.check import check
 FIX_FAMILIES = ("VID", "PRS")
 
 
-def plan_fix(
-    src: str | Path,
-    dst: str | Path,
-    *,
-    edition: str = "standard",
-    overwrite: bool = False,
-    rotate: int | None = None,
-    config: Config | str | Path | None = None,
-) -> FixJob:
+def plan_fix(src: str | Path, dst: str | Path, *, edition: str = "standard",
+             overwrite: bool = False, rotate: int | None = None,
+             config: Config | str | Path | None = None) -> FixJob:
     """Check ``src`` and plan its fix into ``dst``; nothing is written.
 
     ``rotate`` (degrees clockwise) overrides the turn the face check finds (None: use it).

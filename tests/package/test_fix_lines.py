@@ -111,12 +111,18 @@ def test_cannot_fix_an_unreadable_file(media_factory: Any, tmp_path: Path, kind:
     assert _sha(src) == before
 
 
+def _fix_copy(video: Path, tmp_path: Path, config: str) -> Any:
+    """Run ``fix`` on a copy of ``video`` in ``tmp_path`` with ``config`` beside it."""
+    (tmp_path / "preflight.toml").write_text(config, encoding="utf-8")
+    src = tmp_path / "t.mp4"
+    shutil.copyfile(video, src)
+    return CliRunner().invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4")])
+
+
 def test_fix_of_a_conforming_video_has_nothing_to_do(media_factory: Any, tmp_path: Path
                                                      ) -> None:
-    (tmp_path / "preflight.toml").write_text(NO_FACE, encoding="utf-8")
-    src = tmp_path / "good.mp4"
-    shutil.copyfile(media_factory.video(width=1080, height=1920, seconds=1), src)
-    result = CliRunner().invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4")])
+    result = _fix_copy(media_factory.video(width=1080, height=1920, seconds=1), tmp_path,
+                       NO_FACE)
     assert result.exit_code == 0 and "nothing to do" in result.output
     assert not (tmp_path / "o.mp4").exists()
 
@@ -196,10 +202,7 @@ def test_a_take_no_fix_can_save_encodes_nothing(media_factory: Any, tmp_path: Pa
 
 def test_no_face_blocks_the_fix(media_factory: Any, tmp_path: Path) -> None:
     """The test pattern shows no face (PRS001): no fix repairs that, so none is encoded."""
-    (tmp_path / "preflight.toml").write_text(LIMITS, encoding="utf-8")
-    src = tmp_path / "t.mp4"
-    shutil.copyfile(media_factory.video(width=1280, height=720, seconds=1), src)
-    result = CliRunner().invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4")])
+    result = _fix_copy(media_factory.video(width=1280, height=720, seconds=1), tmp_path, LIMITS)
     assert result.exit_code == 1 and "cannot fix: PRS001 face-present" in result.stderr
     assert not (tmp_path / "o.mp4").exists()
 
