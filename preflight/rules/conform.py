@@ -49,6 +49,10 @@ MP4_NAMES = frozenset({"mp4", "mpeg-4", "isom", "iso base media"})
 #: training; "veryfast" keeps a 10-minute 4K re-encode to a reasonable wait on a laptop.
 X264_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "17", "-pix_fmt", "yuv420p")
 AAC_ARGS = ("-c:a", "aac", "-b:a", "192k")
+#: Said when a take under 1080p is scaled up: the review accepts the size (44005901 is about
+#: the exact size), but the shooting guides ask for footage recorded at 1080P or higher.
+UPSCALE_NOTE = (" (scaled up from {short}p: accepted, but the shooting guide asks for footage "
+                "recorded at 1080P or higher, so a new take looks sharper)")
 #: Scan types MediaInfo reports for interlaced video.
 INTERLACED_SCANS = frozenset({"interlaced", "mbaff", "paff"})
 
@@ -193,7 +197,8 @@ def plan_for(
     if dw and dh and (dw, dh) not in ALLOWED_SIZES:
         width, height = nearest_size(dw, dh)
         encode_video = True
-        reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}")
+        reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}"
+                       + (UPSCALE_NOTE.format(short=min(dw, dh)) if min(dw, dh) < 1080 else ""))
 
     deinterlace = str(facts.get("scan_type") or "").lower() in INTERLACED_SCANS
     if deinterlace:

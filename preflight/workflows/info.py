@@ -15,6 +15,7 @@ content, not the name.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -76,7 +77,9 @@ def describe(path: str | Path, *, faces: bool = True) -> dict[str, Any]:
     size = p.stat().st_size
     if size == 0:
         raise ProbeError(p, "is empty (0 bytes)")
-    base: dict[str, Any] = {"path": str(p), "file_size": size}
+    # A name that is not UTF-8 is shown with its bytes escaped (valid JSON for any parser).
+    shown = os.fsencode(p).decode("utf-8", "backslashreplace")
+    base: dict[str, Any] = {"path": shown, "file_size": size}
     if is_pdf(p):
         return {**base, **_document(p)}
     if _looks_like_image(p):

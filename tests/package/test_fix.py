@@ -165,3 +165,10 @@ def test_blocked_job_is_never_run(tmp_path: Path) -> None:
     with pytest.raises(PreflightError, match="no fix can make this take pass"):
         run(job)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_scaling_up_says_a_new_take_looks_sharper() -> None:
+    small = plan_for({**BASE, "display_width": 1280, "display_height": 720}, edition="standard")
+    assert "scaled up from 720p" in small.reasons[0] and "1080P or higher" in small.reasons[0]
+    big = plan_for({**BASE, "display_width": 2560, "display_height": 1440}, edition="standard")
+    assert big.reasons == ("size 2560x1440 is not accepted: scale and pad to 1920x1080",)

@@ -114,3 +114,14 @@ def test_a_name_with_control_characters_is_escaped(media_factory: Any, tmp_path:
     shutil.copyfile(media_factory.pdf(), path)
     res = CliRunner().invoke(cli, ["info", str(path)])
     assert res.exit_code == 0 and "\x1b" not in res.output and "\\x1b" in res.output
+
+
+def test_a_name_that_is_not_utf8_gives_strict_json(media_factory: Any, tmp_path: Path) -> None:
+    import os
+
+    raw = os.fsencode(tmp_path) + b"/\xff.pdf"
+    shutil.copyfile(media_factory.pdf(), os.fsdecode(raw))
+    res = CliRunner().invoke(cli, ["info", os.fsdecode(raw), "--format", "json"])
+    assert res.exit_code == 0
+    text = res.stdout_bytes.decode("utf-8")  # strict: no lone surrogates
+    assert "\\ud" not in text and json.loads(text)["path"].endswith("\\xff.pdf")
