@@ -117,7 +117,9 @@ def _media(path: Path, faces: bool) -> dict[str, Any]:
     got = shared.video_probe(ctx)
     probe = got.value
     if got.error is not None or probe is None:
-        raise ProbeError(path, got.error.detail if got.error else "cannot be parsed")
+        detail = got.error.detail if got.error else "cannot be parsed"
+        raise ProbeError(path, detail.replace(
+            "is not a video file", "is not a video, audio, image or PDF file", 1))
     if probe.truncated:
         raise ProbeError(path, f"is truncated: the file ends before the data its header "
                                f"announces ({probe.file_size} bytes)")

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import (
     ID_CARD_SLOTS,
     ID_DOCUMENT_SLOTS,
@@ -39,6 +39,8 @@ SCHEMA_NAME = "avatar.schema.json"
 CARD_RATIO, CARD_TOLERANCE = 85.60 / 53.98, 0.25
 #: Standard-edition take length in seconds (docs/constraints.md; the VID007 defaults).
 TAKE_RANGE = (180.0, 600.0)
+#: Audio whose peak stays under this level is silence, not a voice recording.
+SILENT_DBFS = -50.0
 #: How deep and how many files a folder is searched (a spec names files near it).
 MAX_DEPTH, MAX_FILES = 3, 200
 _SKIP_DIRS = frozenset({".git", ".preflight_cache", "__pycache__", "node_modules", ".venv"})
@@ -136,9 +138,12 @@ def _classify(infos: Mapping[Path, Mapping[str, Any]]) -> tuple[
         why[videos[0]] = _why_video(infos[videos[0]])
         for p in videos[1:]:
             unused.append((p, f"another video ({_why_video(infos[p])}); the action video?"))
-    if kinds.get("audio"):
-        slots["audio"] = list(kinds["audio"])
-        for p in kinds["audio"]:
+    for p in kinds.get("audio", []):
+        peak = (infos[p].get("audio") or {}).get("peak_dbfs")
+        if peak is not None and peak < SILENT_DBFS:
+            unused.append((p, f"silent audio (peak {peak:g} dBFS)"))
+        else:
+            slots.setdefault("audio", []).append(p)
             why[p] = f"{_mmss(infos[p].get('duration'))} of audio"
     pdfs = kinds.get("pdf", [])
     if pdfs:
@@ -276,6 +281,8 @@ def draft_spec(folder: str | Path = ".", *, faces: bool = True) -> Draft:
     for p in media_files(root):
         try:
             infos[p] = describe(p, faces=faces)
+        except ProbeError as exc:
+            skipped.append((p, f"cannot be read: {exc.detail}"))
         except PreflightError as exc:
             skipped.append((p, f"cannot be read: {exc}"))
     if not infos:

@@ -126,3 +126,16 @@ def test_nothing_to_draft_exits_2(tmp_path: Path, kind: str) -> None:
     res = CliRunner().invoke(cli, ["init", str(folder)])
     assert res.exit_code == 2 and "Traceback" not in res.output
     assert not (folder / "avatar.toml").exists()
+
+
+def test_silent_and_unreadable_files_are_listed_not_used(tmp_path: Path,
+                                                         media_factory: Any) -> None:
+    shutil.copyfile(media_factory.audio(seconds=2, kind="silent"), tmp_path / "room.wav")
+    shutil.copyfile(media_factory.audio(seconds=2), tmp_path / "voice.wav")
+    (tmp_path / "broken.mp4").write_text("not a video\n", encoding="utf-8")
+    draft = draft_spec(tmp_path, faces=False)
+    assert draft.slots["audio"] == [tmp_path / "voice.wav"]
+    reasons = {p.name: why for p, why in draft.unused}
+    assert reasons["room.wav"].startswith("silent audio")
+    assert reasons["broken.mp4"].startswith("cannot be read: is not a video, audio, image or PDF")
+    assert '# training_video = "take.mp4"' in draft.text  # no video: the line says so
