@@ -362,6 +362,8 @@ REPAIRED = frozenset({"VID003", "VID004", "VID006", "VID007", "VID008", "VID009"
 #: Quarter turns PRS002 finds (counter-clockwise as displayed) -> degrees clockwise that
 #: make the presenter upright.
 UPRIGHT_DEGREES: Mapping[int, int] = {1: 270, 2: 180, 3: 90}
+#: File-memo key of PRS002's verdict (quarter turns, or None) for the fix line.
+UPRIGHT_KEY = "upright-turns"
 
 
 def blockers(plan: FixPlan, findings: Iterable[Finding]) -> tuple[str, ...]:
@@ -393,11 +395,12 @@ def rotation_of(findings: Iterable[Finding]) -> int:
 
 
 def finding_fix(ctx: FileContext, details: Mapping[str, Any],
-                limits: tuple[float, float] | None = None, upsample: int = 1) -> dict[str, Any]:
+                limits: tuple[float, float] | None = None) -> dict[str, Any]:
     """``fix`` and ``details`` of a VID or PRS finding on a video: the one ``preflight fix``
-    line for this file (with ``--rotate`` when the face detector finds the presenter
-    sideways) and the raw ffmpeg command of the whole plan in ``details["ffmpeg"]``. Nothing
-    when no command helps."""
+    line for this file (with ``--rotate`` when PRS002 found the presenter sideways: it runs
+    before the VID rules and leaves its verdict under `UPRIGHT_KEY`; no face search is made
+    here) and the raw ffmpeg command of the whole plan in ``details["ffmpeg"]``. Nothing when
+    no command helps."""
     from preflight.inspect import shared
 
     probe = shared.video_probe(ctx).value
@@ -405,9 +408,7 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
         return {"details": dict(details)}
 
     def build() -> tuple[str, str] | None:
-        from preflight.inspect.face import unavailable
-
-        turns = shared.video_orientation(ctx, upsample) if unavailable() is None else None
+        turns: int | None = ctx.memo(UPRIGHT_KEY, lambda: None)
         rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
         lo, hi = limits if limits is not None else (None, None)
         plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,
@@ -418,7 +419,7 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
         return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate),
                 shell_line(ffmpeg_args(ctx.path, dst, plan)))
 
-    got = ctx.memo(f"fix-plan:{limits}:{upsample}", build)
+    got = ctx.memo(f"fix-plan:{limits}", build)
     if got is None:
         return {"details": dict(details)}
     return {"fix": got[0], "details": {**details, "ffmpeg": got[1]}}

@@ -113,9 +113,10 @@ def face_upright(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     applied); when no frame shows an upright face but one appears with the frame turned by
     90°, 180° or 270°, this says which way and gives the command that turns the video."""
     from preflight.inspect.face import TURNS
-    from preflight.rules.conform import UPRIGHT_DEGREES, finding_fix
+    from preflight.rules.conform import UPRIGHT_DEGREES, UPRIGHT_KEY, finding_fix
 
     k = _rotation(ctx, opts)
+    ctx.memo(UPRIGHT_KEY, lambda: k)  # the one fix plan of this file turns it (VID rules too)
     if k is None:
         return
     turn = {1: "90° counter-clockwise", 2: "180°", 3: "90° clockwise"}[k]
@@ -123,7 +124,7 @@ def face_upright(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                f"when the picture is turned {turn}; it is shown rotated {TURNS[k]}); rotate "
                "the video", **finding_fix(ctx, {
                    "orientation": f"turn {turn}", "quarter_turns": k,
-                   "rotate_degrees_clockwise": UPRIGHT_DEGREES[k]}, upsample=int(opts["upsample"])))
+                   "rotate_degrees_clockwise": UPRIGHT_DEGREES[k]}))
 
 
 @file_rule("PRS003", "one-presenter", W,
