@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING
 
 import click
 
-from preflight import shell
 from preflight.cli._common import Outcome
 from preflight.errors import PreflightError
 
@@ -127,7 +126,9 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
         try:
             credentials = write_credentials(folder, config) if made_up else None
             if credentials is not None:
-                click.echo(f"credentials: {shell.source_env(credentials)}")
+                from preflight.shell import source_env
+
+                click.echo(f"credentials: {source_env(credentials)}")
             click.echo(f"project id: {config.project_id}")
             click.echo(f"journal: {sb.journal_path}")
             if state_file is not None:  # started by --background: tell the starter
@@ -175,7 +176,9 @@ def _describe(state: BackgroundState) -> None:
     click.echo(f"sandbox running in the background at {state.url} (PID {state.pid})")
     click.echo(f"project id: {state.project_id}")
     if state.credentials:
-        click.echo(f"credentials: {shell.source_env(state.credentials)}")
+        from preflight.shell import source_env
+
+        click.echo(f"credentials: {source_env(state.credentials)}")
     click.echo(f"journal: {state.journal}")
     click.echo(f"log: {state.log}")
 
@@ -215,7 +218,7 @@ def _start_background(ctx: click.Context, state_path: Path) -> Outcome:
         time.sleep(0.05)
     proc.returncode = 0  # it lives on by design: no "still running" warning when we exit
     _describe(state)
-    click.echo(f"stop it with: preflight sandbox --stop   (or: {shell.stop_process(state.pid)})")
+    click.echo(f"stop it with: preflight sandbox --stop   (or: kill {state.pid})")
     return Outcome()
 
 

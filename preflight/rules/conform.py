@@ -1,20 +1,20 @@
 """One fix plan per video, and the exact ffmpeg command that carries it out.
 
-Pure functions over plain media facts (plus `finding_fix`, which reads a rule's file memo);
+Pure functions over plain media facts (and `finding_fix`, which reads a rule's file memo);
 nothing here runs ffmpeg or touches files. Every change a take needs — rotate, scale and pad,
 frame rate, deinterlace, trim, codecs, container — goes into **one** plan and one ffmpeg
-command; what no command can repair (a take that is too short; a rule the plan does not cover,
-such as a missing face) is listed first, as `FixPlan.unfixable` and `blockers`. VID and PRS
+command; what no command can repair (a take that is too short; an error of a rule the plan
+does not cover, such as a missing face) is `FixPlan.unfixable` and `blockers`. VID and PRS
 findings suggest the same ``preflight fix FILE -o OUT`` line (`fix_line`), which runs that
 command with the bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
 
-    >>> plan = plan_for(facts, edition="standard", rotate=90)
-    >>> shell.join(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
+    >>> plan = plan_for(facts, edition="standard")
+    >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
 
-Targets (docs/constraints.md; metastudio-api.md §3.1, §3.2): MP4 container; display size one of
+Targets (constraints §3.1, §3.2): MP4 container; display size one of
 `preflight.metastudio.ALLOWED_SIZES` (orientation kept); duration within the edition pack's
-VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the
-codecs allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
+VID007 limits; frame rate ≥ 25 fps, constant; progressive scan. Streams are copied when the codecs
+allow (H.264/H.265 video, AAC audio); otherwise video is encoded with libx264 and audio
 with AAC.
 """
 
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from preflight.model import Finding
     from preflight.rules.base import FileContext
 
-#: Lowest accepted frame rate and the rate slower videos are converted to (dossier §3.1).
+#: Lowest accepted frame rate and the rate slower videos are converted to (constraints §3.1).
 MIN_FPS = 25.0
 TARGET_FPS = 25
 #: Trimmed output ends this many seconds before the limit, so that audio/video tails that
@@ -156,7 +156,7 @@ def plan_for(
     display_width, display_height (after rotation), rotation, duration, fps, and optionally
     bit_depth / pix_fmt / frame_rate_mode (VFR) / scan_type (interlaced). Missing or unknown
     values are left alone rather than guessed.
-    ``min_duration``/``max_duration`` override the edition's limits (dossier §3.1/§3.2); a
+    ``min_duration``/``max_duration`` override the edition's limits (constraints §3.1/§3.2); a
     ``max_duration`` given alone drops the minimum. Trims end 1 s before the maximum.
     ``rotate`` (degrees clockwise: 90, 180, 270) turns the picture as displayed.
     """
