@@ -6,6 +6,7 @@ import click
 
 from preflight.cli._common import Outcome, edition_choice, show_findings
 from preflight.cli.progress import Bars
+from preflight.metastudio import family_slots
 
 
 @click.command("fix")
@@ -18,12 +19,15 @@ from preflight.cli.progress import Bars
 @click.option("--dry-run", is_flag=True,
               help="Print the plan and the command; run nothing (exit 1 when no fix can make "
                    "the take pass).")
+@click.option("--slot", type=click.Choice(family_slots("VID")),
+              default="training_video", show_default=True,
+              help="The upload the video is for; it is checked and re-checked as that.")
 @click.option("--rotate", type=click.Choice(["auto", "0", "90", "180", "270"]), default="auto",
               show_default=True,
               help="Turn the picture clockwise by this many degrees; auto turns it the way the "
                    "face check (PRS002) finds the presenter upright.")
 def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool,
-            rotate: str) -> Outcome:
+            slot: str, rotate: str) -> Outcome:
     """Make a conforming MP4 copy of a training video with the bundled ffmpeg.
 
     Checks the take first (VID and PRS rules) and makes one plan: turn a sideways presenter
@@ -42,7 +46,7 @@ def fix_cmd(file: str, output: str, edition: str, overwrite: bool, dry_run: bool
     from preflight.workflows.pipeline import fix_video
 
     try:
-        job = plan_fix(file, output, edition=edition, overwrite=overwrite,
+        job = plan_fix(file, output, edition=edition, overwrite=overwrite, slot=slot,
                        rotate=None if rotate == "auto" else int(rotate))
     except ProbeError as exc:  # a finding on the input (exit 1), not a usage error
         click.secho(f"preflight: cannot fix {file}: {exc.detail} — export it again", fg="red",

@@ -59,6 +59,8 @@ class FixJob:
     #: What no fix can repair (see `preflight.rules.conform.blockers`); `run` refuses a job
     #: with any, so nothing is encoded when the result could not pass.
     blockers: tuple[str, ...] = ()
+    #: The upload the video is for (the output is re-checked as that slot).
+    slot: str = "training_video"
 
     @property
     def can_pass(self) -> bool:
@@ -159,6 +161,7 @@ def prepare(
     config: Config | str | Path | None = None,
     rotate: int = 0,
     findings: Iterable[Finding] = (),
+    slot: str = "training_video",
 ) -> FixJob:
     """Probe ``src`` and plan the fix into ``dst``. Nothing is written.
 
@@ -166,7 +169,7 @@ def prepare(
     configuration (found next to ``src`` when not given); ``min_duration``/``max_duration``
     override them. ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees.
     ``findings`` (a check of ``src``) add their errors that no plan repairs to the job's
-    ``blockers``.
+    ``blockers``. ``slot`` is the upload the video is for (training or action video).
 
     :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
     :raises ProbeError: ``src`` is not a readable video (empty, truncated, not media, or no
@@ -198,7 +201,7 @@ def prepare(
                     max_duration=max_duration, rotate=rotate)
     tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
-    return FixJob(s, d, tmp, edition, facts, plan, tuple(args), blockers(plan, findings))
+    return FixJob(s, d, tmp, edition, facts, plan, tuple(args), blockers(plan, findings), slot)
 
 
 def _parse_time(line: str) -> float | None:

@@ -342,7 +342,8 @@ def fixed_name(src: Path) -> Path:
 
 
 def fix_line(src: Path, *, edition: str = "standard", dst: Path | None = None,
-             rotate: int = 0, sh: shell.Shell | None = None) -> str:
+             rotate: int = 0, sh: shell.Shell | None = None,
+             slot: str = "training_video") -> str:
     """The ``preflight fix`` command line (quoted for the user's shell) that makes ``src``
     conform. A name that starts with ``-`` is written ``./-name`` so it is not read as an
     option."""
@@ -351,6 +352,8 @@ def fix_line(src: Path, *, edition: str = "standard", dst: Path | None = None,
         args += ["--edition", edition]
     if rotate:
         args += ["--rotate", str(rotate)]
+    if slot != "training_video":
+        args += ["--slot", slot]
     out = dst if dst is not None else fixed_name(src)
     return shell_line([*args, "-o", shell.path_arg(out)], sh)
 
@@ -416,7 +419,8 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
         if not plan.needed:
             return None
         dst = fixed_name(ctx.path)
-        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate),
+        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate,
+                         slot=ctx.slot),
                 shell_line(ffmpeg_args(ctx.path, dst, plan)))
 
     got = ctx.memo(f"fix-plan:{limits}", build)

@@ -26,10 +26,12 @@ FIX_FAMILIES = ("VID", "PRS")
 
 def plan_fix(src: str | Path, dst: str | Path, *, edition: str = "standard",
              overwrite: bool = False, rotate: int | None = None,
-             config: Config | str | Path | None = None) -> FixJob:
+             config: Config | str | Path | None = None,
+             slot: str = "training_video") -> FixJob:
     """Check ``src`` and plan its fix into ``dst``; nothing is written.
 
     ``rotate`` (degrees clockwise) overrides the turn the face check finds (None: use it).
+    ``slot`` is the upload the video is for: the take is checked (and re-checked) as that.
     Rules the configuration ignores neither run nor block.
 
     :raises PreflightError: the output is the input, exists (without ``overwrite``) or is a
@@ -39,8 +41,8 @@ def plan_fix(src: str | Path, dst: str | Path, *, edition: str = "standard",
     cfg = config_for(config, Path(src).absolute().parent)
     # Output and input problems stop here, before the (slower) check.
     prepare(src, dst, edition=edition, overwrite=overwrite, config=cfg, rotate=rotate or 0)
-    report = check(Path(src), slot="training_video", edition=edition,
+    report = check(Path(src), slot=slot, edition=edition,
                    config=cfg.with_cli(FIX_FAMILIES))
     turn = rotation_of(report.findings) if rotate is None else rotate
     return prepare(src, dst, edition=edition, overwrite=overwrite, config=cfg, rotate=turn,
-                   findings=report.findings)
+                   findings=report.findings, slot=slot)

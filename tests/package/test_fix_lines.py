@@ -220,3 +220,19 @@ def test_a_name_that_starts_with_a_dash(media_factory: Any, tmp_path: Path,
     assert f.details["ffmpeg"].endswith(" './-r take.fixed.mp4'")
     assert _paste(f.fix) == 0
     assert _finding(tmp_path / "-r take.fixed.mp4", "VID006") is None
+
+
+def test_an_action_video_is_fixed_as_an_action_video(media_factory: Any, tmp_path: Path) -> None:
+    """The line of an action video's finding names the slot; the take is checked and
+    re-checked as an action video (the presenter rules of the training video do not apply)."""
+    (tmp_path / "preflight.toml").write_text(LIMITS, encoding="utf-8")
+    src = tmp_path / "action.mp4"
+    shutil.copyfile(media_factory.video(width=1280, height=720, seconds=1), src)
+    report = check(src, slot="action_video", job=JOB)
+    f = next(f for f in report.findings if f.code == "VID006")
+    out = tmp_path / "action.fixed.mp4"
+    assert f.fix == shlex.join(["preflight", "fix", str(src), "--slot", "action_video", "-o",
+                                str(out)])
+    assert _paste(f.fix) == 0  # no PRS001: the face rules judge the training video only
+    after = check(out, slot="action_video", job=JOB)
+    assert "VID006" not in {x.code for x in after.findings}
