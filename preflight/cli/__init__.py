@@ -21,10 +21,13 @@ from preflight.cli.cache import cache_group
 from preflight.cli.check import check_cmd
 from preflight.cli.fix import fix_cmd
 from preflight.cli.hook import hook_group
+from preflight.cli.info import info_cmd
+from preflight.cli.init import init_cmd
 from preflight.cli.package import package_cmd
 from preflight.cli.rule import rule_cmd
 from preflight.cli.rules import rules_cmd
 from preflight.cli.sandbox import sandbox_cmd
+from preflight.cli.schema import schema_cmd
 from preflight.cli.status import status_cmd
 from preflight.cli.submit import submit_cmd
 from preflight.errors import PreflightError
@@ -64,7 +67,8 @@ def cli() -> None:
 
 
 for _command in (check_cmd, rule_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_cmd,
-                 sandbox_cmd, cache_group, hook_group):
+                 sandbox_cmd, cache_group, hook_group, info_cmd, schema_cmd,
+                 init_cmd):
     cli.add_command(_command)
 
 

@@ -130,7 +130,9 @@ def sandbox_cmd(ctx: click.Context, host: str, port: int, project_id: str | None
         try:
             credentials = write_credentials(folder, config) if made_up else None
             if credentials is not None:
-                click.echo(f"credentials: . {credentials}")
+                from preflight.shell import source_env
+
+                click.echo(f"credentials: {source_env(credentials)}")
             click.echo(f"project id: {config.project_id}")
             click.echo(f"journal: {sb.journal_path}")
             if state_file is not None:  # started by --background: tell the starter
@@ -179,7 +181,9 @@ def _describe(state: BackgroundState) -> None:
     click.echo(f"sandbox running in the background at {state.url} (PID {state.pid})")
     click.echo(f"project id: {state.project_id}")
     if state.credentials:
-        click.echo(f"credentials: . {state.credentials}")
+        from preflight.shell import source_env
+
+        click.echo(f"credentials: {source_env(state.credentials)}")
     click.echo(f"journal: {state.journal}")
     click.echo(f"log: {state.log}")
 

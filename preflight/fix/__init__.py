@@ -1,10 +1,14 @@
 """`preflight fix`: make a conforming copy of a training video with the bundled ffmpeg.
 
-    >>> job = prepare("take.mov", "take.fixed.mp4", edition="standard")
+    >>> job = prepare("take.mov", "take.fixed.mp4", edition="standard", findings=report.findings)
+    >>> job.blockers                     # what no fix can repair: nothing is encoded then
     >>> print(job.command_line)          # exactly what `run` executes
     >>> result = run(job)                # writes a temp file, then renames it into place
 
-`preflight.workflows.fix_video` runs a job and re-checks its output with the VID rules.
+One plan per file (`preflight.rules.conform`): rotation, size, frame rate, scan, duration,
+codecs and container change in one ffmpeg command. `preflight.workflows.fixing.plan_fix`
+checks the take first (so the plan knows the rotation and what cannot be repaired), and
+`preflight.workflows.pipeline.fix_video` runs a job and re-checks its output.
 
 The ffmpeg binary is imageio-ffmpeg's (never a system one). The input is never written:
 an output that resolves to the input is refused, and the output only appears once ffmpeg
@@ -17,17 +21,24 @@ import collections
 import os
 import subprocess
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
-from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, probe_facts, shell_line
+from preflight.rules.conform import (
+    FixPlan,
+    blockers,
+    ffmpeg_args,
+    plan_for,
+    probe_facts,
+    shell_line,
+)
 from preflight.safeio import check_output, kind_problem, replace_file
 
 if TYPE_CHECKING:
-    from preflight.model import Report
+    from preflight.model import Finding, Report
     from preflight.rules.config import Config
 
 #: progress(done_seconds, total_seconds), called from the calling thread.
@@ -45,6 +56,16 @@ class FixJob:
     facts: Mapping[str, Any]
     plan: FixPlan
     args: tuple[str, ...]
+    #: What no fix can repair (see `preflight.rules.conform.blockers`); `run` refuses a job
+    #: with any, so nothing is encoded when the result could not pass.
+    blockers: tuple[str, ...] = ()
+    #: The upload the video is for (the output is re-checked as that slot).
+    slot: str = "training_video"
+
+    @property
+    def can_pass(self) -> bool:
+        """True when the planned output can pass the check (no blockers)."""
+        return not self.blockers
 
     @property
     def command_line(self) -> str:
@@ -139,12 +160,16 @@ def prepare(
     ffmpeg: str | None = None,
     config: Config | str | Path | None = None,
     rotate: int = 0,
+    findings: Iterable[Finding] = (),
+    slot: str = "training_video",
 ) -> FixJob:
     """Probe ``src`` and plan the fix into ``dst``. Nothing is written.
 
     Duration limits are those of the `video-duration` rule in ``edition`` and the
     configuration (found next to ``src`` when not given); ``min_duration``/``max_duration``
     override them. ``rotate`` turns the picture clockwise by 90, 180 or 270 degrees.
+    ``findings`` (a check of ``src``) add their errors that no plan repairs to the job's
+    ``blockers``. ``slot`` is the upload the video is for (training or action video).
 
     :raises PreflightError: ``dst`` is the input, exists (without ``overwrite``) or is a folder.
     :raises ProbeError: ``src`` is not a readable video (empty, truncated, not media, or no
@@ -176,7 +201,7 @@ def prepare(
                     max_duration=max_duration, rotate=rotate)
     tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
-    return FixJob(s, d, tmp, edition, facts, plan, tuple(args))
+    return FixJob(s, d, tmp, edition, facts, plan, tuple(args), blockers(plan, findings), slot)
 
 
 def _parse_time(line: str) -> float | None:
@@ -192,8 +217,12 @@ def _parse_time(line: str) -> float | None:
 def run(job: FixJob, *, progress: Progress | None = None) -> FixResult:
     """Run the planned command and move the output into place.
 
-    :raises PreflightError: ffmpeg failed (with the end of its log).
+    :raises PreflightError: the job has blockers (nothing is encoded), or ffmpeg failed
+        (with the end of its log).
     """
+    if job.blockers:
+        raise PreflightError(f"{job.src}: no fix can make this take pass: "
+                             + "; ".join(job.blockers))
     before = job.src.stat()
     tail: collections.deque[str] = collections.deque(maxlen=30)
     total = job.total_seconds

@@ -1,8 +1,12 @@
-"""What it takes to make a training video conform, and the exact ffmpeg command that does it.
+"""One fix plan per video, and the exact ffmpeg command that carries it out.
 
-Pure functions over plain media facts; nothing here runs ffmpeg or touches files. VID
-findings suggest ``preflight fix FILE -o OUT`` (`fix_line`), which runs this command with the
-bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
+Pure functions over plain media facts (and `finding_fix`, which reads a rule's file memo);
+nothing here runs ffmpeg or touches files. Every change a take needs — rotate, scale and pad,
+frame rate, deinterlace, trim, codecs, container — goes into **one** plan and one ffmpeg
+command; what no command can repair (a take that is too short; an error of a rule the plan
+does not cover, such as a missing face) is `FixPlan.unfixable` and `blockers`. VID and PRS
+findings suggest the same ``preflight fix FILE -o OUT`` line (`fix_line`), which runs that
+command with the bundled ffmpeg; the command itself is in their ``details["ffmpeg"]``.
 
     >>> plan = plan_for(facts, edition="standard")
     >>> shell_line(ffmpeg_args(Path("in.mov"), Path("out.mp4"), plan))
@@ -17,17 +21,20 @@ with AAC.
 from __future__ import annotations
 
 import math
-import shlex
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from preflight import shell
 from preflight.errors import PreflightError
 from preflight.metastudio import ALLOWED_SIZES
+from preflight.model import Severity
 
 if TYPE_CHECKING:
     from preflight.inspect.probe import VideoProbe
+    from preflight.model import Finding
+    from preflight.rules.base import FileContext
 
 #: Lowest accepted frame rate and the rate slower videos are converted to (constraints §3.1).
 MIN_FPS = 25.0
@@ -42,6 +49,10 @@ MP4_NAMES = frozenset({"mp4", "mpeg-4", "isom", "iso base media"})
 #: training; "veryfast" keeps a 10-minute 4K re-encode to a reasonable wait on a laptop.
 X264_ARGS = ("-c:v", "libx264", "-preset", "veryfast", "-crf", "17", "-pix_fmt", "yuv420p")
 AAC_ARGS = ("-c:a", "aac", "-b:a", "192k")
+#: Said when a take under 1080p is scaled up: the review accepts the size (44005901 is about
+#: the exact size), but the shooting guides ask for footage recorded at 1080P or higher.
+UPSCALE_NOTE = (" (scaled up from {short}p: accepted, but the shooting guide asks for footage "
+                "recorded at 1080P or higher, so a new take looks sharper)")
 #: Scan types MediaInfo reports for interlaced video.
 INTERLACED_SCANS = frozenset({"interlaced", "mbaff", "paff"})
 
@@ -186,7 +197,8 @@ def plan_for(
     if dw and dh and (dw, dh) not in ALLOWED_SIZES:
         width, height = nearest_size(dw, dh)
         encode_video = True
-        reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}")
+        reasons.append(f"size {dw}x{dh} is not accepted: scale and pad to {width}x{height}"
+                       + (UPSCALE_NOTE.format(short=min(dw, dh)) if min(dw, dh) < 1080 else ""))
 
     deinterlace = str(facts.get("scan_type") or "").lower() in INTERLACED_SCANS
     if deinterlace:
@@ -283,7 +295,7 @@ def ffmpeg_args(
     args = [ffmpeg, "-hide_banner", "-nostdin", "-y" if overwrite else "-n"]
     if progress:
         args += ["-progress", "pipe:1", "-nostats"]
-    args += ["-i", str(src), "-map", "0:v:0"]
+    args += ["-i", shell.path_arg(src), "-map", "0:v:0"]
     if plan.audio != "none":
         args += ["-map", "0:a:0?"]
     args += ["-dn", "-sn"]
@@ -300,13 +312,13 @@ def ffmpeg_args(
         args += list(AAC_ARGS)
     elif plan.audio == "copy":
         args += ["-c:a", "copy"]
-    args += ["-movflags", "+faststart", "-f", plan.container, str(dst)]
+    args += ["-movflags", "+faststart", "-f", plan.container, shell.path_arg(dst)]
     return args
 
 
-def shell_line(args: list[str]) -> str:
-    """The argument vector as one copy-pasteable POSIX shell line."""
-    return shlex.join(args)
+def shell_line(args: list[str], sh: shell.Shell | None = None) -> str:
+    """The argument vector as one copy-pasteable line for the user's shell (`preflight.shell`)."""
+    return shell.join(args, sh)
 
 
 def fix_command(
@@ -330,11 +342,88 @@ def fixed_name(src: Path) -> Path:
 
 
 def fix_line(src: Path, *, edition: str = "standard", dst: Path | None = None,
-             rotate: int = 0) -> str:
-    """The ``preflight fix`` command line (shell-quoted) that makes ``src`` conform."""
-    args = ["preflight", "fix", str(src)]
+             rotate: int = 0, sh: shell.Shell | None = None,
+             slot: str = "training_video") -> str:
+    """The ``preflight fix`` command line (quoted for the user's shell) that makes ``src``
+    conform. A name that starts with ``-`` is written ``./-name`` so it is not read as an
+    option."""
+    args = ["preflight", "fix", shell.path_arg(src)]
     if edition != "standard":
         args += ["--edition", edition]
     if rotate:
         args += ["--rotate", str(rotate)]
-    return shell_line([*args, "-o", str(dst if dst is not None else fixed_name(src))])
+    if slot != "training_video":
+        args += ["--slot", slot]
+    out = dst if dst is not None else fixed_name(src)
+    return shell_line([*args, "-o", shell.path_arg(out)], sh)
+
+
+#: Rules whose findings the plan repairs (VID007 only when too long: a short take is in
+#: `FixPlan.unfixable`). Any other error finding on the take blocks the fix.
+REPAIRED = frozenset({"VID003", "VID004", "VID006", "VID007", "VID008", "VID009", "VID010",
+                      "PRS002"})
+#: Quarter turns PRS002 finds (counter-clockwise as displayed) -> degrees clockwise that
+#: make the presenter upright.
+UPRIGHT_DEGREES: Mapping[int, int] = {1: 270, 2: 180, 3: 90}
+#: File-memo key of PRS002's verdict (quarter turns, or None) for the fix line.
+UPRIGHT_KEY = "upright-turns"
+
+
+def blockers(plan: FixPlan, findings: Iterable[Finding]) -> tuple[str, ...]:
+    """What no fix can repair, first the plan's own (a too-short take), then every error
+    finding of a rule the plan does not cover (``PRS001 …: no face``), once per code — and a
+    PRS002 whose turn the plan does not make (``--rotate 0`` given)."""
+    out = list(plan.unfixable)
+    seen: set[str] = set()
+    for f in findings:
+        if f.severity is not Severity.ERROR or f.code in seen:
+            continue
+        turn = rotation_of([f]) if f.code == "PRS002" else plan.rotate
+        if f.code not in REPAIRED or turn != plan.rotate:
+            seen.add(f.code)
+            hint = f" (--rotate {turn} turns it upright)" if turn != plan.rotate else ""
+            out.append(f"{f.code} {f.name}: {f.message}{hint}")
+    return tuple(out)
+
+
+def rotation_of(findings: Iterable[Finding]) -> int:
+    """Degrees clockwise that make the presenter upright, from a PRS002 finding (0: none)."""
+    for f in findings:
+        if f.code == "PRS002":
+            try:
+                return int(f.details.get("rotate_degrees_clockwise") or 0)
+            except (TypeError, ValueError):
+                return 0
+    return 0
+
+
+def finding_fix(ctx: FileContext, details: Mapping[str, Any],
+                limits: tuple[float, float] | None = None) -> dict[str, Any]:
+    """``fix`` and ``details`` of a VID or PRS finding on a video: the one ``preflight fix``
+    line for this file (with ``--rotate`` when PRS002 found the presenter sideways: it runs
+    before the VID rules and leaves its verdict under `UPRIGHT_KEY`; no face search is made
+    here) and the raw ffmpeg command of the whole plan in ``details["ffmpeg"]``. Nothing when
+    no command helps."""
+    from preflight.inspect import shared
+
+    probe = shared.video_probe(ctx).value
+    if probe is None or not probe.video_tracks:
+        return {"details": dict(details)}
+
+    def build() -> tuple[str, str] | None:
+        turns: int | None = ctx.memo(UPRIGHT_KEY, lambda: None)
+        rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
+        lo, hi = limits if limits is not None else (None, None)
+        plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,
+                        max_duration=hi, rotate=rotate)
+        if not plan.needed:
+            return None
+        dst = fixed_name(ctx.path)
+        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst, rotate=rotate,
+                         slot=ctx.slot),
+                shell_line(ffmpeg_args(ctx.path, dst, plan)))
+
+    got = ctx.memo(f"fix-plan:{limits}", build)
+    if got is None:
+        return {"details": dict(details)}
+    return {"fix": got[0], "details": {**details, "ffmpeg": got[1]}}

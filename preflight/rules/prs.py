@@ -11,7 +11,6 @@ enable the checks and every other PRS rule stays quiet.
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Iterator, Sequence
 from statistics import median
 from typing import TYPE_CHECKING, Any
@@ -105,10 +104,6 @@ def face_present(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                                                                 for f in missing]})
 
 
-_TRANSPOSE = {1: "transpose=2", 2: "transpose=2,transpose=2", 3: "transpose=1"}
-_ROTATE_FIX = {1: 270, 2: 180, 3: 90}
-
-
 @file_rule("PRS002", "face-upright", E,
            "The presenter is upright as displayed (not a take shot sideways or upside down).",
            "§3.1, §3.6", slots=VIDEO, options=DETECT)
@@ -118,22 +113,18 @@ def face_upright(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     applied); when no frame shows an upright face but one appears with the frame turned by
     90°, 180° or 270°, this says which way and gives the command that turns the video."""
     from preflight.inspect.face import TURNS
+    from preflight.rules.conform import UPRIGHT_DEGREES, UPRIGHT_KEY, finding_fix
 
     k = _rotation(ctx, opts)
+    ctx.memo(UPRIGHT_KEY, lambda: k)  # the one fix plan of this file turns it (VID rules too)
     if k is None:
         return
-    fix = shlex.join(["preflight", "fix", str(ctx.path), "--rotate", str(_ROTATE_FIX[k]),
-                      "-o", str(ctx.path.with_name(ctx.path.stem + ".fixed.mp4"))])
-    ffmpeg = shlex.join(["ffmpeg", "-hide_banner", "-n", "-i", str(ctx.path), "-vf",
-                         _TRANSPOSE[k], "-c:v", "libx264", "-crf", "18", "-pix_fmt", "yuv420p",
-                         "-c:a", "copy", "-metadata:s:v:0", "rotate=0", "-movflags",
-                         "+faststart", str(ctx.path.with_name(ctx.path.stem + ".fixed.mp4"))])
     turn = {1: "90° counter-clockwise", 2: "180°", 3: "90° clockwise"}[k]
     yield Fact(f"{ctx.path.name}: the presenter is not upright as displayed (the face appears "
                f"when the picture is turned {turn}; it is shown rotated {TURNS[k]}); rotate "
-               "the video", fix=fix,
-               details={"orientation": f"turn {turn}", "quarter_turns": k, "ffmpeg": ffmpeg,
-                        "rotate_degrees_clockwise": _ROTATE_FIX[k]})
+               "the video", **finding_fix(ctx, {
+                   "orientation": f"turn {turn}", "quarter_turns": k,
+                   "rotate_degrees_clockwise": UPRIGHT_DEGREES[k]}))
 
 
 @file_rule("PRS003", "one-presenter", W,

@@ -35,38 +35,14 @@ def _probe(ctx: FileContext) -> VideoProbe | None:
 
 def _fix(ctx: FileContext, details: dict[str, Any], opts: Options | None = None
          ) -> dict[str, Any]:
-    """``fix`` and ``details`` of a finding: the ``preflight fix`` line that makes this video
-    conform (it runs the bundled ffmpeg), with the raw ffmpeg command in ``details["ffmpeg"]``
-    for people who run ffmpeg themselves; no fix when no command helps."""
-    probe = _probe(ctx)
-    if probe is None:
-        return {"details": details}
+    """``fix`` and ``details`` of a finding: the one fix plan of this video
+    (`preflight.rules.conform.finding_fix`)."""
+    from preflight.rules.conform import finding_fix
 
-    def build() -> tuple[str, str] | None:
-        from preflight.rules.conform import (
-            ffmpeg_args,
-            fix_line,
-            fixed_name,
-            plan_for,
-            probe_facts,
-            shell_line,
-        )
-
-        lo = hi = None
-        if opts is not None and "min_seconds" in opts:
-            lo, hi = float(opts["min_seconds"]), float(opts["max_seconds"])
-        plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,
-                        max_duration=hi)
-        if not plan.needed:
-            return None
-        dst = fixed_name(ctx.path)
-        return (fix_line(ctx.path, edition=ctx.job.edition, dst=dst),
-                shell_line(ffmpeg_args(ctx.path, dst, plan)))
-
-    got = ctx.memo(f"fix:{sorted((opts or {}).items())}", build)
-    if got is None:
-        return {"details": details}
-    return {"fix": got[0], "details": {**details, "ffmpeg": got[1]}}
+    limits = None
+    if opts is not None and "min_seconds" in opts:
+        limits = (float(opts["min_seconds"]), float(opts["max_seconds"]))
+    return finding_fix(ctx, details, limits)
 
 
 def _name(ctx: FileContext) -> str:

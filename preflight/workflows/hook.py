@@ -20,6 +20,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from preflight import shell
 from preflight.errors import HookError, PreflightError
 from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
 from preflight.report.text import position
@@ -209,8 +210,9 @@ def short_report(result: HookResult, root: Path) -> list[str]:
         text += f" ({result.cache_hits} from cache)"
     lines.append(text)
     if result.summary.errors or result.summary.warnings or result.summary.failed:
-        targets = " ".join(shlex.quote(_rel(o.target.path, root)) for o in result.outcomes)
-        lines.append(f"details: preflight check {targets}")
+        lines.append("details: " + shell.join(
+            ["preflight", "check", *(shell.path_arg(_rel(o.target.path, root))
+                                     for o in result.outcomes)]))
     return lines
 
 

@@ -220,8 +220,8 @@ def submit(
 
 def fix_video(job: FixJob, *, progress: FixProgress | None = None,
               config: Config | str | Path | None = None) -> FixResult:
-    """Run a planned fix, then re-check the output with the VID rules for ``training_video``
-    in the job's edition (the container/stream rules the command can fix)."""
+    """Run a planned fix, then re-check the output with the VID and PRS rules for the job's
+    slot in its edition (the rules a fix plan answers)."""
     from dataclasses import replace
 
     from preflight.fix import run
@@ -229,6 +229,6 @@ def fix_video(job: FixJob, *, progress: FixProgress | None = None,
 
     result = run(job, progress=progress)
     cfg = config_for(config, job.dst.parent)
-    report = check(job.dst, slot="training_video", edition=job.edition,
-                   config=cfg.with_cli(("VID",)))
+    report = check(job.dst, slot=job.slot, edition=job.edition,
+                   config=cfg.with_cli(("VID", "PRS")))
     return replace(result, report=report)

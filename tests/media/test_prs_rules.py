@@ -412,6 +412,9 @@ def test_the_fix_of_a_sideways_take_turns_it_upright(faces: FaceMedia, tmp_path:
 
     from preflight.cli import cli
 
+    (tmp_path / "preflight.toml").write_text(  # a 4 s take stands for a 3-minute one
+        '[rules]\n"video-duration" = { options = { min_seconds = 1, max_seconds = 10 } }\n',
+        encoding="utf-8")
     src = tmp_path / "sideways.mp4"
     src.write_bytes(faces.video(turn=90).read_bytes())
     f = next(f for f in take(src).findings if f.code == "PRS002")

@@ -91,7 +91,8 @@ def test_fix_mov_named_mp4(tmp_path: Path) -> None:
     """A 1280x720 30 fps MOV (PCM audio) named .mp4 becomes a 1920x1080 MP4 that passes every
     VID rule; the duration limits come from the configuration (here 0.5–2 s, so a 3 s clip
     is trimmed the way an 11-minute take is trimmed to 599 s)."""
-    (tmp_path / "preflight.toml").write_text(
+    (tmp_path / "preflight.toml").write_text(  # the test pattern has no face: no PRS rules
+        'ignore = ["PRS"]\n'
         '[rules]\n"video-duration" = { options = { min_seconds = 0.5, max_seconds = 2.0 } }\n',
         encoding="utf-8")
     src = _clip(tmp_path / "take.mp4", "1280x720", 3.0)
@@ -125,7 +126,7 @@ def test_fix_duration_limits_follow_the_edition(tmp_path: Path) -> None:
 
 def test_fix_remux_keeps_stream(tmp_path: Path) -> None:
     src = _clip(tmp_path / "take.mov", "1920x1080", 1.0, rate=25, acodec="aac")
-    job = prepare(src, tmp_path / "out.mp4")
+    job = prepare(src, tmp_path / "out.mp4", max_duration=10.0)
     assert job.plan.remux_only and job.plan.reasons == ("container is mov, not MP4: remux to MP4",)
     run(job)
     with av.open(str(tmp_path / "out.mp4")) as c:
@@ -139,11 +140,35 @@ def test_cli_fix(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(cli, ["fix", str(src), "-o", str(src)])
     assert res.exit_code == 2 and "is the input" in res.output
+    # 1 s under the 3-minute minimum, and no face: the plan is shown, nothing is written.
     res = runner.invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4"), "--dry-run"])
-    assert res.exit_code == 0 and "scale and pad to 1920x1080" in res.output
+    assert res.exit_code == 1 and "scale and pad to 1920x1080" in res.output
+    assert "cannot fix: duration" in res.stderr and "cannot fix: PRS001" in res.stderr
     assert "$ " in res.output and "libx264" in res.output
     assert not (tmp_path / "o.mp4").exists()
+    (tmp_path / "preflight.toml").write_text(
+        'ignore = ["PRS"]\n'
+        '[rules]\n"video-duration" = { options = { min_seconds = 0.5, max_seconds = 2.0 } }\n',
+        encoding="utf-8")
+    res = runner.invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4"), "--dry-run"])
+    assert res.exit_code == 0 and "cannot fix" not in res.stderr
     res = runner.invoke(cli, ["fix", str(src), "-o", str(tmp_path / "o.mp4")])
     assert "wrote" in res.output and "re-check" in res.output
-    assert res.exit_code == 1  # only the 1-second duration still fails
-    assert "VID007" in res.output or "video-duration" in res.output
+    assert res.exit_code == 0, res.output
+
+
+def test_blocked_job_is_never_run(tmp_path: Path) -> None:
+    """The library refuses to encode a job with blockers too."""
+    src = _clip(tmp_path / "take.mp4", "1280x720", 0.5, rate=25, acodec="aac")
+    job = prepare(src, tmp_path / "o.mp4")
+    assert job.blockers and not job.can_pass
+    with pytest.raises(PreflightError, match="no fix can make this take pass"):
+        run(job)
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_scaling_up_says_a_new_take_looks_sharper() -> None:
+    small = plan_for({**BASE, "display_width": 1280, "display_height": 720}, edition="standard")
+    assert "scaled up from 720p" in small.reasons[0] and "1080P or higher" in small.reasons[0]
+    big = plan_for({**BASE, "display_width": 2560, "display_height": 1440}, edition="standard")
+    assert big.reasons == ("size 2560x1440 is not accepted: scale and pad to 1920x1080",)
