@@ -3,6 +3,7 @@
     PreflightError
     ├── SpecError          the job spec cannot be read or has unknown/mistyped keys
     ├── ConfigError        the configuration or the command line names unknown rules/options
+    │   └── TargetNotFound a file or folder given to check does not exist
     ├── ProbeError         a media file cannot be opened or parsed (becomes a finding in checks)
     ├── PackagingError     the upload package cannot be built or verified
     │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
@@ -48,6 +49,13 @@ class ConfigError(PreflightError):
         self.key = key
         prefix = f"{self.path}: " if self.path else ""
         super().__init__(prefix + message)
+
+
+class TargetNotFound(ConfigError):
+    """A file or folder given to check does not exist; ``path`` names it as given."""
+
+    def __init__(self, path: Path | str):
+        super().__init__("no such file or folder", path=path)
 
 
 class ProbeError(PreflightError):

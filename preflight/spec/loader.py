@@ -16,7 +16,7 @@ from preflight.errors import SpecError
 from preflight.metastudio import MULTI_FILE_SLOTS, SLOTS
 from preflight.safeio import read_capped
 from preflight.spec.positions import Key, Positions, json_positions, locate, toml_positions
-from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, json_type, matches_type
+from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, SPEC_KEYS, json_type, matches_type
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,8 @@ class JobSpec:
     shown: Mapping[Path, str] = field(default_factory=lambda: MappingProxyType({}))
     #: Where each key is written in the spec file: (line, column) by key path.
     positions: Positions = field(default_factory=lambda: MappingProxyType({}))
+    #: Rules (codes, names, families) whose findings are known and accepted for this job.
+    ignore: tuple[str, ...] = ()
 
     @property
     def base_dir(self) -> Path:
@@ -259,9 +261,14 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None,
     its keys are written (see `preflight.spec.positions`).
     """
     for key in data:
-        if key not in SECTIONS:
-            raise SpecError(f"unknown section [{key}]{suggest(key, SECTIONS)}", path=path, key=key)
+        if key not in SECTIONS and key not in SPEC_KEYS:
+            raise SpecError(f"unknown section [{key}]{suggest(key, [*SECTIONS, *SPEC_KEYS])}",
+                            path=path, key=key)
     check_depth(data, path=path)
+    ignore = data.get("ignore", [])
+    if not isinstance(ignore, list) or not all(isinstance(v, str) for v in ignore):
+        raise SpecError("ignore must be a list of rule codes, names or families, e.g. "
+                        'ignore = ["GRN003"]', path=path, key="ignore")
     job = data.get("job", {})
     if not isinstance(job, dict):
         raise SpecError(f"[job] must be a table, not {json_type(job)}", path=path, key="job")
@@ -276,6 +283,7 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None,
         path=path,
         shown=MappingProxyType(names),
         positions=MappingProxyType(dict(positions or {})),
+        ignore=tuple(ignore),
     )
 
 
