@@ -156,6 +156,12 @@ def start(
     return CheckRun(kind, cfg, found, checker, batch.effective_jobs(jobs), edition, rc)
 
 
+def binding_config(config: Config | str | Path | None, near: Path) -> Config:
+    """The configuration to check a body about to be packaged or sent with: as found, except
+    that no selection or ignore (in the configuration or the spec) hides a REQ error."""
+    return config_for(config, near).binding_body()
+
+
 def nothing_found(paths: Iterable[str | Path], skipped: batch.Skipped) -> str:
     """Why a check of these targets has nothing to do (and what git ignores skipped)."""
     named = ", ".join(shown_path(p) for p in paths) or "the targets"
