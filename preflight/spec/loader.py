@@ -6,7 +6,7 @@ import difflib
 import json
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
@@ -181,29 +181,38 @@ def shown_path(typed: str | os.PathLike[str], spec: str | None = None) -> str:
         return joined
 
 
-def _media(raw: object, path: Path | None, base: Path,
-           shown: dict[Path, str] | None = None) -> dict[str, tuple[Path, ...]]:
+def _media(raw: object, path: Path | None, base: Path, shown: dict[Path, str] | None = None,
+           problems: list[SpecError] | None = None) -> dict[str, tuple[Path, ...]]:
+    """The media table; each problem goes to `problems` (raised at once when None)."""
+    report = _collector(problems)
     if not isinstance(raw, dict):
-        raise SpecError(f"[media] must be a table, not {json_type(raw)}", path=path, key="media")
+        report(SpecError(f"[media] must be a table, not {json_type(raw)}", path=path,
+                         key="media"))
+        return {}
     out: dict[str, tuple[Path, ...]] = {}
     for key, value in raw.items():
         if key not in SLOTS:
-            raise SpecError(
-                f"unknown key media.{key}{suggest(key, list(SLOTS))}", path=path, key=f"media.{key}"
-            )
+            report(SpecError(f"unknown key media.{key}{suggest(key, list(SLOTS))}", path=path,
+                             key=f"media.{key}"))
+            continue
         multi = key in MULTI_FILE_SLOTS and isinstance(value, list)
         values: list[object] = list(value) if multi else [value]
         expected = "string or array of string" if key in MULTI_FILE_SLOTS else "string"
+        bad = False
         for v in values:
             if not isinstance(v, str) or not v.strip():
-                raise SpecError(
+                report(SpecError(
                     f"media.{key} must be a {expected} (a file path), got {json_type(v)}",
-                    path=path,
-                    key=f"media.{key}",
-                )
+                    path=path, key=f"media.{key}"))
+                bad = True
+                break
             problem = path_problem(v)
             if problem:
-                raise SpecError(f"media.{key}: {problem}", path=path, key=f"media.{key}")
+                report(SpecError(f"media.{key}: {problem}", path=path, key=f"media.{key}"))
+                bad = True
+                break
+        if bad:
+            continue
         out[key] = tuple(Path(os.path.normpath(base / str(v))) for v in values)
         if shown is not None:
             label = shown.get(path) if path is not None else None
@@ -229,27 +238,38 @@ def path_problem(value: str) -> str | None:
     return None
 
 
-def _account(raw: object, path: Path | None) -> Account:
+def _collector(problems: list[SpecError] | None) -> Callable[[SpecError], None]:
+    """Where a problem goes: into `problems`, or raised when there is no list."""
+    def report(exc: SpecError) -> None:
+        if problems is None:
+            raise exc
+        problems.append(exc)
+
+    return report
+
+
+def _account(raw: object, path: Path | None,
+             problems: list[SpecError] | None = None) -> Account:
+    report = _collector(problems)
     if not isinstance(raw, dict):
-        raise SpecError(f"[account] must be a table, not {json_type(raw)}", path=path,
-                        key="account")
+        report(SpecError(f"[account] must be a table, not {json_type(raw)}", path=path,
+                         key="account"))
+        return Account()
+    good: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in ACCOUNT_FIELDS:
-            raise SpecError(
-                f"unknown key account.{key}{suggest(key, list(ACCOUNT_FIELDS))}",
-                path=path,
-                key=f"account.{key}",
-            )
+            report(SpecError(f"unknown key account.{key}{suggest(key, list(ACCOUNT_FIELDS))}",
+                             path=path, key=f"account.{key}"))
+            continue
         expected = ACCOUNT_FIELDS[key]
         if not matches_type(value, expected):
-            raise SpecError(
-                f"account.{key} must be a {expected}, got {json_type(value)}",
-                path=path,
-                key=f"account.{key}",
-            )
+            report(SpecError(f"account.{key} must be a {expected}, got {json_type(value)}",
+                             path=path, key=f"account.{key}"))
+            continue
+        good[key] = value
     return Account(
-        na_whitelisted=bool(raw.get("na_whitelisted", False)),
-        app_user_id=raw.get("app_user_id"),
+        na_whitelisted=bool(good.get("na_whitelisted", False)),
+        app_user_id=good.get("app_user_id"),
     )
 
 
@@ -259,16 +279,22 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None,
 
     `shown` is how reports name the spec file (default: `path` as given); `positions` where
     its keys are written (see `preflight.spec.positions`).
+
+    :raises SpecError: every structural problem found (see `SpecError.problems`), with the
+        spec without its broken parts as `SpecError.partial` when the ``[job]`` table is usable.
     """
+    problems: list[SpecError] = []
     for key in data:
         if key not in SECTIONS and key not in SPEC_KEYS:
-            raise SpecError(f"unknown section [{key}]{suggest(key, [*SECTIONS, *SPEC_KEYS])}",
-                            path=path, key=key)
+            problems.append(SpecError(
+                f"unknown section [{key}]{suggest(key, [*SECTIONS, *SPEC_KEYS])}", path=path,
+                key=key))
     check_depth(data, path=path)
     ignore = data.get("ignore", [])
     if not isinstance(ignore, list) or not all(isinstance(v, str) for v in ignore):
-        raise SpecError("ignore must be a list of rule codes, names or families, e.g. "
-                        'ignore = ["GRN003"]', path=path, key="ignore")
+        problems.append(SpecError("ignore must be a list of rule codes, names or families, "
+                                  'e.g. ignore = ["GRN003"]', path=path, key="ignore"))
+        ignore = []
     job = data.get("job", {})
     if not isinstance(job, dict):
         raise SpecError(f"[job] must be a table, not {json_type(job)}", path=path, key="job")
@@ -276,30 +302,50 @@ def spec_from_dict(data: Mapping[str, Any], *, path: Path | None = None,
     names: dict[Path, str] = {}
     if path is not None:
         names[path] = shown if shown is not None else str(path)
-    return JobSpec(
+    spec = JobSpec(
         job=MappingProxyType(dict(job)),
-        media=MappingProxyType(_media(data.get("media", {}), path, base, names)),
-        account=_account(data.get("account", {}), path),
+        media=MappingProxyType(_media(data.get("media", {}), path, base, names, problems)),
+        account=_account(data.get("account", {}), path, problems),
         path=path,
         shown=MappingProxyType(names),
         positions=MappingProxyType(dict(positions or {})),
         ignore=tuple(ignore),
     )
+    if problems:
+        raise SpecError.gathered(problems, spec)
+    return spec
 
 
 def load_spec(path: str | Path) -> JobSpec:
     """Read and structurally validate a spec file.
 
-    :raises SpecError: unreadable file, invalid TOML/JSON, unknown section or key, wrong type.
+    :raises SpecError: unreadable file, invalid TOML/JSON, unknown section or key, wrong type
+        (every structural problem at once, each with its line and column).
     """
     shown = shown_path(path)
     p = Path(path).absolute()
+    scan = json_positions if p.suffix.lower() == ".json" else toml_positions
+    text = ""
     try:
         data, text = _read(p)
         spec = spec_from_dict(data, path=p, shown=shown)
     except SpecError as exc:
-        if exc.path == str(p) and shown != exc.path:
-            raise SpecError(str(exc).removeprefix(f"{p}: "), path=shown, key=exc.key) from None
-        raise
-    scan = json_positions if p.suffix.lower() == ".json" else toml_positions
+        raise _as_shown(exc, p, shown, scan(text) if text else {}) from None
     return replace(spec, positions=MappingProxyType(dict(scan(text))))
+
+
+def _as_shown(exc: SpecError, path: Path, shown: str, positions: Positions) -> SpecError:
+    """The error naming the spec as typed, each problem with the position of its key."""
+    def one(e: SpecError) -> SpecError:
+        pos = locate(positions, tuple(e.key.split("."))) if e.key else None
+        if e.path != str(path) and pos is None:
+            return e
+        out = SpecError(e.message, path=shown if e.path == str(path) else e.path, key=e.key,
+                        line=pos[0] if pos else None, column=pos[1] if pos else None)
+        return out
+
+    partial = exc.partial
+    if isinstance(partial, JobSpec):
+        partial = replace(partial, positions=MappingProxyType(dict(positions)))
+    problems = sorted((one(e) for e in exc.problems), key=lambda e: (e.line or 0, e.column or 0))
+    return SpecError.gathered(problems, partial)

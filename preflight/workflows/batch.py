@@ -24,7 +24,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from preflight.errors import ConfigError, PreflightError, TargetNotFound
+from preflight.errors import ConfigError, PreflightError, SpecError, TargetNotFound
 from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, Severity
 from preflight.safeio import read_capped, read_text
@@ -373,7 +373,8 @@ def _try_load(path: Path) -> JobSpec | None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result for one target: a report, or the error that stopped it (a broken spec)."""
+    """The result for one target: a report, or the error that stopped it (a broken spec; its
+    report then holds what could still be judged, the body's findings)."""
 
     target: Target
     report: Report | None = None
@@ -420,8 +421,25 @@ class Checker:
             report = self.engine(ed).run(quick, whole_spec=False,
                                          files=((slot, Path(target.label)),))
             return Outcome(target, report, pairs=((slot, target.path),))
+        except SpecError as exc:
+            return Outcome(target, self._body(exc), error=exc)
         except PreflightError as exc:
             return Outcome(target, error=exc)
+
+    def _body(self, exc: SpecError) -> Report | None:
+        """The body findings of a spec whose other parts are broken (so that one pass names
+        every problem), or None when the body itself cannot be judged."""
+        from preflight.metastudio import edition_of
+        from preflight.spec import JobSpec
+
+        spec = exc.partial
+        if not isinstance(spec, JobSpec):
+            return None
+        try:
+            ed = self.edition or self.config.edition or edition_of(spec.job)
+            return self.engine(ed).run(spec, whole_spec=False, files=())
+        except PreflightError:
+            return None
 
 
 def run(targets: Sequence[Target], checker: Callable[[Target], Outcome],

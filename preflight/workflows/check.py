@@ -295,7 +295,7 @@ def _target_view(target: batch.Target, outcome: batch.Outcome, seen: Any, faces:
     from preflight.report.html import JobView
     from preflight.workflows.contact_sheet import job_view
 
-    if outcome.report is None:
+    if outcome.error is not None or outcome.report is None:
         empty = Report.build(edition_of(target.job or {}), [], spec_path=target.label)
         return JobView(empty, title=target.label, error=str(outcome.error or "not checked"))
     if target.kind == "spec":
