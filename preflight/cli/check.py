@@ -73,6 +73,19 @@ def _skipped_note(run: CheckRun) -> None:
                "--no-respect-gitignore checks them", err=True)
 
 
+def _outside_note(run: CheckRun) -> None:
+    """Warn about every media path of a spec that leaves the spec's folder, naming it."""
+    from preflight.spec.loader import outside
+
+    for t in run.targets:
+        if t.spec is None:
+            continue
+        for slot, path in outside(t.spec):
+            click.echo(f"preflight: warning: {t.spec.label or t.label}: media.{slot} = "
+                       f"{t.spec.display(path)} is outside the spec's folder (it is checked "
+                       "and uploaded: make sure it is the file you mean)", err=True)
+
+
 def _req_note(run: CheckRun) -> None:
     """Say that ignoring a REQ rule hides it here only: package and submit still stop."""
     ignored = run.config.ignores_req() or any(
@@ -215,8 +228,10 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     run = start(targets, edition=edition, config=config, slot=slot, job=job, cache=cache,
                 jobs=jobs, exclude=exclude, respect_gitignore=respect_gitignore,
                 views=fmt == "html")
-    _skipped_note(run)
-    _req_note(run)
+    if not quiet:
+        _skipped_note(run)
+        _outside_note(run)
+        _req_note(run)
     if fmt == "html":
         return _check_html(run, options=options, output=output, strict=strict,
                            exit_zero=exit_zero)

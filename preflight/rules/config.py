@@ -17,6 +17,7 @@ from preflight.metastudio import EDITIONS
 from preflight.model import FAMILIES, Severity
 from preflight.rules import Rule, by_name, registry
 from preflight.safeio import read_text
+from preflight.spec import toml
 from preflight.spec.loader import suggest
 
 if TYPE_CHECKING:
@@ -256,9 +257,12 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Confi
     )
 
 
-def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+def _load_toml(path: Path, error: type[ConfigError] = ConfigError,
+               part: bool = False) -> dict[str, Any]:
+    """A TOML file (only its ``[tool.preflight]`` part when `part`), pre-scanned."""
     try:
-        return tomllib.loads(read_text(path))
+        text = read_text(path)
+        return toml.loads(toml.tool_part(text) if part else text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"invalid TOML: {exc}", path=path) from None
     except RecursionError:
@@ -269,10 +273,11 @@ def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, 
         raise error(f"cannot read: {exc}", path=path) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read a preflight.toml (top-level keys) or a pyproject.toml (`[tool.preflight]`)."""
+def load_config(path: str | Path, named: bool = True) -> Config:
+    """Read a preflight.toml (top-level keys) or a pyproject.toml (`[tool.preflight]`; only
+    that part of one found on the way up, not `named` by the user)."""
     p = Path(path)
-    data = _load_toml(p)
+    data = _load_toml(p, part=not named and p.name == "pyproject.toml")
     if p.name == "pyproject.toml":
         data = data.get("tool", {}).get("preflight", {})
         if not isinstance(data, dict):
@@ -290,7 +295,7 @@ def find_config(start: Path) -> Path | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(read_text(pyproject))
+                data = toml.loads(toml.tool_part(read_text(pyproject)))
             except (OSError, ValueError, RecursionError):
                 continue
             if "preflight" in data.get("tool", {}):
@@ -303,8 +308,10 @@ def config_for(config: Config | str | Path | None, near: Path) -> Config:
     the default."""
     if isinstance(config, Config):
         return config
-    found = Path(config) if config is not None else find_config(near)
-    return load_config(found) if found else Config()
+    if config is not None:
+        return load_config(config)
+    found = find_config(near)
+    return load_config(found, named=False) if found else Config()
 
 
 # ---- packs ------------------------------------------------------------------------------------

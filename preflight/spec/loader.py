@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +16,7 @@ from typing import Any
 from preflight.errors import SpecError
 from preflight.metastudio import MULTI_FILE_SLOTS, SLOTS
 from preflight.safeio import read_capped
+from preflight.spec import toml
 from preflight.spec.positions import Key, Positions, json_positions, locate, toml_positions
 from preflight.spec.schema import ACCOUNT_FIELDS, SECTIONS, SPEC_KEYS, json_type, matches_type
 
@@ -148,9 +150,9 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
             raise SpecError(f"invalid JSON: {exc}", path=path) from None
     else:
         try:
-            data = tomllib.loads(text)
+            data = toml.loads(text)
         except tomllib.TOMLDecodeError as exc:
-            raise SpecError(f"invalid TOML: {exc}", path=path) from None
+            raise SpecError(f"invalid TOML: {exc}{_escape_hint(str(exc))}", path=path) from None
         except RecursionError:
             raise SpecError(f"invalid TOML: nested more than {MAX_DEPTH} levels deep",
                             path=path) from None
@@ -159,6 +161,39 @@ def _read(path: Path) -> tuple[dict[str, Any], str]:
     if not isinstance(data, dict):
         raise SpecError("the spec must be a table/object at the top level", path=path)
     return data, text
+
+
+#: Control characters a backslash escape in a TOML basic string makes of a Windows path
+#: (``"C:\footage\take.mp4"`` holds a form feed and a tab).
+_ESCAPED = {"\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+_WINDOWS_HINT = ("in a TOML \"double-quoted\" string a backslash starts an escape: write a "
+                 "Windows path with forward slashes (\"C:/footage/take.mp4\") or in single "
+                 "quotes ('C:\\footage\\take.mp4')")
+
+
+def _escape_hint(message: str) -> str:
+    """The Windows-path hint for a TOML error about a backslash escape, else ''."""
+    if "escape" in message.lower() or "\\'" in message or "hex value" in message.lower():
+        return f"; {_WINDOWS_HINT}"
+    return ""
+
+
+def escaped_path(value: str, base: Path) -> str | None:
+    """Why `value` looks like a Windows path mangled by TOML escapes (it holds a control
+    character such as a form feed or a tab, and no such file exists), else None."""
+    found = [c for c in value if c in _ESCAPED]
+    if not found:
+        return None
+    try:
+        if (base / value).exists():
+            return None
+    except (OSError, ValueError):
+        pass
+    shown = value
+    for c, esc in _ESCAPED.items():
+        shown = shown.replace(c, esc)
+    return (f"the path \"{_short(shown)}\" holds the control character {_ESCAPED[found[0]]}; "
+            f"{_WINDOWS_HINT}")
 
 
 def shown_path(typed: str | os.PathLike[str], spec: str | None = None) -> str:
@@ -206,7 +241,7 @@ def _media(raw: object, path: Path | None, base: Path, shown: dict[Path, str] | 
                     path=path, key=f"media.{key}"))
                 bad = True
                 break
-            problem = path_problem(v)
+            problem = path_problem(v) or escaped_path(v, base) or device_problem(v, base)
             if problem:
                 report(SpecError(f"media.{key}: {problem}", path=path, key=f"media.{key}"))
                 bad = True
@@ -246,6 +281,45 @@ def _collector(problems: list[SpecError] | None) -> Callable[[SpecError], None]:
         problems.append(exc)
 
     return report
+
+
+#: Folders of the running system, not media: a spec path is never followed into them.
+SYSTEM_FOLDERS = ("/proc", "/sys", "/dev")
+#: Windows device names (any extension, any case): ``NUL``, ``CON``, ``COM1``...
+_DEVICE = re.compile(r"(?i)^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)"
+                     r"(\.[^.]*)*[ .]*$")
+
+
+def device_problem(value: str, base: Path) -> str | None:
+    """Why the path `value` (relative to `base`) leads into a system folder (/proc, /sys,
+    /dev, links followed) or names a Windows device (NUL, CON, COM1, \\\\.\\...), else None."""
+    if value.startswith(("\\\\.\\", "\\\\?\\", "//./", "//?/")):
+        return f"the path {_short(value)!r} names a Windows device, not a media file"
+    for part in re.split(r"[\\/]", value):
+        if part and _DEVICE.match(part):
+            return (f"the path {_short(value)!r} names the Windows device {part.split('.')[0]!r},"
+                    " not a media file; rename the file")
+    full = base / value
+    for candidate in (os.path.normpath(full), os.path.realpath(full)):
+        for folder in SYSTEM_FOLDERS:
+            if candidate == folder or candidate.startswith(folder + "/"):
+                return (f"the path {_short(value)!r} leads into {folder}, a system folder "
+                        "(not a regular file)")
+    return None
+
+
+def outside(spec: JobSpec) -> list[tuple[str, Path]]:
+    """(slot, path) of every media file outside the spec's folder (allowed: media often live
+    elsewhere, but worth a look before they are uploaded)."""
+    if spec.path is None:
+        return []
+    home = os.path.realpath(spec.base_dir)
+    out = []
+    for slot, p in spec.files():
+        real = os.path.realpath(p)
+        if real != home and not real.startswith(home.rstrip(os.sep) + os.sep):
+            out.append((slot, p))
+    return out
 
 
 def _account(raw: object, path: Path | None,
@@ -330,7 +404,13 @@ def load_spec(path: str | Path) -> JobSpec:
         data, text = _read(p)
         spec = spec_from_dict(data, path=p, shown=shown)
     except SpecError as exc:
-        raise _as_shown(exc, p, shown, scan(text) if text else {}) from None
+        positions: Positions = {}
+        if text and any(e.key for e in exc.problems):
+            try:
+                positions = scan(text)
+            except RecursionError:  # nested too deeply: the problem says so, without a place
+                positions = {}
+        raise _as_shown(exc, p, shown, positions) from None
     return replace(spec, positions=MappingProxyType(dict(scan(text))))
 
 

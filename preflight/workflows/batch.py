@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from preflight.errors import ConfigError, PreflightError, SpecError, TargetNotFo
 from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, Severity
 from preflight.safeio import read_capped, read_text
+from preflight.spec import toml
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -129,7 +129,7 @@ def looks_like_spec(path: Path) -> bool:
         return False
     try:
         text = read_text(path, MAX_SPEC_BYTES)
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else toml.loads(text)
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("job"), dict)

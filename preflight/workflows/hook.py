@@ -26,6 +26,7 @@ from preflight.model import Severity
 from preflight.report.text import position
 from preflight.safeio import read_capped
 from preflight.spec import JobSpec
+from preflight.spec.loader import outside
 from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
 
 #: Files the hook looks at: videos, audio, images, PDF and avatar-style specs. The pre-commit
@@ -249,6 +250,10 @@ def short_report(result: HookResult, root: Path) -> list[str]:
     for o in result.outcomes:
         if o.error is not None:
             lines.extend(_problem_lines(o, _rel(o.target.path, root)))
+        if o.target.spec is not None:
+            for slot, path in outside(o.target.spec):
+                lines.append(f"{_rel(o.target.path, root)}: warning: media.{slot} = "
+                             f"{o.target.spec.display(path)} is outside the spec's folder")
         if o.report is None:
             continue
         for f in o.report.findings:
