@@ -295,8 +295,14 @@ def find_config(start: Path) -> Path | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = toml.loads(toml.tool_part(read_text(pyproject)))
-            except (OSError, ValueError, RecursionError):
+                part = toml.tool_part(read_text(pyproject))
+            except (OSError, ValueError):
+                continue
+            try:
+                data = toml.loads(part)
+            except (ValueError, RecursionError):
+                if toml.has_own_table(part):
+                    return pyproject  # a broken [tool.preflight]: reported when it is read
                 continue
             if "preflight" in data.get("tool", {}):
                 return pyproject

@@ -100,4 +100,9 @@ def tool_part(text: str) -> str:
     return "".join(out)
 
 
-__all__ = ["MAX_KEY_CHARS", "MAX_KEY_PARTS", "loads", "problem", "tool_part"]
+def has_own_table(text: str) -> bool:
+    """Whether `text` has a ``[tool.preflight...]`` table header."""
+    return any(_OURS.match(m.group("name").strip()) for m in _HEADER.finditer(text))
+
+
+__all__ = ["MAX_KEY_CHARS", "MAX_KEY_PARTS", "has_own_table", "loads", "problem", "tool_part"]
