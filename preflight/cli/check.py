@@ -226,8 +226,8 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None
     run = start(targets, edition=edition, config=config, slot=slot, job=job, cache=cache,
-                jobs=jobs, exclude=exclude, respect_gitignore=respect_gitignore,
-                views=fmt == "html")
+                jobs=1 if contact_sheet else jobs, exclude=exclude,
+                respect_gitignore=respect_gitignore, views=fmt == "html")
     if not quiet:
         _skipped_note(run)
         _outside_note(run)

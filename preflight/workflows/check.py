@@ -86,7 +86,9 @@ class CheckRun:
         return self.found.skipped
 
     def __iter__(self) -> Iterator[batch.Outcome]:
-        return batch.parallel_map(self.checker, self.found.targets, self.jobs)
+        targets = self.found.targets
+        # One target runs in the calling thread (what it samples is gathered there).
+        return batch.parallel_map(self.checker, targets, min(self.jobs, max(len(targets), 1)))
 
     def report(self, outcomes: Iterable[batch.Outcome] | None = None) -> Report:
         """One report of the outcomes (run now when None): a single spec's own report, else
@@ -230,8 +232,9 @@ def check(
     """
     if not isinstance(spec_or_paths, JobSpec | str | Path):
         spec_or_paths = list(spec_or_paths)
+    sheet = contact_sheet is not None  # the sheet is drawn from frames sampled in this thread
     run = start(spec_or_paths, edition=edition, config=config, slot=slot, job=job,
-                cache=None if contact_sheet is not None else cache, jobs=jobs,
+                cache=None if sheet else cache, jobs=1 if sheet else jobs,
                 exclude=exclude, respect_gitignore=respect_gitignore)
     if contact_sheet is None:
         return run.report()
