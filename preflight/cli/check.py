@@ -200,7 +200,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     """
     from preflight.report import render
     from preflight.rules.config import config_for
-    from preflight.workflows.check import classify, parse_job_json, start
+    from preflight.workflows.check import CheckOptions, classify, parse_job_json, start
 
     kind = classify(targets)
     if kind == "mixed":
@@ -225,9 +225,9 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     cache = None if fmt == "html" or contact_sheet else result_cache(no_cache, cache_dir, home)
     options = render_options(color=color, quiet=quiet, root=os.getcwd())
     job = parse_job_json(job_json) if job_json else None
-    run = start(targets, edition=edition, config=config, slot=slot, job=job, cache=cache,
-                jobs=1 if contact_sheet else jobs, exclude=exclude,
-                respect_gitignore=respect_gitignore, views=fmt == "html")
+    run = start(targets, CheckOptions(edition, config, slot, job, cache,
+                                      1 if contact_sheet else jobs, exclude,
+                                      respect_gitignore, views=fmt == "html"))
     if not quiet:
         _skipped_note(run)
         _outside_note(run)

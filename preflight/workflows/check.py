@@ -106,30 +106,34 @@ class CheckRun:
         return batch.merge(done, self.edition)
 
 
-def start(
-    targets: JobSpec | str | Path | Iterable[str | Path],
-    *,
-    edition: str | None = None,
-    config: Config | str | Path | None = None,
-    slot: str | None = None,
-    job: Mapping[str, Any] | None = None,
-    cache: ResultCache | str | Path | None = None,
-    jobs: int | None = None,
-    exclude: Iterable[str] = (),
-    respect_gitignore: bool = True,
-    views: bool = False,
-    found: batch.Found | None = None,
-) -> CheckRun:
-    """Find what the targets hold and prepare their check (see `CheckRun`).
+@dataclass(frozen=True)
+class CheckOptions:
+    """What a check is asked besides its targets (the parameters of `check`); `views` also
+    gathers what the HTML report shows of each target (never from the cache: the pictures
+    need the sampled frames)."""
 
-    `found` skips the search (the git hook plans its own targets). With `views`, each
-    outcome also carries what the HTML report shows (never from the cache: the pictures need
-    the sampled frames).
+    edition: str | None = None
+    config: Config | str | Path | None = None
+    slot: str | None = None
+    job: Mapping[str, Any] | None = None
+    cache: ResultCache | str | Path | None = None
+    jobs: int | None = None
+    exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    views: bool = False
+
+
+def start(targets: JobSpec | str | Path | Iterable[str | Path],
+          options: CheckOptions = CheckOptions(), *,
+          found: batch.Found | None = None) -> CheckRun:
+    """Find what the targets hold and prepare their check (see `CheckRun`); `found` skips the
+    search (the git hook plans its own targets).
 
     :raises TargetNotFound: a target is neither a file nor a folder.
     :raises ConfigError: nothing to check, or an invalid configuration, edition or slot.
     :raises SpecError: a spec named outright cannot be read.
     """
+    slot, job, views = options.slot, options.job, options.views
     if slot is not None and slot not in SLOTS:
         raise ConfigError(f"unknown slot {slot!r}; expected one of {', '.join(SLOTS)}")
     items: list[JobSpec | str | Path] = (
@@ -140,22 +144,23 @@ def start(
     kind = "spec" if len(items) == 1 and isinstance(items[0], JobSpec) else classify(paths)
     if found is not None:
         kind = "batch"
-    cfg = config_for(config, _near(items[0] if items else "."))
+    cfg = config_for(options.config, _near(items[0] if items else "."))
     if found is None:
         if paths:
-            found = batch.find(paths, exclude=(*cfg.exclude, *exclude),
-                               gitignore=respect_gitignore and cfg.respect_gitignore,
+            found = batch.find(paths, exclude=(*cfg.exclude, *options.exclude),
+                               gitignore=options.respect_gitignore and cfg.respect_gitignore,
                                slot=slot, job=job)
         else:
             found = batch.Found([_spec_target(s) for s in items if isinstance(s, JobSpec)])
         if not found.targets:
             raise ConfigError(nothing_found(paths, found.skipped))
-    rc = None if views else _cache(cache)
+    rc = None if views else _cache(options.cache)
+    edition = options.edition
     checker: Callable[[batch.Target], batch.Outcome] = batch.Checker(cfg, edition=edition,
                                                                      cache=rc)
     if views:
         checker = _Viewer(checker, cfg, retitle=kind == "batch")
-    return CheckRun(kind, cfg, found, checker, batch.effective_jobs(jobs), edition, rc)
+    return CheckRun(kind, cfg, found, checker, batch.effective_jobs(options.jobs), edition, rc)
 
 
 def binding_config(config: Config | str | Path | None, near: Path) -> Config:
@@ -233,9 +238,9 @@ def check(
     if not isinstance(spec_or_paths, JobSpec | str | Path):
         spec_or_paths = list(spec_or_paths)
     sheet = contact_sheet is not None  # the sheet is drawn from frames sampled in this thread
-    run = start(spec_or_paths, edition=edition, config=config, slot=slot, job=job,
-                cache=None if sheet else cache, jobs=1 if sheet else jobs,
-                exclude=exclude, respect_gitignore=respect_gitignore)
+    run = start(spec_or_paths, CheckOptions(
+        edition, config, slot, job, None if sheet else cache, 1 if sheet else jobs,
+        tuple(exclude), respect_gitignore))
     if contact_sheet is None:
         return run.report()
     from preflight.workflows.contact_sheet import checked_with_sheet
@@ -287,8 +292,8 @@ def check_views(
     :raises SpecError: unreadable or structurally invalid spec (not one found in a folder).
     :raises ConfigError: invalid configuration, edition or slot.
     """
-    run = start(list(targets), edition=edition, config=config, slot=slot, job=job, jobs=jobs,
-                exclude=exclude, respect_gitignore=respect_gitignore, views=True)
+    run = start(list(targets), CheckOptions(edition, config, slot, job, None, jobs,
+                                            tuple(exclude), respect_gitignore, views=True))
     return viewed(run, run)
 
 

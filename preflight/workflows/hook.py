@@ -203,13 +203,13 @@ def run(files: Iterable[str | Path], *, root: Path, jobs: int | None = None,
     from preflight.rules.cache import ResultCache, default_dir
     from preflight.rules.config import config_for
     from preflight.workflows import batch
-    from preflight.workflows.check import start
+    from preflight.workflows.check import CheckOptions, start
 
     cfg = config_for(config, root).with_cli(select, ignore, edition)
     paths = [Path(f) if Path(f).is_absolute() else root / f for f in files]
     planned = plan(_excluded(paths, root, (*cfg.exclude, *exclude)), root)
     cache = ResultCache(cache_dir or default_dir(root)) if use_cache else None
-    checked = start([], config=cfg, edition=edition, cache=cache, jobs=jobs,
+    checked = start([], CheckOptions(edition, cfg, cache=cache, jobs=jobs),
                     found=batch.Found(planned))
     result = HookResult(strict=strict)
     for outcome in checked:

@@ -14,7 +14,7 @@ import preflight
 from preflight.cli import cli
 from preflight.errors import ConfigError, PackageRefused, TargetNotFound
 from preflight.workflows import batch
-from preflight.workflows.check import binding_config, check, start
+from preflight.workflows.check import CheckOptions, binding_config, check, start
 from preflight.workflows.pipeline import package
 from tests.helpers import assert_codes
 
@@ -114,7 +114,8 @@ def test_quick_mode_never_judges_a_part_count_nobody_gave(tmp_path: Path) -> Non
 def test_outcomes_come_one_per_target_in_input_order(tmp_path: Path) -> None:
     for name in ("b.mp4", "a.wav", "c.png"):
         (tmp_path / name).write_bytes(b"")
-    run = start([tmp_path / "b.mp4", tmp_path / "a.wav", tmp_path / "c.png"], jobs=2)
+    run = start([tmp_path / "b.mp4", tmp_path / "a.wav", tmp_path / "c.png"],
+                CheckOptions(jobs=2))
     it = iter(run)
     first = next(it)  # a generator: the first outcome before the rest are collected
     assert first.target.path.name == "b.mp4" and first.report is not None
