@@ -45,7 +45,7 @@ class SpecError(PreflightError):
         self.line, self.column = line, column
         self.problems: tuple[SpecError, ...] = (self,)
         self.partial: object = None
-        prefix = f"{self.path}: " if self.path else ""
+        prefix = f"{self.path}{self.where}: " if self.path else ""
         super().__init__(prefix + message)
 
     @property

@@ -136,5 +136,5 @@ def test_every_structural_problem_at_once_with_its_position(tmp_path: Path) -> N
     with pytest.raises(SpecError) as one:
         load_spec(spec)
     assert str(one.value).endswith(
-        "avatar.toml: unknown key media.traning_video; did you mean 'training_video'?")
+        "avatar.toml:4:1: unknown key media.traning_video; did you mean 'training_video'?")
     assert (one.value.line, one.value.column) == (4, 1)
