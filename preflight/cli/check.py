@@ -109,7 +109,11 @@ def _check_many(run: CheckRun, *, fmt: str, options: RenderOptions, output: str 
     for outcome in run:
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
+            for text_line in batch.problem_lines(outcome, outcome.target.label):
+                click.echo(text_line, err=True)
+            if stream and outcome.report is not None:  # what a broken spec's body shows
+                for text_line in _finding_lines(outcome.report, options):
+                    click.echo(text_line)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:
@@ -243,7 +247,12 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
 
         report = checked_with_sheet(run.report, Path(contact_sheet), run.config)
     else:
-        report = run.report()
+        outcomes = list(run)
+        for o in outcomes:  # a broken spec: what its body still shows, before the error
+            if o.error is not None and o.report is not None:
+                for text_line in _finding_lines(o.report, options):
+                    click.echo(text_line, err=True)
+        report = run.report(outcomes)
     _write(render(report, fmt, options), output)
     if contact_sheet:
         click.echo(f"contact sheet written to {contact_sheet}", err=True)

@@ -310,9 +310,7 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
 
     :raises TargetNotFound: a path is neither a file nor a folder.
     :raises ConfigError: a named file has an unknown extension.
-    :raises SpecError: a named spec file (not one found in a folder) cannot be read.
     """
-    from preflight.spec import load_spec
     from preflight.spec.loader import shown_path
 
     found: list[tuple[Path, bool, str]] = []  # (path, named explicitly, as shown)
@@ -339,7 +337,7 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
     for p, explicit, shown in found:
         if p.suffix.lower() in SPEC_SUFFIXES:
             if explicit or looks_like_spec(p):
-                spec = load_spec(shown) if explicit else _try_load(Path(shown))
+                spec = _try_load(Path(shown))  # a broken one is reported when checked
                 targets.append(Target("spec", p, spec=spec, shown=shown))
                 if spec is not None:
                     named.update(f.resolve() for _, f in spec.files())
@@ -382,6 +380,18 @@ class Outcome:
     pairs: tuple[tuple[str, Path], ...] = ()
     #: What the HTML report shows of the target (a `preflight.report.html.JobView`), when asked.
     view: Any = None
+
+
+def problem_lines(outcome: Outcome, where: str) -> list[str]:
+    """What stopped a target, as ``WHERE[:line:col]: error: ...`` lines: each problem of a
+    broken spec once, at its line and column; another error without its path repeated."""
+    err = outcome.error
+    if isinstance(err, SpecError):
+        return [f"{where}{p.where}: error: {p.message}" for p in err.problems]
+    text = str(err)
+    for prefix in (f"{outcome.target.path}: ", f"{outcome.target.label}: "):
+        text = text.removeprefix(prefix)
+    return [f"{where}: error: {text}"]
 
 
 class Checker:
@@ -490,13 +500,15 @@ class Summary:
         self.specs += outcome.target.kind == "spec"
         if outcome.error is not None or outcome.report is None:
             self.failed += 1
+        else:
+            if outcome.target.kind == "spec":
+                self._count_file("REQ", outcome.target.path)
+            for slot, path in outcome.pairs:
+                for family in slot_families(slot):
+                    self._count_file(family, path)
+        if outcome.report is None:
             return
-        if outcome.target.kind == "spec":
-            self._count_file("REQ", outcome.target.path)
-        for slot, path in outcome.pairs:
-            for family in slot_families(slot):
-                self._count_file(family, path)
-        for f in outcome.report.findings:
+        for f in outcome.report.findings:  # a broken spec's body findings count too
             row = self._row(f.family)
             if f.severity is Severity.ERROR:
                 row.errors += 1
@@ -596,5 +608,5 @@ def merge(outcomes: Iterable[Outcome], edition: str | None = None) -> Report:
 __all__ = [
     "SERIAL_ENV", "Checker", "FamilyCount", "Found", "Outcome", "Skipped", "Summary", "Target",
     "discover", "effective_jobs", "find", "is_folder", "looks_like_spec", "merge",
-    "parallel_map", "run", "summary_table", "walk",
+    "parallel_map", "problem_lines", "run", "summary_table", "walk",
 ]

@@ -27,7 +27,7 @@ from preflight.report.text import position
 from preflight.safeio import read_capped
 from preflight.spec import JobSpec
 from preflight.spec.loader import outside
-from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
+from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec, problem_lines
 
 #: Files the hook looks at: videos, audio, images, PDF and avatar-style specs. The pre-commit
 #: framework has no file-type tags for mp4/mov/mp3, so `.pre-commit-hooks.yaml` uses this regex.
@@ -232,24 +232,13 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def _problem_lines(o: Outcome, where: str) -> list[str]:
-    """A target that could not be checked: each problem once, at its line and column."""
-    err = o.error
-    if isinstance(err, SpecError):
-        return [f"{where}{p.where}: error: {p.message}" for p in err.problems]
-    text = str(err)
-    for prefix in (f"{o.target.path}: ", f"{o.target.label}: "):
-        text = text.removeprefix(prefix)
-    return [f"{where}: error: {text}"]
-
-
 def short_report(result: HookResult, root: Path) -> list[str]:
     """The hook's output: one line per problem and finding, the summary, and how to see
     details."""
     lines: list[str] = []
     for o in result.outcomes:
         if o.error is not None:
-            lines.extend(_problem_lines(o, _rel(o.target.path, root)))
+            lines.extend(problem_lines(o, _rel(o.target.path, root)))
         if o.target.spec is not None:
             for slot, path in outside(o.target.spec):
                 lines.append(f"{_rel(o.target.path, root)}: warning: media.{slot} = "

@@ -219,3 +219,30 @@ def test_select_and_ignore_never_change_what_a_finding_says(tmp_path: Path) -> N
         assert found and len(found) < len(every)
         for item in found:
             assert item | {"path": None} in every, options
+
+
+def test_check_reports_every_problem_of_a_broken_spec_in_one_pass(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("jobs").mkdir()
+    Path("jobs/avatar.toml").write_text(
+        '[job]\nname = "A"\nmodel_versoin = "V3.2"\n[media]\ntraning_video = "t.mp4"\n'
+        "[acount]\n", encoding="utf-8")
+    one = _cli("jobs/avatar.toml")
+    assert one.exit_code == 2
+    assert one.stderr.splitlines() == [
+        "jobs/avatar.toml:3:1: REQ001 body-unknown-key [error] job.model_versoin is not a "
+        "field of the create body; did you mean 'model_version'?",
+        "preflight: error: jobs/avatar.toml: 2 problems in the spec:",
+        "  jobs/avatar.toml:5:1: unknown key media.traning_video; did you mean "
+        "'training_video'?",
+        "  jobs/avatar.toml:6:1: unknown section [acount]; did you mean 'account'?",
+    ]
+    Path("jobs/take.mp4").write_bytes(b"")
+    folder = _cli("jobs")
+    assert folder.exit_code == 2
+    assert "jobs/avatar.toml:6:1: error: unknown section [acount]" in folder.stderr
+    assert "jobs/avatar.toml: error: jobs/avatar.toml" not in folder.stderr  # named once
+    assert "jobs/avatar.toml:3:1: REQ001" in folder.stdout
+    assert "jobs/take.mp4: VID001" in folder.stdout  # the rest is still checked
+    assert "(1 spec and 1 loose file checked, 1 could not be checked)" in folder.stdout
