@@ -28,9 +28,6 @@ if TYPE_CHECKING:
     from preflight.report import RenderOptions
     from preflight.workflows.check import CheckRun
 
-#: Git-ignored paths named in the note after a folder walk (the rest are counted).
-SKIPPED_SHOWN = 5
-
 
 def _write(text: str, output: str | None) -> None:
     if output:
@@ -56,44 +53,6 @@ def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
         if f.fix and not options.quiet:
             out.append(f"    fix: {f.fix}")
     return out
-
-
-def _skipped_note(run: CheckRun) -> None:
-    """Name what git ignores left out of the folder walks (and how to check it)."""
-    skipped = run.skipped
-    if not skipped.files:
-        return
-    root = os.getcwd()
-    names = [os.path.relpath(p, root) if p.is_relative_to(root) else str(p)
-             for p in skipped.paths[:SKIPPED_SHOWN]]
-    more = len(skipped.paths) - len(names)
-    listed = ", ".join(names) + (f" and {more} more" if more > 0 else "")
-    n = skipped.files
-    click.echo(f"preflight: skipped {n} git-ignored file{'' if n == 1 else 's'} ({listed}); "
-               "--no-respect-gitignore checks them", err=True)
-
-
-def _outside_note(run: CheckRun) -> None:
-    """Warn about every media path of a spec that leaves the spec's folder, naming it."""
-    from preflight.spec.loader import outside
-
-    for t in run.targets:
-        if t.spec is None:
-            continue
-        for slot, path in outside(t.spec):
-            click.echo(f"preflight: warning: {t.spec.label or t.label}: media.{slot} = "
-                       f"{t.spec.display(path)} is outside the spec's folder (it is checked "
-                       "and uploaded: make sure it is the file you mean)", err=True)
-
-
-def _req_note(run: CheckRun) -> None:
-    """Say that ignoring a REQ rule hides it here only: package and submit still stop."""
-    ignored = run.config.ignores_req() or any(
-        t.spec is not None and any(c.startswith(("REQ", "ALL")) for c in t.spec.ignore)
-        for t in run.targets)
-    if ignored:
-        click.echo("preflight: note: ignored REQ errors still stop `preflight package` and "
-                   "`preflight submit` (the service would refuse the body)", err=True)
 
 
 def _check_many(run: CheckRun, *, fmt: str, options: RenderOptions, output: str | None,
@@ -232,10 +191,8 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     run = start(targets, CheckOptions(edition, config, slot, job, cache,
                                       1 if contact_sheet else jobs, exclude,
                                       respect_gitignore, views=fmt == "html"))
-    if not quiet:
-        _skipped_note(run)
-        _outside_note(run)
-        _req_note(run)
+    for note in () if quiet else run.notes(os.getcwd()):
+        click.echo(f"preflight: {note}", err=True)
     if fmt == "html":
         return _check_html(run, options=options, output=output, strict=strict,
                            exit_zero=exit_zero)

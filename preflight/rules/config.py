@@ -92,13 +92,20 @@ class Config:
                      if _pattern(pattern).match_file(rel) for sel in sels)
 
     def ignores_req(self) -> bool:
-        """Whether a selection or ignore here can hide a REQ finding."""
+        """Whether a selection or ignore here can hide a REQ error."""
         sels = [*self.ignore, *(s for _, group in self.per_file_ignores for s in group)]
-        req = [r for r in registry().values() if r.family == "REQ"]
+        req = [r for r in registry().values() if binds(r)]
         if self.select and not all(any(_matches(r, s) for s in self.select) for r in req):
             return True
-        return any(_matches(r, s) for r in req for s in sels) or any(
-            o.severity == "off" for code, o in self.rules.items() if code.startswith("REQ"))
+        return ignores_req(sels) or any(
+            self.rules.get(r.code, RuleOverride()).severity == "off" for r in req)
+
+
+def ignores_req(selectors: Iterable[str]) -> bool:
+    """Whether these ignore selectors cover a REQ error rule."""
+    sels = tuple(selectors)
+    return bool(sels) and any(binds(r) and any(_matches(r, s) for s in sels)
+                              for r in registry().values())
 
 
 @lru_cache(maxsize=256)

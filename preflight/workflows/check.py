@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -12,10 +13,10 @@ from preflight.errors import ConfigError, SpecError
 from preflight.metastudio import SLOTS, edition_of, is_spec_path
 from preflight.model import Report
 from preflight.rules.cache import ResultCache
-from preflight.rules.config import Config, config_for
+from preflight.rules.config import Config, config_for, ignores_req
 from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
-from preflight.spec.loader import check_depth, shown_path
+from preflight.spec.loader import check_depth, outside, shown_path
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
 
@@ -56,6 +57,10 @@ def parse_job_json(text: str) -> dict[str, Any]:
     return data
 
 
+#: Git-ignored paths named in the note after a folder walk (the rest are counted).
+SKIPPED_SHOWN = 5
+
+
 @dataclass(frozen=True)
 class CheckRun:
     """One check of some targets, ready to run: what was found (and what git ignores
@@ -89,6 +94,30 @@ class CheckRun:
         targets = self.found.targets
         # One target runs in the calling thread (what it samples is gathered there).
         return batch.parallel_map(self.checker, targets, min(self.jobs, max(len(targets), 1)))
+
+    def notes(self, here: str) -> list[str]:
+        """What to tell before the findings: the git-ignored files skipped (paths relative
+        to `here`), each spec path outside its spec's folder, and that an ignored REQ error
+        still stops `package` and `submit`."""
+        out = []
+        skipped = self.skipped
+        if skipped.files:
+            names = [os.path.relpath(p, here) if p.is_relative_to(here) else str(p)
+                     for p in skipped.paths[:SKIPPED_SHOWN]]
+            more = len(skipped.paths) - len(names)
+            listed = ", ".join(names) + (f" and {more} more" if more > 0 else "")
+            n = skipped.files
+            out.append(f"skipped {n} git-ignored file{'' if n == 1 else 's'} ({listed}); "
+                       "--no-respect-gitignore checks them")
+        specs = [t.spec for t in self.targets if t.spec is not None]
+        for spec in specs:
+            out.extend(f"warning: {spec.label}: media.{slot} = {spec.display(path)} is "
+                       "outside the spec's folder (it is checked and uploaded: make sure it "
+                       "is the file you mean)" for slot, path in outside(spec))
+        if self.config.ignores_req() or any(ignores_req(s.ignore) for s in specs):
+            out.append("note: ignored REQ errors still stop `preflight package` and "
+                       "`preflight submit` (the service would refuse the body)")
+        return out
 
     def report(self, outcomes: Iterable[batch.Outcome] | None = None) -> Report:
         """One report of the outcomes (run now when None): a single spec's own report, else
