@@ -24,7 +24,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from preflight.errors import ConfigError, PreflightError, SpecError, TargetNotFound
-from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
+from preflight.metastudio import (
+    MEDIA_EXTENSIONS,
+    SLOTS,
+    SPEC_SUFFIXES,
+    guess_slot,
+    guess_slot_from_name,
+)
 from preflight.model import FAMILIES, Finding, Report, Severity
 from preflight.safeio import read_capped, read_text
 from preflight.spec import toml
@@ -116,6 +122,8 @@ class Target:
     spec: JobSpec | None = None
     #: How reports name the target: as typed, or its folder as typed joined with the rest.
     shown: str = ""
+    #: Loose files named together, checked as one quick job: (slot, path as shown) each.
+    group: tuple[tuple[str, Path], ...] = ()
 
     @property
     def label(self) -> str:
@@ -342,7 +350,8 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
                 if spec is not None:
                     named.update(f.resolve() for _, f in spec.files())
             continue
-        s = slot or guess_slot(p.suffix)
+        # A file named outright may be an ID card side by its name (id_front.jpg).
+        s = slot or (guess_slot_from_name(p.name) if explicit else guess_slot(p.suffix))
         if s is None:
             raise ConfigError(f"{shown}: cannot tell which upload this file is from its "
                               f"extension {p.suffix or '(none)'!r}; pass --slot "
@@ -350,6 +359,15 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
         targets.append(Target("media", p, slot=s, job=job, shown=shown))
     kept = [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
     return Found(kept, skipped)
+
+
+def grouped(targets: Sequence[Target]) -> Target:
+    """Loose media files named together as one quick-mode target: the rules that look at
+    several files (the identity of the ID card and the presenter) see them all, and a body
+    finding is said once."""
+    first = targets[0]
+    return Target("media", first.path, slot=first.slot, job=first.job, shown=first.label,
+                  group=tuple((t.slot or "training_video", Path(t.label)) for t in targets))
 
 
 def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore: bool = True,
@@ -428,9 +446,10 @@ class Checker:
             quick = JobSpec(job=MappingProxyType(body))
             ed = self.edition or self.config.edition or edition_of(body)
             slot = target.slot or guess_slot(target.path.suffix) or "training_video"
-            report = self.engine(ed).run(quick, whole_spec=False,
-                                         files=((slot, Path(target.label)),))
-            return Outcome(target, report, pairs=((slot, target.path),))
+            files = target.group or ((slot, Path(target.label)),)
+            report = self.engine(ed).run(quick, whole_spec=False, files=files)
+            pairs = tuple((s, Path(os.path.abspath(p))) for s, p in files)
+            return Outcome(target, report, pairs=pairs)
         except SpecError as exc:
             return Outcome(target, self._body(exc), error=exc)
         except PreflightError as exc:
@@ -607,6 +626,6 @@ def merge(outcomes: Iterable[Outcome], edition: str | None = None) -> Report:
 
 __all__ = [
     "SERIAL_ENV", "Checker", "FamilyCount", "Found", "Outcome", "Skipped", "Summary", "Target",
-    "discover", "effective_jobs", "find", "is_folder", "looks_like_spec", "merge",
+    "discover", "effective_jobs", "find", "grouped", "is_folder", "looks_like_spec", "merge",
     "parallel_map", "problem_lines", "run", "summary_table", "walk",
 ]

@@ -160,7 +160,6 @@ def start(targets: JobSpec | str | Path | Iterable[str | Path],
 
     :raises TargetNotFound: a target is neither a file nor a folder.
     :raises ConfigError: nothing to check, or an invalid configuration, edition or slot.
-    :raises SpecError: a spec named outright cannot be read.
     """
     slot, job, views = options.slot, options.job, options.views
     if slot is not None and slot not in SLOTS:
@@ -183,6 +182,8 @@ def start(targets: JobSpec | str | Path | Iterable[str | Path],
             found = batch.Found([_spec_target(s) for s in items if isinstance(s, JobSpec)])
         if not found.targets:
             raise ConfigError(nothing_found(paths, found.skipped))
+        if kind == "files" and len(found.targets) > 1:
+            found = batch.Found([batch.grouped(found.targets)], found.skipped)
     rc = None if views else _cache(options.cache)
     edition = options.edition
     checker: Callable[[batch.Target], batch.Outcome] = batch.Checker(cfg, edition=edition,
@@ -289,18 +290,12 @@ class Viewed:
 
 
 def viewed(run: CheckRun, outcomes: Iterable[batch.Outcome]) -> Viewed:
-    """The HTML report's input from a run with views: loose files named together are one job
-    (as they are one quick check); a target that could not be checked is its own card."""
-    from preflight.report.html import JobView
-
+    """The HTML report's input from a run with views: one view per target (loose files named
+    together are one), a target that could not be checked included."""
     done = tuple(outcomes)
     report = batch.merge([o for o in done if o.error is None], run.edition) \
         if run.kind == "batch" else run.report(done)
-    views = tuple(o.view for o in done if o.view is not None)
-    if run.kind == "files" and len(views) > 1:
-        body = {**QUICK_JOB_DEFAULTS, **(done[0].target.job or {})}
-        views = (JobView(report, body=body, files=tuple(f for v in views for f in v.files)),)
-    return Viewed(report, views, done)
+    return Viewed(report, tuple(o.view for o in done if o.view is not None), done)
 
 
 def check_views(

@@ -113,16 +113,29 @@ def test_quick_mode_never_judges_a_part_count_nobody_gave(tmp_path: Path) -> Non
 
 def test_outcomes_come_one_per_target_in_input_order(tmp_path: Path) -> None:
     for name in ("b.mp4", "a.wav", "c.png"):
-        (tmp_path / name).write_bytes(b"")
-    run = start([tmp_path / "b.mp4", tmp_path / "a.wav", tmp_path / "c.png"],
-                CheckOptions(jobs=2))
+        (tmp_path / "f" / name).parent.mkdir(exist_ok=True)
+        (tmp_path / "f" / name).write_bytes(b"")
+    run = start([tmp_path / "f"], CheckOptions(jobs=2))
     it = iter(run)
     first = next(it)  # a generator: the first outcome before the rest are collected
-    assert first.target.path.name == "b.mp4" and first.report is not None
+    assert first.target.path.name == "a.wav" and first.report is not None
     rest = list(it)
-    assert [o.target.path.name for o in rest] == ["a.wav", "c.png"]
-    merged = run.report([first, *rest])
-    assert merged == check([tmp_path / "b.mp4", tmp_path / "a.wav", tmp_path / "c.png"])
+    assert [o.target.path.name for o in rest] == ["b.mp4", "c.png"]
+    assert run.report([first, *rest]) == check(tmp_path / "f")
+
+
+def test_loose_files_named_together_are_one_quick_job(tmp_path: Path) -> None:
+    """Rules that look at several files (the ID card against the presenter) see them all,
+    and a finding about the body is said once."""
+    files = [tmp_path / "take.mp4", tmp_path / "voice.wav"]
+    for f in files:
+        f.write_bytes(b"")
+    run = start(files, CheckOptions(job={"bogus": 1}))
+    (outcome,) = list(run)
+    assert [p.name for _, p in outcome.pairs] == ["take.mp4", "voice.wav"]
+    report = run.report([outcome])
+    assert [f.code for f in report.findings if f.path is None] == ["REQ001"]
+    assert report.files == tuple(str(f) for f in files)
 
 
 def test_exclude_and_per_file_ignores_in_the_configuration(tmp_path: Path) -> None:
