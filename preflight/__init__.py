@@ -27,6 +27,7 @@ from preflight.errors import (
     SpecError,
     SubmitBusy,
     SubmitError,
+    TargetNotFound,
     UploadRefused,
 )
 from preflight.model import Finding, Report, Severity
@@ -59,6 +60,7 @@ __all__ = [
     "SpecError",
     "SubmitBusy",
     "SubmitError",
+    "TargetNotFound",
     "UploadRefused",
     "__version__",
     "check",

@@ -3,6 +3,7 @@
     PreflightError
     ├── SpecError          the job spec cannot be read or has unknown/mistyped keys
     ├── ConfigError        the configuration or the command line names unknown rules/options
+    │   └── TargetNotFound a file or folder given to check does not exist
     ├── ProbeError         a media file cannot be opened or parsed (becomes a finding in checks)
     ├── PackagingError     the upload package cannot be built or verified
     │   └── PackageRefused the check found errors, so nothing was packaged (carries the report)
@@ -19,6 +20,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,13 +33,39 @@ class PreflightError(Exception):
 
 
 class SpecError(PreflightError):
-    """The job spec is unreadable or invalid."""
+    """The job spec is unreadable or invalid. ``problems`` holds every problem found in one
+    pass (this error alone when there is one), each with the ``line``/``column`` of its key when
+    known; ``partial`` the spec without the broken parts, when its ``[job]`` body is usable."""
 
-    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None):
+    def __init__(self, message: str, *, path: Path | str | None = None, key: str | None = None,
+                 line: int | None = None, column: int | None = None):
         self.path = str(path) if path is not None else None
         self.key = key
-        prefix = f"{self.path}: " if self.path else ""
+        self.message = message
+        self.line, self.column = line, column
+        self.problems: tuple[SpecError, ...] = (self,)
+        self.partial: object = None
+        prefix = f"{self.path}{self.where}: " if self.path else ""
         super().__init__(prefix + message)
+
+    @property
+    def where(self) -> str:
+        """``:line:col`` of the problem's key (empty when unknown)."""
+        return f":{self.line}:{self.column}" if self.line is not None else ""
+
+    @classmethod
+    def gathered(cls, problems: Sequence[SpecError], partial: object = None) -> SpecError:
+        """One error for every problem of a spec (the problem itself when there is one)."""
+        if len(problems) == 1:
+            one = problems[0]
+            one.partial = partial
+            return one
+        path = problems[0].path
+        lines = [f"{len(problems)} problems in the spec:"]
+        lines += [f"  {path or ''}{p.where}: {p.message}" for p in problems]
+        out = cls("\n".join(lines), path=path)
+        out.problems, out.partial = tuple(problems), partial
+        return out
 
 
 class ConfigError(PreflightError):
@@ -48,6 +76,13 @@ class ConfigError(PreflightError):
         self.key = key
         prefix = f"{self.path}: " if self.path else ""
         super().__init__(prefix + message)
+
+
+class TargetNotFound(ConfigError):
+    """A file or folder given to check does not exist; ``path`` names it as given."""
+
+    def __init__(self, path: Path | str):
+        super().__init__("no such file or folder", path=path)
 
 
 class ProbeError(PreflightError):

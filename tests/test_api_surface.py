@@ -13,8 +13,8 @@ EXPECTED = [
     "CommandFailed", "Config", "ConfigError", "Finding", "HookError", "JobSpec", "NetworkError",
     "PackageRefused", "SetupError",
     "PackagingError", "PreflightError", "ProbeError", "Report", "ResultCache", "ServiceError",
-    "Severity", "SpecError", "SubmitBusy", "SubmitError", "UploadRefused", "__version__", "check",
-    "load_spec",
+    "Severity", "SpecError", "SubmitBusy", "SubmitError", "TargetNotFound", "UploadRefused",
+    "__version__", "check", "load_spec",
     "package", "status", "submit",
 ]
 

@@ -201,3 +201,154 @@ def test_unreadable_and_special_files(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr("preflight.spec.loader.read_capped", denied)
     with pytest.raises(SpecError, match="Permission denied"):
         load_spec(spec)
+
+
+# ---- bounded TOML, Windows paths, device paths ---------------------------------------------
+
+_MEASURE = """\
+import resource, subprocess, sys
+resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))  # the unguarded parse needs more
+resource.setrlimit(resource.RLIMIT_CPU, (60, 60))
+proc = subprocess.run([sys.executable, "-c",
+                       "import sys; from preflight.cli import main; sys.exit(main(sys.argv[1:]))",
+                       *sys.argv[1:]], capture_output=True, text=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(proc.returncode, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)
+print(proc.stderr)
+"""
+
+
+def _measured(cwd: Path, *args: str) -> tuple[int, int, str]:
+    """(exit code, peak resident KiB, stderr) of `preflight ARGS` in a child process under
+    an address-space and CPU limit."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _MEASURE, *args], cwd=cwd, capture_output=True,
+                         text=True, check=True, timeout=300).stdout
+    head, _, err = out.partition("\n")
+    code, rss, cpu = head.split()
+    print(f"exit {code}, peak RSS {int(rss) // 1024} MiB, {float(cpu):.2f} s CPU")
+    return int(code), int(rss), err
+
+
+def test_a_dotted_key_of_20000_parts_is_refused_before_parsing(tmp_path: Path) -> None:
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "x"\n' + "a" + ".a" * 20_000 + " = 1\n", encoding="utf-8")
+    assert 40_000 < spec.stat().st_size < 41_000
+    code, rss, err = _measured(tmp_path, "check", "--no-cache", str(spec))
+    assert code == 2 and "a key has more than 32 dotted parts (at line 3)" in err
+    assert rss < 300 * 1024
+    with pytest.raises(SpecError, match="dotted parts"):
+        load_spec(spec)
+
+
+def test_a_huge_table_header_is_refused(tmp_path: Path) -> None:
+    spec = tmp_path / "avatar.toml"
+    spec.write_text("[" + ".".join(["job"] * 100_000) + "]\n", encoding="utf-8")
+    assert spec.stat().st_size > 400_000
+    with pytest.raises(SpecError, match="more than 32 dotted parts"):
+        load_spec(spec)
+    (tmp_path / "preflight.toml").write_text(spec.read_text(encoding="utf-8"),
+                                             encoding="utf-8")
+    with pytest.raises(ConfigError, match="more than 32 dotted parts"):
+        load_config(tmp_path / "preflight.toml")
+
+
+def test_a_pyproject_found_above_is_read_only_for_its_tool_preflight_part(
+        tmp_path: Path) -> None:
+    hostile = "[tool.other]\n" + "a" + ".a" * 100_000 + " = 1\n"
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname = "x"\n[tool.preflight]\nignore = ["VID001"]\n' + hostile,
+        encoding="utf-8")
+    assert (tmp_path / "pyproject.toml").stat().st_size > 200_000
+    (tmp_path / "footage").mkdir()
+    (tmp_path / "footage" / "take.mp4").write_bytes(b"")
+    found = find_config(tmp_path / "footage")
+    assert found == tmp_path / "pyproject.toml"
+    assert_codes(check(tmp_path / "footage" / "take.mp4"), absent=["VID001"])
+    code, rss, err = _measured(tmp_path / "footage", "check", "--no-cache", "take.mp4")
+    assert code == 0 and rss < 300 * 1024, err
+    # named outright, the whole file is read (and its absurd key refused)
+    with pytest.raises(ConfigError, match="dotted parts"):
+        load_config(tmp_path / "pyproject.toml")
+    # the part itself is pre-scanned too
+    (tmp_path / "pyproject.toml").write_text("[tool.preflight]\n" + hostile.split("\n")[1],
+                                             encoding="utf-8")
+    code, rss, err = _measured(tmp_path / "footage", "check", "--no-cache", "take.mp4")
+    assert code == 2 and "dotted parts" in err and rss < 300 * 1024
+
+
+def test_ordinary_dotted_keys_and_floats_pass_the_prescan() -> None:
+    from preflight.spec.toml import loads, problem
+
+    text = ('a.b.c = 1\n"x.y".z = 2\nv = [1.5, 2.5, 3.5]\n[t . u]\n'
+            'w = "' + ".".join("1" * 40) + '"\n') * 20
+    assert problem(text) is None
+    assert loads(text.split("[t")[0].replace("a.b.c = 1\n", "", 0))["a"] == {"b": {"c": 1}}
+    assert problem("k = 1\n" + ".".join(["p"] * 33) + " = 1\n") is not None
+    assert problem("k = 1\n" + ".".join(["p"] * 32) + " = 1\n") is None
+
+
+def test_a_windows_path_in_a_basic_string_gets_a_clear_error(tmp_path: Path) -> None:
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\n[media]\ntraining_video = "C:\\footage\\take.mp4"\n',
+                    encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    text = str(info.value)
+    assert 'the path "C:\\footage\\take.mp4" holds the control character \\f' in text
+    assert '"C:/footage/take.mp4"' in text and "'C:\\footage\\take.mp4'" in text
+    spec.write_text('[job]\n[media]\ntraining_video = "C:\\Users\\take.mp4"\n',
+                    encoding="utf-8")
+    with pytest.raises(SpecError, match="forward slashes"):
+        load_spec(spec)
+    spec.write_text("[job]\n[media]\ntraining_video = 'C:\\footage\\take.mp4'\n",
+                    encoding="utf-8")
+    assert load_spec(spec).media["training_video"][0].name == "C:\\footage\\take.mp4"
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("/dev/zero", "leads into /dev"),
+    ("/proc/self/environ", "leads into /proc"),
+    ("../../../../../../../../sys/kernel/notes", "leads into /sys"),
+    ("NUL", "names the Windows device 'NUL'"),
+    ("media/con.mp4", "names the Windows device 'con'"),
+    ("COM1.wav", "names the Windows device 'COM1'"),
+    ("\\\\\\\\.\\\\PhysicalDrive0", "names a Windows device"),
+])
+def test_spec_paths_never_lead_into_devices(tmp_path: Path, value: str, message: str) -> None:
+    spec = tmp_path / "avatar.toml"
+    spec.write_text(f'[job]\n[media]\ngrant_file = "{value}"\n', encoding="utf-8")
+    with pytest.raises(SpecError, match=message):
+        load_spec(spec)
+
+
+def test_a_link_into_proc_is_refused_and_ordinary_names_are_not(tmp_path: Path) -> None:
+    (tmp_path / "voice.wav").symlink_to("/proc/self/environ")
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\n[media]\naudio = "voice.wav"\n', encoding="utf-8")
+    with pytest.raises(SpecError, match="leads into /proc"):
+        load_spec(spec)
+    spec.write_text('[job]\n[media]\naudio = ["console.wav", "nullable.wav", "con-take.wav"]\n',
+                    encoding="utf-8")
+    assert len(load_spec(spec).media["audio"]) == 3
+
+
+def test_paths_outside_the_spec_folder_are_named_in_a_warning(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from preflight.cli import cli
+    from preflight.spec.loader import outside
+
+    (tmp_path / "jobs").mkdir()
+    spec = tmp_path / "jobs" / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\n[media]\ntraining_video = "../take.mp4"\n'
+                    'id_card_front = "front.jpg"\n', encoding="utf-8")
+    assert [slot for slot, _ in outside(load_spec(spec))] == ["training_video"]
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, ["check", "--no-cache", "jobs/avatar.toml"])
+    assert ("preflight: warning: jobs/avatar.toml: media.training_video = take.mp4 is "
+            "outside the spec's folder") in result.stderr
+    assert "front.jpg is outside" not in result.stderr

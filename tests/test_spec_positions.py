@@ -7,6 +7,7 @@ import json
 import random
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -111,3 +112,29 @@ def test_random_text_never_raises() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
         toml_positions(text)
         json_positions(text)
+
+
+def test_every_structural_problem_at_once_with_its_position(tmp_path: Path) -> None:
+    from preflight.errors import SpecError
+    from preflight.spec import JobSpec, load_spec
+
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "A"\n\n[media]\ntraning_video = "take.mp4"\n'
+                    'audio = 3\n\n[acount]\nx = 1\n', encoding="utf-8")
+    with pytest.raises(SpecError) as info:
+        load_spec(spec)
+    found = [(p.line, p.column, p.message) for p in info.value.problems]
+    assert found == [
+        (5, 1, "unknown key media.traning_video; did you mean 'training_video'?"),
+        (6, 1, "media.audio must be a string or array of string (a file path), got integer"),
+        (8, 1, "unknown section [acount]; did you mean 'account'?"),
+    ]
+    assert str(info.value).splitlines()[0].endswith("avatar.toml: 3 problems in the spec:")
+    assert isinstance(info.value.partial, JobSpec)
+    assert dict(info.value.partial.job) == {"name": "A"}
+    spec.write_text('[job]\nname = "A"\n[media]\ntraning_video = "take.mp4"\n', "utf-8")
+    with pytest.raises(SpecError) as one:
+        load_spec(spec)
+    assert str(one.value).endswith(
+        "avatar.toml:4:1: unknown key media.traning_video; did you mean 'training_video'?")
+    assert (one.value.line, one.value.column) == (4, 1)

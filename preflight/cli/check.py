@@ -6,7 +6,7 @@ import os
 import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
@@ -26,8 +26,7 @@ from preflight.errors import PreflightError
 if TYPE_CHECKING:
     from preflight.model import Report
     from preflight.report import RenderOptions
-    from preflight.rules.cache import ResultCache
-    from preflight.rules.config import Config
+    from preflight.workflows.check import CheckRun
 
 
 def _write(text: str, output: str | None) -> None:
@@ -56,33 +55,33 @@ def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
     return out
 
 
-def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None,
-                slot: str | None, job: dict[str, Any] | None, cache: ResultCache | None,
-                jobs: int | None, exclude: tuple[str, ...], fmt: str, options: RenderOptions,
-                output: str | None, strict: bool) -> Outcome:
+def _check_many(run: CheckRun, *, fmt: str, options: RenderOptions, output: str | None,
+                strict: bool) -> Outcome:
     """Batch check: stream text findings in input order, or render one merged report; then
     the summary table (after a text report, on stderr otherwise)."""
     from preflight.report import render
     from preflight.workflows import batch
 
-    found = batch.discover(targets, exclude=exclude, slot=slot, job=job)
-    if not found:
-        click.echo("preflight: warning: no job specs or media files found", err=True)
-    checker = batch.Checker(config, edition=edition, cache=cache)
     summary = batch.Summary()
     stream = fmt == "text" and not output
     kept: list[batch.Outcome] = []
-    for outcome in batch.run(found, checker, jobs):
+    for outcome in run:
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
+            for text_line in batch.problem_lines(outcome, outcome.target.label):
+                click.echo(text_line, err=True)
+            if stream and outcome.report is not None:  # what a broken spec's body shows
+                for text_line in _finding_lines(outcome.report, options):
+                    click.echo(text_line)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:
             for text_line in _finding_lines(outcome.report, options):
                 click.echo(text_line)
-    report = batch.merge(kept, edition)
-    table = batch.summary_table(summary, cache.stats.hits if cache is not None else None)
+    report = batch.merge(kept, run.edition)
+    cache = run.cache
+    table = batch.summary_table(summary, cache.stats.hits if cache is not None else None,
+                                skipped=run.skipped.files)
     if stream:
         click.echo(table, nl=False)
     else:
@@ -96,23 +95,20 @@ def _to_terminal() -> bool:
     return sys.stdout.isatty()
 
 
-def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None,
-                slot: str | None, job: dict[str, Any] | None, jobs: int | None,
-                exclude: tuple[str, ...], options: RenderOptions, output: str | None,
+def _check_html(run: CheckRun, *, options: RenderOptions, output: str | None,
                 strict: bool, exit_zero: bool) -> Outcome:
     """The HTML report: every job with its body, files, findings and pictures."""
     from preflight.report.html import render_jobs
-    from preflight.workflows.check import check_views
+    from preflight.workflows.check import viewed
 
-    viewed = check_views(targets, edition=edition, config=config, slot=slot, job=job,
-                         jobs=jobs, exclude=exclude)
-    failed = [o for o in viewed.outcomes if o.error is not None]
+    seen = viewed(run, run)
+    failed = [o for o in seen.outcomes if o.error is not None]
     for o in failed:
         click.echo(f"{o.target.label}: error: {o.error}", err=True)
-    _write(render_jobs(viewed.jobs, options), output)
+    _write(render_jobs(seen.jobs, options), output)
     if output:
         click.echo(f"HTML report written to {output}", err=True)
-    return Outcome(report=viewed.report, strict=strict, unchecked=bool(failed),
+    return Outcome(report=seen.report, strict=strict, unchecked=bool(failed),
                    exit_zero=exit_zero)
 
 
@@ -142,7 +138,11 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
               help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
-              help="Skip files matching this .gitignore-style pattern in folders (repeatable).")
+              help="Skip files matching this .gitignore-style pattern in folders (repeatable; "
+              "adds to the configuration's exclude).")
+@click.option("--no-respect-gitignore", "respect_gitignore", is_flag=True, default=True,
+              flag_value=False, help="Also check the files git ignores inside folders (a path "
+              "named here is always checked).")
 @click.option("--no-cache", is_flag=True, help="Check every file afresh (ignore the result cache).")
 @click.option("--cache-dir", type=click.Path(file_okay=False, path_type=str),
               help="Result cache folder (default: .preflight_cache next to the spec, or here).")
@@ -151,8 +151,9 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
 def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
               edition: str | None, fmt: str, select: tuple[str, ...], ignore: tuple[str, ...],
               config_path: str | None, strict: bool, exit_zero: bool, quiet: bool,
-              output: str | None, jobs: int | None, exclude: tuple[str, ...], no_cache: bool,
-              cache_dir: str | None, contact_sheet: str | None) -> Outcome:
+              output: str | None, jobs: int | None, exclude: tuple[str, ...],
+              respect_gitignore: bool, no_cache: bool, cache_dir: str | None,
+              contact_sheet: str | None) -> Outcome:
     """Check a job spec (avatar.toml), loose media files, or whole folders before submitting.
 
     \b
@@ -162,7 +163,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     """
     from preflight.report import render
     from preflight.rules.config import config_for
-    from preflight.workflows.check import check, classify, parse_job_json
+    from preflight.workflows.check import CheckOptions, classify, parse_job_json, start
 
     kind = classify(targets)
     if kind == "mixed":
@@ -171,15 +172,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
         raise click.UsageError("--contact-sheet applies to one spec or video, not to folders")
     if kind == "spec" and (slot or job_json):
         raise click.UsageError("--slot and --job-json apply to media files, not to a spec")
-    near = Path(targets[0]).absolute().parent
-    config = config_for(config_path, near).with_cli(split(select), split(ignore), edition)
-    # A spec's cache sits next to it, one folder's in it (so `cache clear FOLDER` finds it).
-    home = near if kind == "spec" else (
-        Path(targets[0]) if len(targets) == 1 and Path(targets[0]).is_dir() else None)
-    cache = result_cache(no_cache, cache_dir, home)
     fmt, color = resolve_format(fmt, output)
-    options = render_options(color=color, quiet=quiet, root=os.getcwd())
-    job = parse_job_json(job_json) if job_json else None
     if fmt == "html":
         if not output and _to_terminal():
             raise click.UsageError("--format html writes a whole web page: add -o report.html "
@@ -187,20 +180,36 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
         if contact_sheet:
             raise click.UsageError("--contact-sheet: the HTML report already shows the frames "
                                    "with the green mask; use one or the other")
-        return _check_html(targets, config, edition=edition, slot=slot, job=job, jobs=jobs,
-                           exclude=exclude, options=options, output=output, strict=strict,
+    first = Path(targets[0]).absolute()
+    config = config_for(config_path, first).with_cli(split(select), split(ignore), edition)
+    # A spec's cache sits next to it, one folder's in it (so `cache clear FOLDER` finds it).
+    home = first.parent if kind == "spec" else (
+        Path(targets[0]) if len(targets) == 1 and Path(targets[0]).is_dir() else None)
+    cache = None if fmt == "html" or contact_sheet else result_cache(no_cache, cache_dir, home)
+    options = render_options(color=color, quiet=quiet, root=os.getcwd())
+    job = parse_job_json(job_json) if job_json else None
+    run = start(targets, CheckOptions(edition, config, slot, job, cache,
+                                      1 if contact_sheet else jobs, exclude,
+                                      respect_gitignore, views=fmt == "html"))
+    for note in () if quiet else run.notes(os.getcwd()):
+        click.echo(f"preflight: {note}", err=True)
+    if fmt == "html":
+        return _check_html(run, options=options, output=output, strict=strict,
                            exit_zero=exit_zero)
     if kind == "batch":
-        outcome = _check_many(targets, config, edition=edition, slot=slot, job=job,
-                              cache=cache, jobs=jobs, exclude=exclude, fmt=fmt, options=options,
-                              output=output, strict=strict)
+        outcome = _check_many(run, fmt=fmt, options=options, output=output, strict=strict)
         return replace(outcome, exit_zero=exit_zero)
-    if kind == "spec":
-        report = check(targets[0], config=config, edition=edition, cache=cache,
-                       contact_sheet=contact_sheet)
+    if contact_sheet:
+        from preflight.workflows.contact_sheet import checked_with_sheet
+
+        report = checked_with_sheet(run.report, Path(contact_sheet), run.config)
     else:
-        report = check(list(targets), config=config, edition=edition, slot=slot, job=job,
-                       cache=cache, contact_sheet=contact_sheet)
+        outcomes = list(run)
+        for o in outcomes:  # a broken spec: what its body still shows, before the error
+            if o.error is not None and o.report is not None:
+                for text_line in _finding_lines(o.report, options):
+                    click.echo(text_line, err=True)
+        report = run.report(outcomes)
     _write(render(report, fmt, options), output)
     if contact_sheet:
         click.echo(f"contact sheet written to {contact_sheet}", err=True)

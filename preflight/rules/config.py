@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from preflight.errors import ConfigError
 from preflight.metastudio import EDITIONS
 from preflight.model import FAMILIES, Severity
 from preflight.rules import Rule, by_name, registry
 from preflight.safeio import read_text
+from preflight.spec import toml
 from preflight.spec.loader import suggest
+
+if TYPE_CHECKING:
+    import pathspec
 
 _LEVELS = ("error", "warning", "info", "off")
 
@@ -45,6 +51,16 @@ class Config:
     rules: Mapping[str, RuleOverride] = field(default_factory=dict)
     edition: str | None = None
     path: Path | None = None
+    #: .gitignore-style patterns of files a folder check leaves out (relative to the folder).
+    exclude: tuple[str, ...] = ()
+    #: Rules ignored per file: (.gitignore-style pattern, selectors), patterns relative to the
+    #: configuration file's folder.
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    #: Whether folder checks leave out the files git ignores.
+    respect_gitignore: bool = True
+    #: Error rules of the REQ family run and report whatever the selections say (a body the
+    #: service refuses must stop `package` and `submit`).
+    binding: bool = False
 
     def with_cli(
         self, select: Iterable[str] = (), ignore: Iterable[str] = (), edition: str | None = None
@@ -55,13 +71,48 @@ class Config:
             _check_selector(s, None, "command line")
         if edition is not None:
             _check_edition(edition, None, "--edition")
-        return Config(
-            select=sel or self.select,
-            ignore=self.ignore + ign,
-            rules=self.rules,
-            edition=edition or self.edition,
-            path=self.path,
-        )
+        return replace(self, select=sel or self.select, ignore=self.ignore + ign,
+                       edition=edition or self.edition)
+
+    def binding_body(self) -> Config:
+        """This configuration, except that no selection or ignore turns off a REQ error (what
+        `package` and `submit` check with)."""
+        return replace(self, binding=True)
+
+    def file_ignores(self, path: str | Path) -> tuple[str, ...]:
+        """The selectors `per-file-ignores` ignores for the file at `path`."""
+        if not self.per_file_ignores:
+            return ()
+        base = self.path.parent if self.path is not None else Path.cwd()
+        try:
+            rel = Path(os.path.abspath(path)).relative_to(base.absolute()).as_posix()
+        except ValueError:
+            return ()
+        return tuple(sel for pattern, sels in self.per_file_ignores
+                     if _pattern(pattern).match_file(rel) for sel in sels)
+
+    def ignores_req(self) -> bool:
+        """Whether a selection or ignore here can hide a REQ error."""
+        sels = [*self.ignore, *(s for _, group in self.per_file_ignores for s in group)]
+        req = [r for r in registry().values() if binds(r)]
+        if self.select and not all(any(_matches(r, s) for s in self.select) for r in req):
+            return True
+        return ignores_req(sels) or any(
+            self.rules.get(r.code, RuleOverride()).severity == "off" for r in req)
+
+
+def ignores_req(selectors: Iterable[str]) -> bool:
+    """Whether these ignore selectors cover a REQ error rule."""
+    sels = tuple(selectors)
+    return bool(sels) and any(binds(r) and any(_matches(r, s) for s in sels)
+                              for r in registry().values())
+
+
+@lru_cache(maxsize=256)
+def _pattern(pattern: str) -> pathspec.GitIgnoreSpec:
+    import pathspec
+
+    return pathspec.GitIgnoreSpec.from_lines([pattern])
 
 
 def _resolve_rule(key: str, path: Path | None, where: str) -> Rule:
@@ -138,13 +189,50 @@ def _rule_table(raw: object, path: Path | None, where: str) -> dict[str, RuleOve
     return out
 
 
-_CONFIG_KEYS = ("select", "ignore", "rules", "edition")
+_CONFIG_KEYS = ("select", "ignore", "rules", "edition", "exclude", "per-file-ignores",
+                "respect-gitignore")
+
+
+def _strings(data: Mapping[str, Any], key: str, what: str, path: Path | None) -> tuple[str, ...]:
+    value = data.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{key} must be a list of {what}", path=path, key=key)
+    return tuple(value)
+
+
+def _check_pattern(pattern: str, path: Path | None, key: str) -> None:
+    import pathspec
+
+    if not pattern.strip():
+        raise ConfigError(f"{key}: an empty pattern matches nothing", path=path, key=key)
+    try:
+        pathspec.GitIgnoreSpec.from_lines([pattern])
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{key}: invalid pattern {pattern!r}: {exc}", path=path,
+                          key=key) from None
+
+
+def _per_file_ignores(raw: object, path: Path | None) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    key = "per-file-ignores"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{key} must be a table of pattern = [rule codes, names or families]",
+                          path=path, key=key)
+    out = []
+    for pattern, sels in raw.items():
+        _check_pattern(pattern, path, key)
+        if not isinstance(sels, list) or not all(isinstance(v, str) for v in sels):
+            raise ConfigError(f"{key}.{pattern!r} must be a list of rule codes, names or "
+                              "families", path=path, key=key)
+        for v in sels:
+            _check_selector(v, path, f"{key}.{pattern!r}")
+        out.append((pattern, tuple(sels)))
+    return tuple(out)
 
 
 def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Config:
     """Validate a `[tool.preflight]` table.
 
-    :raises ConfigError: unknown key, rule, option, severity or edition.
+    :raises ConfigError: unknown key, rule, option, severity, edition or invalid pattern.
     """
     for key in data:
         if key not in _CONFIG_KEYS:
@@ -152,13 +240,16 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Confi
                               path=path, key=key)
     sel: dict[str, tuple[str, ...]] = {}
     for key in ("select", "ignore"):
-        value = data.get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{key} must be a list of rule codes, names or families",
-                              path=path, key=key)
-        for v in value:
+        sel[key] = _strings(data, key, "rule codes, names or families", path)
+        for v in sel[key]:
             _check_selector(v, path, key)
-        sel[key] = tuple(value)
+    exclude = _strings(data, "exclude", ".gitignore-style patterns", path)
+    for pattern in exclude:
+        _check_pattern(pattern, path, "exclude")
+    gitignore = data.get("respect-gitignore", True)
+    if not isinstance(gitignore, bool):
+        raise ConfigError("respect-gitignore must be true or false", path=path,
+                          key="respect-gitignore")
     edition = data.get("edition")
     if edition is not None:
         if not isinstance(edition, str):
@@ -167,13 +258,18 @@ def config_from_dict(data: Mapping[str, Any], path: Path | None = None) -> Confi
     return Config(
         select=sel["select"], ignore=sel["ignore"],
         rules=MappingProxyType(_rule_table(data.get("rules", {}), path, "rules")),
-        edition=edition, path=path,
+        edition=edition, path=path, exclude=exclude,
+        per_file_ignores=_per_file_ignores(data.get("per-file-ignores", {}), path),
+        respect_gitignore=gitignore,
     )
 
 
-def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, Any]:
+def _load_toml(path: Path, error: type[ConfigError] = ConfigError,
+               part: bool = False) -> dict[str, Any]:
+    """A TOML file (only its ``[tool.preflight]`` part when `part`), pre-scanned."""
     try:
-        return tomllib.loads(read_text(path))
+        text = read_text(path)
+        return toml.loads(toml.tool_part(text) if part else text)
     except tomllib.TOMLDecodeError as exc:
         raise error(f"invalid TOML: {exc}", path=path) from None
     except RecursionError:
@@ -184,10 +280,11 @@ def _load_toml(path: Path, error: type[ConfigError] = ConfigError) -> dict[str, 
         raise error(f"cannot read: {exc}", path=path) from None
 
 
-def load_config(path: str | Path) -> Config:
-    """Read a preflight.toml (top-level keys) or a pyproject.toml (`[tool.preflight]`)."""
+def load_config(path: str | Path, named: bool = True) -> Config:
+    """Read a preflight.toml (top-level keys) or a pyproject.toml (`[tool.preflight]`; only
+    that part of one found on the way up, not `named` by the user)."""
     p = Path(path)
-    data = _load_toml(p)
+    data = _load_toml(p, part=not named and p.name == "pyproject.toml")
     if p.name == "pyproject.toml":
         data = data.get("tool", {}).get("preflight", {})
         if not isinstance(data, dict):
@@ -205,8 +302,14 @@ def find_config(start: Path) -> Path | None:
         pyproject = folder / "pyproject.toml"
         if pyproject.is_file():
             try:
-                data = tomllib.loads(read_text(pyproject))
-            except (OSError, ValueError, RecursionError):
+                part = toml.tool_part(read_text(pyproject))
+            except (OSError, ValueError):
+                continue
+            try:
+                data = toml.loads(part)
+            except (ValueError, RecursionError):
+                if toml.has_own_table(part):
+                    return pyproject  # a broken [tool.preflight]: reported when it is read
                 continue
             if "preflight" in data.get("tool", {}):
                 return pyproject
@@ -218,8 +321,10 @@ def config_for(config: Config | str | Path | None, near: Path) -> Config:
     the default."""
     if isinstance(config, Config):
         return config
-    found = Path(config) if config is not None else find_config(near)
-    return load_config(found) if found else Config()
+    if config is not None:
+        return load_config(config)
+    found = find_config(near)
+    return load_config(found, named=False) if found else Config()
 
 
 # ---- packs ------------------------------------------------------------------------------------
@@ -268,6 +373,27 @@ def _matches(rule: Rule, selector: str) -> bool:
     return selector in ("ALL", rule.name) or rule.code.startswith(selector)
 
 
+def matches(code: str, selectors: Iterable[str]) -> bool:
+    """Whether any selector (code, prefix, name, family or ALL) picks the rule `code`."""
+    rule = registry().get(code)
+    return rule is not None and any(_matches(rule, s) for s in selectors)
+
+
+def binds(rule: Rule) -> bool:
+    """A rule no ignore turns off when the body is about to be sent: a REQ error (the service
+    would refuse the body)."""
+    return rule.family == "REQ" and rule.severity is Severity.ERROR
+
+
+def check_selectors(selectors: Iterable[str], path: Path | str | None, where: str) -> None:
+    """Validate rule selectors (codes, names, families, prefixes, ALL).
+
+    :raises ConfigError: an unknown rule, with a suggestion.
+    """
+    for s in selectors:
+        _check_selector(s, Path(path) if path is not None else None, where)
+
+
 def resolve(edition: str, config: Config) -> dict[str, RuleSetting]:
     """Effective severity and options of every rule for this edition and configuration."""
     _check_edition(edition, None, "edition")
@@ -285,6 +411,8 @@ def resolve(edition: str, config: Config) -> dict[str, RuleSetting]:
             enabled = False
         if any(_matches(rule, s) for s in config.ignore):
             enabled = False
+        if config.binding and binds(rule):
+            level, enabled = rule.severity.value, True
         out[code] = RuleSetting(
             severity=Severity(level) if enabled else None, options=MappingProxyType(options)
         )

@@ -8,10 +8,17 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.errors import ProbeError
+from preflight.errors import ConfigError, ProbeError, SpecError
 from preflight.model import Finding, Report
 from preflight.rules import Fact, FileContext, JobContext, Rule, registry
-from preflight.rules.config import Config, RuleSetting, resolve
+from preflight.rules.config import (
+    Config,
+    RuleSetting,
+    binds,
+    check_selectors,
+    matches,
+    resolve,
+)
 from preflight.spec import JobSpec
 from preflight.spec.positions import Key
 
@@ -59,6 +66,7 @@ class Engine:
 
     def __init__(self, edition: str, config: Config, cache: ResultCache | None = None):
         self.edition = edition
+        self.config = config
         self.settings = resolve(edition, config)
         self.rules = registry()
         #: Findings per unchanged file are reused from here (None: always check).
@@ -138,8 +146,32 @@ class Engine:
             memo = memos.setdefault(path, {})
             findings.extend(self._file_findings(FileContext(job, path, slot, memo)))
         return Report.build(
-            self.edition, findings, files=[str(p) for _, p in pairs], spec_path=label
+            self.edition, self.unignored(findings, spec), files=[str(p) for _, p in pairs],
+            spec_path=label,
         )
+
+    def unignored(self, findings: Iterable[Finding], spec: JobSpec) -> list[Finding]:
+        """The findings that neither the spec's ``ignore`` list nor the configuration's
+        ``per-file-ignores`` accept; a REQ error stays when the body is about to be sent
+        (`Config.binding`).
+
+        :raises SpecError: the spec's ``ignore`` names an unknown rule.
+        """
+        if spec.ignore:
+            try:
+                check_selectors(spec.ignore, None, "ignore")
+            except ConfigError as exc:
+                raise SpecError(str(exc), path=spec.label, key="ignore") from None
+        if not spec.ignore and not self.config.per_file_ignores:
+            return list(findings)
+        out = []
+        for f in findings:
+            sels = (*spec.ignore, *self.config.file_ignores(f.path)) if f.path else spec.ignore
+            if sels and matches(f.code, sels) and not (
+                    self.config.binding and binds(self.rules[f.code])):
+                continue
+            out.append(f)
+        return out
 
 
 _BODY_KEY = re.compile(r"(?<![\w.\[\]])(?:\[media\]\.|media\.|account\.|job\.)?[A-Za-z_][\w]*"

@@ -45,17 +45,20 @@ def video_part_size(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     ranges, each sent to its own single-use URL. The storage behind the URLs takes parts of
     100 KB to 5 GB, except that the last part may be smaller (documented for OBS; that these
     URLs are OBS multipart URLs is inferred). 1000 parts of a 50 MB file would be 50 KB each
-    and fail. Use "auto" to let the packager pick."""
+    and fail. Use "auto" to let the packager pick. An empty file is the video rules' business
+    (no count cuts it)."""
     got = _count(ctx)
     size = _size(ctx)
-    if got is None or size is None:
+    if got is None or not size:
         return
     key, count = got
     problem = count_problem(size, count)
     if problem:
         lo, hi = count_limits(size)
+        said = f"job.{key} = {count}" if key in ctx.job.body else \
+            f"job.{key} is not set (the API default is {count})"
         yield Fact(
-            f"job.{key} = {count}: {problem}", fix=f'{key} = "auto"',
+            f"{said}: {problem}", fix=f'{key} = "auto"',
             details={"key": key, "count": count, "size": size, "part_size": -(-size // count),
                      "min_count": lo, "max_count": hi, "auto": auto_count(size)},
         )

@@ -15,6 +15,9 @@ ACCOUNT_FIELDS: Mapping[str, str] = MappingProxyType(
 )
 
 SECTIONS = ("job", "media", "account")
+#: Top-level keys of a spec that are not sections: ``ignore`` lists the rules whose findings
+#: are known and accepted for this job.
+SPEC_KEYS = ("ignore",)
 
 def json_type(value: object) -> str:
     """The JSON type name of a parsed TOML/JSON value."""

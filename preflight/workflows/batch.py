@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import threading
-import tomllib
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,10 +23,17 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from preflight.errors import ConfigError, PreflightError
-from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
+from preflight.errors import ConfigError, PreflightError, SpecError, TargetNotFound
+from preflight.metastudio import (
+    MEDIA_EXTENSIONS,
+    SLOTS,
+    SPEC_SUFFIXES,
+    guess_slot,
+    guess_slot_from_name,
+)
 from preflight.model import FAMILIES, Finding, Report, Severity
 from preflight.safeio import read_capped, read_text
+from preflight.spec import toml
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -116,6 +122,8 @@ class Target:
     spec: JobSpec | None = None
     #: How reports name the target: as typed, or its folder as typed joined with the rest.
     shown: str = ""
+    #: Loose files named together, checked as one quick job: (slot, path as shown) each.
+    group: tuple[tuple[str, Path], ...] = ()
 
     @property
     def label(self) -> str:
@@ -129,7 +137,7 @@ def looks_like_spec(path: Path) -> bool:
         return False
     try:
         text = read_text(path, MAX_SPEC_BYTES)
-        data = json.loads(text) if path.suffix.lower() == ".json" else tomllib.loads(text)
+        data = json.loads(text) if path.suffix.lower() == ".json" else toml.loads(text)
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(data, dict) and isinstance(data.get("job"), dict)
@@ -142,13 +150,19 @@ def _ignore_spec(lines: Iterable[str]) -> pathspec.GitIgnoreSpec:
 
 
 class _Ignores:
-    """``.gitignore`` files met while walking, plus ``--exclude`` patterns for a root."""
+    """``.gitignore`` files met while walking, plus ``--exclude`` patterns for a root.
+
+    A rule of a ``.gitignore`` above the root that matches the root itself (or a folder between
+    it and that ``.gitignore``) is overridden: the folder was named, so it is searched. Rules
+    about the files inside it still apply."""
 
     def __init__(self, root: Path, exclude: Sequence[str], gitignore: bool):
         self.root = root
         self.exclude = _ignore_spec(exclude) if exclude else None
         self.gitignore = gitignore
         self.levels: dict[Path, pathspec.GitIgnoreSpec] = {}
+        #: Per level above the root: indexes of the patterns that match the root's own path.
+        self.overridden: dict[Path, frozenset[int]] = {}
 
     def enter(self, folder: Path) -> None:
         if not self.gitignore:
@@ -158,20 +172,31 @@ class _Ignores:
             lines = read_capped(f).decode("utf-8", "replace").splitlines()
         except OSError:
             return
-        self.levels[folder] = _ignore_spec(lines)
+        spec = _ignore_spec(lines)
+        self.levels[folder] = spec
+        if folder in self.root.parents:
+            rel = self.root.relative_to(folder).parts
+            hits = (spec.check_file("/".join(rel[:i]) + "/") for i in range(1, len(rel) + 1))
+            self.overridden[folder] = frozenset(
+                r.index for r in hits if r.include and r.index is not None)
 
     def ignored(self, path: Path, is_dir: bool) -> bool:
+        return self.why(path, is_dir) is not None
+
+    def why(self, path: Path, is_dir: bool) -> str | None:
+        """``exclude`` or ``gitignore`` when `path` is left out, else None."""
         suffix = "/" if is_dir else ""
         if self.exclude is not None:
             rel = path.relative_to(self.root).as_posix() + suffix
             if self.exclude.match_file(rel):
-                return True
+                return "exclude"
         for folder, spec in self.levels.items():
             if folder == path or folder not in path.parents:
                 continue
-            if spec.match_file(path.relative_to(folder).as_posix() + suffix):
-                return True
-        return False
+            result = spec.check_file(path.relative_to(folder).as_posix() + suffix)
+            if result.include and result.index not in self.overridden.get(folder, ()):
+                return "gitignore"
+        return None
 
 
 def is_hidden(name: str) -> bool:
@@ -179,12 +204,58 @@ def is_hidden(name: str) -> bool:
     return name.startswith(".")
 
 
-def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Iterator[Path]:
+def is_candidate(path: Path) -> bool:
+    """A file a folder check looks at: media or a ``.toml``/``.json`` spec candidate."""
+    return path.suffix.lower() in KNOWN_SUFFIXES
+
+
+#: Entries looked at, at most, to count the candidate files inside one git-ignored folder.
+MAX_COUNT_ENTRIES = 20_000
+
+
+def _count_inside(folder: Path) -> int:
+    """Candidate files under a (git-ignored) folder, for the skipped count (bounded)."""
+    n, seen, stack = 0, 0, [folder]
+    while stack and seen < MAX_COUNT_ENTRIES:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            seen += 1
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    if not is_hidden(entry.name) and entry.name not in SKIP_DIRS:
+                        stack.append(Path(entry.path))
+                elif not is_hidden(entry.name) and is_candidate(Path(entry.name)):
+                    n += 1
+            except OSError:
+                continue
+    return n
+
+
+@dataclass
+class Skipped:
+    """What a folder walk left out because git ignores it: the paths (files, and folders not
+    entered) and how many candidate files they hold."""
+
+    paths: list[Path] = field(default_factory=list)
+    files: int = 0
+
+    def add(self, path: Path, is_dir: bool) -> None:
+        """Note one ignored file or folder."""
+        self.paths.append(path)
+        self.files += _count_inside(path) if is_dir else 1
+
+
+def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True,
+         skipped: Skipped | None = None) -> Iterator[Path]:
     """Candidate files (media and ``.toml``/``.json``) under `root`, sorted, ignores applied.
 
     Hidden folders and files below `root` (dot-names, like ruff and git tools skip) are not
     entered or listed, in a repository or not; `root` itself is walked even when hidden, and
-    a hidden file named on the command line is checked (`discover`)."""
+    a hidden file named on the command line is checked (`discover`). Git-ignored files and
+    folders are noted in `skipped`."""
     ignores = _Ignores(root, exclude, gitignore)
     # Honour .gitignore files above the root up to the repository top (where .git is).
     if gitignore:
@@ -210,63 +281,99 @@ def walk(root: Path, exclude: Sequence[str] = (), gitignore: bool = True) -> Ite
             if is_hidden(entry.name):
                 continue
             if is_dir:
-                if entry.name not in SKIP_DIRS and not ignores.ignored(p, True):
+                if entry.name in SKIP_DIRS:
+                    continue
+                why = ignores.why(p, True)
+                if why is None:
                     subdirs.append(p)
+                elif why == "gitignore" and skipped is not None:
+                    skipped.add(p, True)
                 continue
-            suffix = p.suffix.lower()
-            if suffix not in MEDIA_EXTENSIONS and suffix not in SPEC_SUFFIXES:
+            if not is_candidate(p):
                 continue
-            if not ignores.ignored(p, False):
+            why = ignores.why(p, False)
+            if why is None:
                 yield p
+            elif why == "gitignore" and skipped is not None:
+                skipped.add(p, False)
         stack.extend(reversed(subdirs))
 
 
-def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore: bool = True,
-             slot: str | None = None, job: Mapping[str, Any] | None = None) -> list[Target]:
-    """Targets for the given files and folders, in input order (folders walked sorted).
+@dataclass(frozen=True)
+class Found:
+    """What a set of targets holds: the work, in input order, and what git ignores skipped."""
+
+    targets: list[Target]
+    skipped: Skipped = field(default_factory=Skipped)
+
+
+def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore: bool = True,
+         slot: str | None = None, job: Mapping[str, Any] | None = None) -> Found:
+    """Targets for the given files and folders, in input order (folders walked sorted), and
+    the git-ignored files the walks skipped.
 
     Specs found are loaded so that the media they name are checked with them, not again alone.
+    A path named here is checked even when git ignores it; `gitignore=False` also searches
+    the ignored files inside folders.
 
-    :raises ConfigError: a path does not exist, or a named file has an unknown extension.
-    :raises SpecError: a named spec file (not one found in a folder) cannot be read.
+    :raises TargetNotFound: a path is neither a file nor a folder.
+    :raises ConfigError: a named file has an unknown extension.
     """
-    from preflight.spec import load_spec
     from preflight.spec.loader import shown_path
 
     found: list[tuple[Path, bool, str]] = []  # (path, named explicitly, as shown)
     seen: set[Path] = set()
+    skipped = Skipped()
     for raw in paths:
         p = Path(raw).absolute()
         typed = shown_path(raw)
         if is_folder(p):
-            for f in walk(p, exclude, gitignore):
+            for f in walk(p, exclude, gitignore, skipped):
                 if f not in seen:
                     seen.add(f)
                     shown = os.path.normpath(os.path.join(typed, f.relative_to(p)))
                     found.append((f, False, shown))
-        elif p.exists() or p.is_symlink() or p.suffix.lower() in KNOWN_SUFFIXES:
+        elif p.exists() or p.is_symlink() or p.suffix.lower() in MEDIA_EXTENSIONS:
+            # A missing media file named outright is checked (and reported as missing).
             if p not in seen:
                 seen.add(p)
                 found.append((p, True, typed))
         else:
-            raise ConfigError(f"{typed}: no such file or folder")
+            raise TargetNotFound(typed)
     targets: list[Target] = []
     named: set[Path] = set()
     for p, explicit, shown in found:
         if p.suffix.lower() in SPEC_SUFFIXES:
             if explicit or looks_like_spec(p):
-                spec = load_spec(shown) if explicit else _try_load(Path(shown))
+                spec = _try_load(Path(shown))  # a broken one is reported when checked
                 targets.append(Target("spec", p, spec=spec, shown=shown))
                 if spec is not None:
                     named.update(f.resolve() for _, f in spec.files())
             continue
-        s = slot or guess_slot(p.suffix)
+        # A file named outright may be an ID card side by its name (id_front.jpg).
+        s = slot or (guess_slot_from_name(p.name) if explicit else guess_slot(p.suffix))
         if s is None:
             raise ConfigError(f"{shown}: cannot tell which upload this file is from its "
                               f"extension {p.suffix or '(none)'!r}; pass --slot "
-                              f"({', '.join(SLOTS)})")
+                              f"({', '.join(SLOTS)})", path=shown)
         targets.append(Target("media", p, slot=s, job=job, shown=shown))
-    return [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
+    kept = [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
+    return Found(kept, skipped)
+
+
+def grouped(targets: Sequence[Target]) -> Target:
+    """Loose media files named together as one quick-mode target: the rules that look at
+    several files (the identity of the ID card and the presenter) see them all, and a body
+    finding is said once."""
+    first = targets[0]
+    return Target("media", first.path, slot=first.slot, job=first.job, shown=first.label,
+                  group=tuple((t.slot or "training_video", Path(t.label)) for t in targets))
+
+
+def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore: bool = True,
+             slot: str | None = None, job: Mapping[str, Any] | None = None) -> list[Target]:
+    """The targets of `find` (without what git ignores skipped)."""
+    return find(paths, exclude=exclude, gitignore=gitignore, slot=slot, job=job).targets
 
 
 def _try_load(path: Path) -> JobSpec | None:
@@ -282,12 +389,27 @@ def _try_load(path: Path) -> JobSpec | None:
 
 @dataclass(frozen=True)
 class Outcome:
-    """The result for one target: a report, or the error that stopped it (a broken spec)."""
+    """The result for one target: a report, or the error that stopped it (a broken spec; its
+    report then holds what could still be judged, the body's findings)."""
 
     target: Target
     report: Report | None = None
     error: PreflightError | None = None
     pairs: tuple[tuple[str, Path], ...] = ()
+    #: What the HTML report shows of the target (a `preflight.report.html.JobView`), when asked.
+    view: Any = None
+
+
+def problem_lines(outcome: Outcome, where: str) -> list[str]:
+    """What stopped a target, as ``WHERE[:line:col]: error: ...`` lines: each problem of a
+    broken spec once, at its line and column; another error without its path repeated."""
+    err = outcome.error
+    if isinstance(err, SpecError):
+        return [f"{where}{p.where}: error: {p.message}" for p in err.problems]
+    text = str(err)
+    for prefix in (f"{outcome.target.path}: ", f"{outcome.target.label}: "):
+        text = text.removeprefix(prefix)
+    return [f"{where}: error: {text}"]
 
 
 class Checker:
@@ -324,11 +446,29 @@ class Checker:
             quick = JobSpec(job=MappingProxyType(body))
             ed = self.edition or self.config.edition or edition_of(body)
             slot = target.slot or guess_slot(target.path.suffix) or "training_video"
-            report = self.engine(ed).run(quick, whole_spec=False,
-                                         files=((slot, Path(target.label)),))
-            return Outcome(target, report, pairs=((slot, target.path),))
+            files = target.group or ((slot, Path(target.label)),)
+            report = self.engine(ed).run(quick, whole_spec=False, files=files)
+            pairs = tuple((s, Path(os.path.abspath(p))) for s, p in files)
+            return Outcome(target, report, pairs=pairs)
+        except SpecError as exc:
+            return Outcome(target, self._body(exc), error=exc)
         except PreflightError as exc:
             return Outcome(target, error=exc)
+
+    def _body(self, exc: SpecError) -> Report | None:
+        """The body findings of a spec whose other parts are broken (so that one pass names
+        every problem), or None when the body itself cannot be judged."""
+        from preflight.metastudio import edition_of
+        from preflight.spec import JobSpec
+
+        spec = exc.partial
+        if not isinstance(spec, JobSpec):
+            return None
+        try:
+            ed = self.edition or self.config.edition or edition_of(spec.job)
+            return self.engine(ed).run(spec, whole_spec=False, files=())
+        except PreflightError:
+            return None
 
 
 def run(targets: Sequence[Target], checker: Callable[[Target], Outcome],
@@ -379,13 +519,15 @@ class Summary:
         self.specs += outcome.target.kind == "spec"
         if outcome.error is not None or outcome.report is None:
             self.failed += 1
+        else:
+            if outcome.target.kind == "spec":
+                self._count_file("REQ", outcome.target.path)
+            for slot, path in outcome.pairs:
+                for family in slot_families(slot):
+                    self._count_file(family, path)
+        if outcome.report is None:
             return
-        if outcome.target.kind == "spec":
-            self._count_file("REQ", outcome.target.path)
-        for slot, path in outcome.pairs:
-            for family in slot_families(slot):
-                self._count_file(family, path)
-        for f in outcome.report.findings:
+        for f in outcome.report.findings:  # a broken spec's body findings count too
             row = self._row(f.family)
             if f.severity is Severity.ERROR:
                 row.errors += 1
@@ -426,7 +568,7 @@ def _count(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def summary_table(summary: Summary, cache_hits: int | None = None) -> str:
+def summary_table(summary: Summary, cache_hits: int | None = None, skipped: int = 0) -> str:
     """The summary as a small fixed-width table (files, errors, warnings, infos per family).
 
     A family's row counts the files its rules judged; the total counts each file once.
@@ -447,6 +589,8 @@ def summary_table(summary: Summary, cache_hits: int | None = None) -> str:
         notes.append(f"{summary.failed} could not be checked")
     if cache_hits is not None:
         notes.append(f"{cache_hits} file{'' if cache_hits == 1 else 's'} from cache")
+    if skipped:
+        notes.append(f"{_count(skipped, 'git-ignored file')} skipped")
     lines.append("(" + ", ".join(notes) + ")")
     return "\n".join(lines) + "\n"
 
@@ -459,13 +603,20 @@ def merge(outcomes: Iterable[Outcome], edition: str | None = None) -> Report:
     findings: list[Finding] = []
     files: dict[str, None] = {}
     editions: set[str] = set()
+    bodies: set[tuple[str, str, str | None]] = set()  # quick-mode body findings, said once
     for o in outcomes:
         if o.error is not None:
             raise o.error
         if o.report is None:
             continue
         editions.add(o.report.edition)
-        findings.extend(o.report.findings)
+        for f in o.report.findings:
+            if f.path is None:
+                key = (f.code, f.message, f.fix)
+                if key in bodies:
+                    continue
+                bodies.add(key)
+            findings.append(f)
         if o.target.kind == "spec":
             files[o.report.spec_path or o.target.label] = None
         files.update(dict.fromkeys(o.report.files))
@@ -474,7 +625,7 @@ def merge(outcomes: Iterable[Outcome], edition: str | None = None) -> Report:
 
 
 __all__ = [
-    "SERIAL_ENV", "Checker", "FamilyCount", "Outcome", "Summary", "Target",
-    "discover", "effective_jobs", "is_folder", "looks_like_spec", "merge", "parallel_map", "run",
-    "summary_table", "walk",
+    "SERIAL_ENV", "Checker", "FamilyCount", "Found", "Outcome", "Skipped", "Summary", "Target",
+    "discover", "effective_jobs", "find", "grouped", "is_folder", "looks_like_spec", "merge",
+    "parallel_map", "problem_lines", "run", "summary_table", "walk",
 ]

@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from preflight.errors import ConfigError, SpecError
-from preflight.metastudio import SLOTS, edition_of, guess_slot_from_name, is_spec_path
+from preflight.metastudio import SLOTS, edition_of, is_spec_path
 from preflight.model import Report
 from preflight.rules.cache import ResultCache
-from preflight.rules.config import Config, config_for
-from preflight.rules.engine import Engine
+from preflight.rules.config import Config, config_for, ignores_req
 from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
-from preflight.spec.loader import check_depth, shown_path
+from preflight.spec.loader import check_depth, outside, shown_path
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
 
@@ -58,21 +57,176 @@ def parse_job_json(text: str) -> dict[str, Any]:
     return data
 
 
-def quick_files(paths: Iterable[str | Path], slot: str | None) -> list[tuple[str, Path]]:
-    """(slot, path) pairs for loose files: the given slot, or one guessed from the extension."""
+#: Git-ignored paths named in the note after a folder walk (the rest are counted).
+SKIPPED_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class CheckRun:
+    """One check of some targets, ready to run: what was found (and what git ignores
+    skipped), with the configuration and the checker every target goes through.
+
+    Iterating runs the check and yields one `batch.Outcome` per target (a spec, or one media
+    file) as it completes, in input order; `report` merges outcomes into one `Report`.
+    Every output (text, JSON, SARIF, JUnit, GitHub, HTML), the library's `check` and the
+    git hook read the outcomes of this one path.
+    """
+
+    kind: Literal["spec", "files", "batch", "mixed"]
+    config: Config
+    found: batch.Found
+    checker: Callable[[batch.Target], batch.Outcome]
+    jobs: int
+    edition: str | None = None
+    cache: ResultCache | None = None
+
+    @property
+    def targets(self) -> list[batch.Target]:
+        """The work, in input order."""
+        return self.found.targets
+
+    @property
+    def skipped(self) -> batch.Skipped:
+        """What git ignores left out of the folder walks."""
+        return self.found.skipped
+
+    def __iter__(self) -> Iterator[batch.Outcome]:
+        targets = self.found.targets
+        # One target runs in the calling thread (what it samples is gathered there).
+        return batch.parallel_map(self.checker, targets, min(self.jobs, max(len(targets), 1)))
+
+    def notes(self, here: str) -> list[str]:
+        """What to tell before the findings: the git-ignored files skipped (paths relative
+        to `here`), each spec path outside its spec's folder, and that an ignored REQ error
+        still stops `package` and `submit`."""
+        out = []
+        skipped = self.skipped
+        if skipped.files:
+            names = [os.path.relpath(p, here) if p.is_relative_to(here) else str(p)
+                     for p in skipped.paths[:SKIPPED_SHOWN]]
+            more = len(skipped.paths) - len(names)
+            listed = ", ".join(names) + (f" and {more} more" if more > 0 else "")
+            n = skipped.files
+            out.append(f"skipped {n} git-ignored file{'' if n == 1 else 's'} ({listed}); "
+                       "--no-respect-gitignore checks them")
+        specs = [t.spec for t in self.targets if t.spec is not None]
+        for spec in specs:
+            out.extend(f"warning: {spec.label}: media.{slot} = {spec.display(path)} is "
+                       "outside the spec's folder (it is checked and uploaded: make sure it "
+                       "is the file you mean)" for slot, path in outside(spec))
+        if self.config.ignores_req() or any(ignores_req(s.ignore) for s in specs):
+            out.append("note: ignored REQ errors still stop `preflight package` and "
+                       "`preflight submit` (the service would refuse the body)")
+        return out
+
+    def report(self, outcomes: Iterable[batch.Outcome] | None = None) -> Report:
+        """One report of the outcomes (run now when None): a single spec's own report, else
+        every finding in order.
+
+        :raises PreflightError: the first target that could not be checked.
+        """
+        done = list(self if outcomes is None else outcomes)
+        if self.kind == "spec" and len(done) == 1:
+            first = done[0]
+            if first.error is not None:
+                raise first.error
+            assert first.report is not None
+            return first.report
+        return batch.merge(done, self.edition)
+
+
+@dataclass(frozen=True)
+class CheckOptions:
+    """What a check is asked besides its targets (the parameters of `check`); `views` also
+    gathers what the HTML report shows of each target (never from the cache: the pictures
+    need the sampled frames)."""
+
+    edition: str | None = None
+    config: Config | str | Path | None = None
+    slot: str | None = None
+    job: Mapping[str, Any] | None = None
+    cache: ResultCache | str | Path | None = None
+    jobs: int | None = None
+    exclude: tuple[str, ...] = ()
+    respect_gitignore: bool = True
+    views: bool = False
+
+
+def start(targets: JobSpec | str | Path | Iterable[str | Path],
+          options: CheckOptions = CheckOptions(), *,
+          found: batch.Found | None = None) -> CheckRun:
+    """Find what the targets hold and prepare their check (see `CheckRun`); `found` skips the
+    search (the git hook plans its own targets).
+
+    :raises TargetNotFound: a target is neither a file nor a folder.
+    :raises ConfigError: nothing to check, or an invalid configuration, edition or slot.
+    """
+    slot, job, views = options.slot, options.job, options.views
     if slot is not None and slot not in SLOTS:
         raise ConfigError(f"unknown slot {slot!r}; expected one of {', '.join(SLOTS)}")
-    out = []
-    for p in paths:
-        path = Path(shown_path(p))  # as typed: reports name it so
-        s = slot or guess_slot_from_name(path.name)
-        if s is None:
-            raise ConfigError(
-                f"{path}: cannot tell which upload this file is from its extension "
-                f"{path.suffix or '(none)'!r}; pass --slot ({', '.join(SLOTS)})"
-            )
-        out.append((s, path))
-    return out
+    items: list[JobSpec | str | Path] = (
+        [targets] if isinstance(targets, JobSpec | str | Path) else list(targets))
+    if not items and found is None:
+        raise ConfigError("nothing to check: give a spec file, media files or folders")
+    paths = [t for t in items if not isinstance(t, JobSpec)]
+    kind = "spec" if len(items) == 1 and isinstance(items[0], JobSpec) else classify(paths)
+    if found is not None:
+        kind = "batch"
+    cfg = config_for(options.config, _near(items[0] if items else "."))
+    if found is None:
+        if paths:
+            found = batch.find(paths, exclude=(*cfg.exclude, *options.exclude),
+                               gitignore=options.respect_gitignore and cfg.respect_gitignore,
+                               slot=slot, job=job)
+        else:
+            found = batch.Found([_spec_target(s) for s in items if isinstance(s, JobSpec)])
+        if not found.targets:
+            raise ConfigError(nothing_found(paths, found.skipped))
+        if kind == "files" and len(found.targets) > 1:
+            found = batch.Found([batch.grouped(found.targets)], found.skipped)
+    rc = None if views else _cache(options.cache)
+    edition = options.edition
+    checker: Callable[[batch.Target], batch.Outcome] = batch.Checker(cfg, edition=edition,
+                                                                     cache=rc)
+    if views:
+        checker = _Viewer(checker, cfg, retitle=kind == "batch")
+    return CheckRun(kind, cfg, found, checker, batch.effective_jobs(options.jobs), edition, rc)
+
+
+def binding_config(config: Config | str | Path | None, near: Path) -> Config:
+    """The configuration to check a body about to be packaged or sent with: as found, except
+    that no selection or ignore (in the configuration or the spec) hides a REQ error."""
+    return config_for(config, near).binding_body()
+
+
+def nothing_found(paths: Iterable[str | Path], skipped: batch.Skipped) -> str:
+    """Why a check of these targets has nothing to do (and what git ignores skipped)."""
+    named = ", ".join(shown_path(p) for p in paths) or "the targets"
+    text = f"{named}: nothing to check: no job specs or media files found"
+    if skipped.files:
+        text += (f" ({skipped.files} git-ignored file{'' if skipped.files == 1 else 's'} "
+                 "skipped; --no-respect-gitignore checks them)")
+    return text
+
+
+def _spec_target(spec: JobSpec) -> batch.Target:
+    return batch.Target("spec", spec.path or Path.cwd(), spec=spec, shown=spec.label or "")
+
+
+class _Viewer:
+    """A checker that also gathers, per target, what the HTML report shows."""
+
+    def __init__(self, checker: Callable[[batch.Target], batch.Outcome], config: Config,
+                 retitle: bool):
+        self.checker, self.config, self.retitle = checker, config, retitle
+
+    def __call__(self, target: batch.Target) -> batch.Outcome:
+        from preflight.workflows.contact_sheet import gathering
+
+        with gathering() as (seen, faces):
+            outcome = self.checker(target)
+        view = _target_view(target, outcome, seen, faces, self.config, self.retitle)
+        return replace(outcome, view=view)
 
 
 def check(
@@ -85,6 +239,7 @@ def check(
     cache: ResultCache | str | Path | None = None,
     jobs: int | None = None,
     exclude: Iterable[str] = (),
+    respect_gitignore: bool = True,
     contact_sheet: str | Path | None = None,
 ) -> Report:
     """Check a whole job spec, loose media files in quick mode, or whole folders.
@@ -95,8 +250,10 @@ def check(
     defaults to a minimal one) without those whole-job rules.
 
     When a path is a folder, every spec found in it is checked whole and every media file no
-    spec names is checked alone, `jobs` at a time (default: CPU count), skipping
-    ``.gitignore``-d files and `exclude` patterns; the findings come back as one report.
+    spec names is checked alone, `jobs` at a time (default: CPU count), skipping `exclude`
+    patterns (and the configuration's) and, unless `respect_gitignore` is false, files git
+    ignores inside it; the findings come back as one report. A path named here is checked
+    even when git ignores it.
 
     `cache` (a `ResultCache` or its folder) reuses the findings of files unchanged since an
     earlier check; None checks everything afresh.
@@ -104,41 +261,22 @@ def check(
     `contact_sheet` (a PNG path) also writes the sampled frames of the video with the green
     mask overlaid (see `preflight.workflows.contact_sheet`).
 
+    :raises TargetNotFound: a path is neither a file nor a folder.
     :raises SpecError: unreadable or structurally invalid spec.
-    :raises ConfigError: invalid configuration, edition or slot.
+    :raises ConfigError: nothing to check; invalid configuration, edition or slot.
     """
-    if contact_sheet is not None:
-        from preflight.workflows.contact_sheet import checked_with_sheet
+    if not isinstance(spec_or_paths, JobSpec | str | Path):
+        spec_or_paths = list(spec_or_paths)
+    sheet = contact_sheet is not None  # the sheet is drawn from frames sampled in this thread
+    run = start(spec_or_paths, CheckOptions(
+        edition, config, slot, job, None if sheet else cache, 1 if sheet else jobs,
+        tuple(exclude), respect_gitignore))
+    if contact_sheet is None:
+        return run.report()
+    from preflight.workflows.contact_sheet import checked_with_sheet
 
-        # The sheet needs the sampled frames: never served from the cache.
-        if not isinstance(spec_or_paths, JobSpec | str | Path):
-            spec_or_paths = list(spec_or_paths)
-        cfg = config_for(config, _near(spec_or_paths))
-        return checked_with_sheet(
-            lambda: check(spec_or_paths, edition=edition, config=cfg, slot=slot, job=job,
-                          cache=None, jobs=jobs, exclude=exclude),
-            Path(contact_sheet), cfg,
-        )
-    rc = _cache(cache)
-    if isinstance(spec_or_paths, JobSpec):
-        return _check_spec(spec_or_paths, edition, config, rc)
-    items = [spec_or_paths] if isinstance(spec_or_paths, str | Path) else list(spec_or_paths)
-    if not items:
-        raise ConfigError("nothing to check: give a spec file, media files or folders")
-    kind = classify(items)
-    if kind in ("batch", "mixed"):
-        cfg = config_for(config, Path(items[0]).absolute())
-        targets = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
-        checker = batch.Checker(cfg, edition=edition, cache=rc)
-        return batch.merge(batch.run(targets, checker, jobs), edition)
-    if len(items) == 1 and is_spec_path(items[0]):
-        return _check_spec(load_spec(items[0]), edition, config, rc)
-    files = quick_files(items, slot)
-    body = {**QUICK_JOB_DEFAULTS, **(job or {})}
-    spec = JobSpec(job=MappingProxyType(body))
-    cfg = config_for(config, files[0][1].absolute().parent)
-    ed = edition or cfg.edition or edition_of(body)
-    return Engine(ed, cfg, rc).run(spec, whole_spec=False, files=files)
+    # The sheet needs the sampled frames: never served from the cache.
+    return checked_with_sheet(run.report, Path(contact_sheet), run.config)
 
 
 @dataclass(frozen=True)
@@ -151,6 +289,15 @@ class Viewed:
     outcomes: tuple[batch.Outcome, ...] = ()
 
 
+def viewed(run: CheckRun, outcomes: Iterable[batch.Outcome]) -> Viewed:
+    """The HTML report's input from a run with views: one view per target (loose files named
+    together are one), a target that could not be checked included."""
+    done = tuple(outcomes)
+    report = batch.merge([o for o in done if o.error is None], run.edition) \
+        if run.kind == "batch" else run.report(done)
+    return Viewed(report, tuple(o.view for o in done if o.view is not None), done)
+
+
 def check_views(
     targets: Iterable[str | Path],
     *,
@@ -160,6 +307,7 @@ def check_views(
     job: Mapping[str, Any] | None = None,
     jobs: int | None = None,
     exclude: Iterable[str] = (),
+    respect_gitignore: bool = True,
 ) -> Viewed:
     """Check like `check` (never from the cache: the pictures need the sampled frames) and
     gather, per job, the body and the pictures of each file (frames with the green mask and
@@ -168,45 +316,18 @@ def check_views(
     :raises SpecError: unreadable or structurally invalid spec (not one found in a folder).
     :raises ConfigError: invalid configuration, edition or slot.
     """
-    from preflight.workflows.contact_sheet import gathering, job_view
-
-    items = list(targets)
-    if not items:
-        raise ConfigError("nothing to check: give a spec file, media files or folders")
-    kind = classify(items)
-    cfg = config_for(config, _near(items))
-    if kind in ("batch", "mixed"):
-        found = batch.discover(items, exclude=tuple(exclude), slot=slot, job=job)
-        checker = batch.Checker(cfg, edition=edition, cache=None)
-
-        def one(target: batch.Target) -> tuple[batch.Outcome, JobView]:
-            with gathering() as (seen, faces):
-                outcome = checker(target)
-            return outcome, _target_view(target, outcome, seen, faces, cfg)
-
-        done = list(batch.parallel_map(one, found, batch.effective_jobs(jobs)))
-        outcomes = tuple(o for o, _ in done)
-        report = batch.merge([o for o in outcomes if o.error is None], edition)
-        return Viewed(report, tuple(v for _, v in done), outcomes)
-    with gathering() as (seen, faces):
-        if is_spec_path(items[0]):
-            spec = load_spec(items[0])
-            report = _check_spec(spec, edition, cfg, None)
-            body, pairs = spec.job, spec.files()
-        else:
-            pairs = quick_files(items, slot)
-            body = {**QUICK_JOB_DEFAULTS, **(job or {})}
-            report = check(items, edition=edition, config=cfg, slot=slot, job=job)
-    return Viewed(report, (job_view(report, body, pairs, seen, faces, cfg),))
+    run = start(list(targets), CheckOptions(edition, config, slot, job, None, jobs,
+                                            tuple(exclude), respect_gitignore, views=True))
+    return viewed(run, run)
 
 
 def _target_view(target: batch.Target, outcome: batch.Outcome, seen: Any, faces: Any,
-                 config: Config) -> JobView:
-    """The view of one batch target (a spec, or one loose file)."""
+                 config: Config, retitle: bool = True) -> JobView:
+    """The view of one target (a spec, or one loose file)."""
     from preflight.report.html import JobView
     from preflight.workflows.contact_sheet import job_view
 
-    if outcome.report is None:
+    if outcome.error is not None or outcome.report is None:
         empty = Report.build(edition_of(target.job or {}), [], spec_path=target.label)
         return JobView(empty, title=target.label, error=str(outcome.error or "not checked"))
     if target.kind == "spec":
@@ -215,23 +336,15 @@ def _target_view(target: batch.Target, outcome: batch.Outcome, seen: Any, faces:
     else:
         body = {**QUICK_JOB_DEFAULTS, **(target.job or {})}
     view = job_view(outcome.report, body, outcome.pairs, seen, faces, config)
-    return view if target.kind == "spec" else replace(view, title=target.label)
+    return view if target.kind == "spec" or not retitle else replace(view, title=target.label)
 
 
-def _near(target: JobSpec | str | Path | Iterable[str | Path]) -> Path:
-    """Where the configuration of a check is looked for: next to the spec or first path."""
+def _near(target: JobSpec | str | Path) -> Path:
+    """Where the configuration of a check is looked for: next to the spec or file, in the
+    folder."""
     if isinstance(target, JobSpec):
         return target.base_dir
-    first = target if isinstance(target, str | Path) else next(iter(target), ".")
-    return Path(first).absolute().parent
-
-
-def _check_spec(spec: JobSpec, edition: str | None, config: Config | str | Path | None,
-                cache: ResultCache | None) -> Report:
-    """A whole spec: body, every file it names and the whole-job rules."""
-    cfg = config_for(config, spec.base_dir)
-    ed = edition or cfg.edition or edition_of(spec.job)
-    return Engine(ed, cfg, cache).run(spec, whole_spec=True)
+    return Path(target).absolute()
 
 
 def _cache(cache: ResultCache | str | Path | None) -> ResultCache | None:

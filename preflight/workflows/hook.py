@@ -21,12 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from preflight import shell
-from preflight.errors import HookError, PreflightError
+from preflight.errors import HookError, PreflightError, SpecError
 from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
+from preflight.model import Severity
 from preflight.report.text import position
 from preflight.safeio import read_capped
 from preflight.spec import JobSpec
-from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec
+from preflight.spec.loader import outside
+from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec, problem_lines
 
 #: Files the hook looks at: videos, audio, images, PDF and avatar-style specs. The pre-commit
 #: framework has no file-type tags for mp4/mov/mp3, so `.pre-commit-hooks.yaml` uses this regex.
@@ -145,30 +147,73 @@ class HookResult:
     outcomes: list[Outcome] = field(default_factory=list)
     summary: Summary = field(default_factory=Summary)
     cache_hits: int = 0
+    strict: bool = False
+
+    def _count(self, severity: Severity) -> int:
+        return sum(o.report.count(severity) for o in self.outcomes if o.report is not None)
+
+    @property
+    def errors(self) -> int:
+        """Error findings (those of a broken spec's body included)."""
+        return self._count(Severity.ERROR)
+
+    @property
+    def warnings(self) -> int:
+        """Warning findings."""
+        return self._count(Severity.WARNING)
+
+    @property
+    def infos(self) -> int:
+        """Info findings."""
+        return self._count(Severity.INFO)
+
+    @property
+    def problems(self) -> int:
+        """Problems that stopped a target (every structural problem of a broken spec)."""
+        return sum(len(o.error.problems) if isinstance(o.error, SpecError) else 1
+                   for o in self.outcomes if o.error is not None)
 
     @property
     def failed(self) -> bool:
-        """True when the commit must be refused (an error finding or a broken spec)."""
-        return self.summary.failed > 0 or self.summary.errors > 0
+        """True when the commit must be refused (an error finding or a broken spec; with
+        `strict`, a warning too)."""
+        return bool(self.problems or self.errors or (self.strict and self.warnings))
+
+
+def _excluded(paths: list[Path], root: Path, patterns: Sequence[str]) -> list[Path]:
+    """`paths` without those matching the .gitignore-style `patterns` (relative to `root`)."""
+    if not patterns:
+        return paths
+    import pathspec
+
+    spec = pathspec.GitIgnoreSpec.from_lines(patterns)
+    return [p for p in paths if not spec.match_file(_rel(p, root))]
 
 
 def run(files: Iterable[str | Path], *, root: Path, jobs: int | None = None,
         cache_dir: Path | None = None, use_cache: bool = True,
-        edition: str | None = None) -> HookResult:
-    """Check the given files as the hook does.
+        edition: str | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
+        exclude: Sequence[str] = (), strict: bool = False,
+        config: str | Path | None = None) -> HookResult:
+    """Check the given files as the hook does, through the one check workflow: the
+    repository's configuration (or `config`) with `select`/`ignore`/`edition` on top, its
+    ``exclude`` and `exclude` leaving files out, per-file and spec ignores applied.
 
-    :raises ConfigError: the repository's configuration is invalid.
+    :raises ConfigError: the repository's configuration (or an option) is invalid.
     """
     from preflight.rules.cache import ResultCache, default_dir
-    from preflight.rules.config import Config, find_config, load_config
+    from preflight.rules.config import config_for
     from preflight.workflows import batch
+    from preflight.workflows.check import CheckOptions, start
 
-    found = find_config(root)
-    config = load_config(found) if found else Config()
+    cfg = config_for(config, root).with_cli(select, ignore, edition)
+    paths = [Path(f) if Path(f).is_absolute() else root / f for f in files]
+    planned = plan(_excluded(paths, root, (*cfg.exclude, *exclude)), root)
     cache = ResultCache(cache_dir or default_dir(root)) if use_cache else None
-    checker = batch.Checker(config, edition=edition, cache=cache)
-    result = HookResult()
-    for outcome in batch.run(plan(files, root), checker, jobs):
+    checked = start([], CheckOptions(edition, cfg, cache=cache, jobs=jobs),
+                    found=batch.Found(planned))
+    result = HookResult(strict=strict)
+    for outcome in checked:
         result.summary.add(outcome)
         result.outcomes.append(outcome)
     if cache is not None:
@@ -189,27 +234,39 @@ def _plural(n: int, word: str) -> str:
 
 
 def short_report(result: HookResult, root: Path) -> list[str]:
-    """The hook's output: one line per finding, the summary, and how to see details."""
+    """The hook's output: one line per problem and finding, the summary, and how to see
+    details."""
     lines: list[str] = []
     for o in result.outcomes:
         if o.error is not None:
-            lines.append(f"{_rel(o.target.path, root)}: error: {o.error}")
+            lines.extend(problem_lines(o, _rel(o.target.path, root)))
+        if o.target.spec is not None:
+            for slot, path in outside(o.target.spec):
+                lines.append(f"{_rel(o.target.path, root)}: warning: media.{slot} = "
+                             f"{o.target.spec.display(path)} is outside the spec's folder")
+        if o.report is None:
             continue
-        assert o.report is not None
         for f in o.report.findings:
             where = _rel(f.path, root) if f.path else _rel(o.target.path, root)
             lines.append(f"{where}{position(f)}: {f.code} [{f.severity.value}] {f.message}")
-    s = result.summary
-    infos = sum(r.infos for r in s.families.values())
     files = len({p for o in result.outcomes for _, p in o.pairs}
                 | {o.target.path for o in result.outcomes if o.target.kind == "spec"})
     head = "preflight: commit refused" if result.failed else "preflight: ok"
-    text = (f"{head}: {_plural(s.errors, 'error')}, {_plural(s.warnings, 'warning')}, "
-            f"{_plural(infos, 'info')} in {_plural(files, 'file')}")
+    counts = [(result.errors, "error"), (result.warnings, "warning"), (result.infos, "info")]
+    if result.problems:
+        said = [_plural(result.problems, "spec problem" if all(
+            isinstance(o.error, SpecError) for o in result.outcomes if o.error is not None)
+            else "problem")]
+        said += [_plural(n, word) for n, word in counts if n]
+    else:
+        said = [_plural(n, word) for n, word in counts]
+    text = f"{head}: {', '.join(said)} in {_plural(files, 'file')}"
     if result.cache_hits:
         text += f" ({result.cache_hits} from cache)"
+    if result.strict and result.warnings and not result.errors and not result.problems:
+        text += " (--strict: warnings refuse the commit)"
     lines.append(text)
-    if result.summary.errors or result.summary.warnings or result.summary.failed:
+    if result.errors or result.warnings or result.problems:
         lines.append("details: " + shell.join(
             ["preflight", "check", *(shell.path_arg(_rel(o.target.path, root))
                                      for o in result.outcomes)]))

@@ -24,7 +24,7 @@ from preflight.packager.builder import (
 )
 from preflight.parts import TARGET_PART_SIZE
 from preflight.spec import JobSpec, load_spec
-from preflight.workflows.check import check
+from preflight.workflows.check import binding_config, check
 
 if TYPE_CHECKING:
     import httpx
@@ -68,7 +68,7 @@ def package(
     """
     js = spec if isinstance(spec, JobSpec) else load_spec(spec)
     js = with_counts(js, parts, action_parts)
-    report = check(js, edition=edition, config=config)
+    report = check(js, edition=edition, config=binding_config(config, js.base_dir))
     return build(js, out_dir, report, force=force, materialize=materialize,
                  target_part_size=target_part_size, progress=progress)
 

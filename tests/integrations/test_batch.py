@@ -169,13 +169,15 @@ def test_broken_spec_in_a_folder_is_reported_and_exits_2(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(cli, ["check", "f", "--no-cache"])
     assert result.exit_code == 2
-    assert "bad-avatar.toml: error:" in result.stderr and "unknown section" in result.stderr
+    assert "bad-avatar.toml:3:1: error: unknown section [oops]" in result.stderr
     assert "1 could not be checked" in result.output
 
 
-def test_empty_folder_warns(tmp_path: Path) -> None:
+def test_empty_folder_exits_2(tmp_path: Path) -> None:
+    """A CI gate must not pass with nothing checked."""
     result = CliRunner().invoke(cli, ["check", str(tmp_path)])
-    assert result.exit_code == 0 and "no job specs or media files found" in result.stderr
+    assert result.exit_code == 2 and "no job specs or media files found" in result.stderr
+    assert "nothing to check" in result.stderr
 
 
 def test_hidden_folders_and_files_are_skipped_unless_named(tmp_path: Path,

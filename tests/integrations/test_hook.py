@@ -215,3 +215,74 @@ def test_framework_blocks_a_720p_video_accepts_a_good_one_and_reuses_the_cache(
     assert again.returncode == 0, again.stdout
     assert "preflight: ok: 0 errors" in again.stdout
     assert "(1 from cache)" in again.stdout
+
+
+TYPOS = """[job]
+name = "A"
+model_versoin = "V3.2"
+is_background_replacement = false
+
+[media]
+traning_video = "take.mp4"
+"""
+
+
+@needs_git
+def test_a_broken_spec_is_reported_whole_in_one_pass(repo: Path) -> None:
+    """Every problem (a [media] typo and a [job] typo) at its line and column, the path once
+    as typed, and counted: never 'commit refused: 0 errors'."""
+    (repo / "avatar.toml").write_text(TYPOS, encoding="utf-8")
+    git(repo, "add", "avatar.toml")
+    result = CliRunner().invoke(cli, ["hook", "run", "avatar.toml"])
+    assert result.exit_code == 2
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [
+        "avatar.toml:7:1: error: unknown key media.traning_video; did you mean "
+        "'training_video'?",
+        "avatar.toml:3:1: REQ001 [error] job.model_versoin is not a field of the create body; "
+        "did you mean 'model_version'?",
+        "preflight: commit refused: 1 spec problem, 1 error in 1 file",
+    ]
+    assert str(repo) not in result.stdout and "0 errors" not in result.stdout
+    (repo / "avatar.toml").write_text(TYPOS + "[acount]\nx = 1\n", encoding="utf-8")
+    again = CliRunner().invoke(cli, ["hook", "run", "avatar.toml"])
+    assert "avatar.toml:8:1: error: unknown section [acount]" in again.stdout
+    assert "2 spec problems, 1 error in 1 file" in again.stdout
+
+
+@needs_git
+def test_hook_run_takes_the_check_options(repo: Path) -> None:
+    (repo / "take.mp4").write_bytes(b"")
+    (repo / "notes.txt").write_text("x", encoding="utf-8")
+    runner = CliRunner()
+    assert runner.invoke(cli, ["hook", "run", "--no-cache", "take.mp4"]).exit_code == 1
+    ignored = runner.invoke(cli, ["hook", "run", "--no-cache", "--ignore", "VID", "take.mp4"])
+    assert ignored.exit_code == 0 and "preflight: ok" in ignored.stdout
+    excluded = runner.invoke(cli, ["hook", "run", "--no-cache", "--exclude", "*.mp4",
+                                   "take.mp4"])
+    assert excluded.exit_code == 0 and excluded.stdout == ""
+    assert runner.invoke(cli, ["hook", "run", "notes.txt"]).exit_code == 0  # no media: ok
+    selected = runner.invoke(cli, ["hook", "run", "--no-cache", "--select", "GRN",
+                                   "--edition", "flexus", "take.mp4"])
+    assert selected.exit_code == 0 and "VID001" not in selected.stdout
+    bad = runner.invoke(cli, ["hook", "run", "--select", "VID9999", "take.mp4"])
+    assert bad.exit_code == 2 and "unknown rule 'VID9999'" in bad.output
+    (repo / "preflight.toml").write_text('[per-file-ignores]\n"take.mp4" = ["VID"]\n',
+                                         encoding="utf-8")
+    assert runner.invoke(cli, ["hook", "run", "--no-cache", "take.mp4"]).exit_code == 0
+    (repo / "preflight.toml").write_text('exclude = ["take.mp4"]\n', encoding="utf-8")
+    assert runner.invoke(cli, ["hook", "run", "--no-cache", "take.mp4"]).stdout == ""
+
+
+@needs_git
+def test_hook_strict_refuses_warnings(repo: Path) -> None:
+    spec = ('[job]\nname = "A"\nis_flexus = true\nis_background_replacement = false\n'
+            '[account]\nna_whitelisted = true\n')
+    (repo / "avatar.toml").write_text(spec, encoding="utf-8")
+    runner = CliRunner()
+    plain = runner.invoke(cli, ["hook", "run", "--no-cache", "--select", "REQ028",
+                                "avatar.toml"])
+    assert plain.exit_code == 0 and "REQ028 [warning]" in plain.stdout
+    strict = runner.invoke(cli, ["hook", "run", "--no-cache", "--select", "REQ028",
+                                 "--strict", "avatar.toml"])
+    assert strict.exit_code == 1 and "--strict: warnings refuse the commit" in strict.stdout

@@ -220,7 +220,7 @@ def test_spec_errors_name_the_spec_as_typed(tmp_path: Path,
     Path("bad.toml").write_text("[job]\n[colour]\n", encoding="utf-8")
     result = invoke("check", "bad.toml")
     assert result.exit_code == 2
-    assert "preflight: error: bad.toml: unknown section [colour]" in result.output
+    assert "preflight: error: bad.toml:2:1: unknown section [colour]" in result.output
     assert str(tmp_path) not in result.output
 
 
