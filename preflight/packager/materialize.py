@@ -139,6 +139,8 @@ def materialize(src: Path, parts: Sequence[Range], out_dir: Path, stem: str,
                         progress(done, total)
         finally:
             os.close(src_fd)
-    except OSError as exc:
-        raise PackagingError(f"cannot write parts of {src}: {exc.strerror or exc}") from None
+    except OSError as exc:  # a part file that cannot be written is named
+        where = f"{exc.filename}: " if exc.filename and str(exc.filename) != str(src) else ""
+        raise PackagingError(f"cannot write parts of {src}: {where}{exc.strerror or exc}"
+                             ) from None
     return paths

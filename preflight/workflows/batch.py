@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 from preflight.errors import ConfigError, PreflightError
 from preflight.metastudio import MEDIA_EXTENSIONS, SLOTS, SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, Severity
-from preflight.safeio import read_capped, read_text
+from preflight.safeio import file_key, read_capped, read_text
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -251,14 +251,14 @@ def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitign
         else:
             raise ConfigError(f"{typed}: no such file or folder")
     targets: list[Target] = []
-    named: set[Path] = set()
+    named: set[tuple[int, int] | str] = set()  # one file however it is named or cased
     for p, explicit, shown in found:
         if p.suffix.lower() in SPEC_SUFFIXES:
             if explicit or looks_like_spec(p):
                 spec = load_spec(shown) if explicit else _try_load(Path(shown))
                 targets.append(Target("spec", p, spec=spec, shown=shown))
                 if spec is not None:
-                    named.update(f.resolve() for _, f in spec.files())
+                    named.update(file_key(f) for _, f in spec.files())
             continue
         s = slot or guess_slot(p.suffix)
         if s is None:
@@ -266,7 +266,7 @@ def discover(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitign
                               f"extension {p.suffix or '(none)'!r}; pass --slot "
                               f"({', '.join(SLOTS)})")
         targets.append(Target("media", p, slot=s, job=job, shown=shown))
-    return [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
+    return [t for t in targets if t.kind == "spec" or file_key(t.path) not in named]
 
 
 def _try_load(path: Path) -> JobSpec | None:
