@@ -53,6 +53,7 @@ else:
             _module.os = _whole
 """
 CLI = [sys.executable, "-m", "preflight.cli"]
+QUICK = "quick-rules.toml"
 
 
 @pytest.fixture(scope="module")
@@ -69,6 +70,9 @@ def job(tmp_path_factory: pytest.TempPathFactory, media_factory: Any) -> Path:
     folder = tmp_path_factory.mktemp("windows-job")
     video = media_factory.video(width=360, height=640, seconds=2)
     audio = media_factory.audio(seconds=3)
+    # Packaging runs its check with the body and packaging rules only: the media rules run in
+    # the two check tests.
+    (folder / QUICK).write_text('select = ["REQ", "PKG"]\n', encoding="utf-8")
     spec = folder / "avatar.toml"
     spec.write_text(
         '[job]\nname = "demo"\nvideo_multipart_count = 3\nis_background_replacement = false\n'
@@ -153,7 +157,7 @@ def test_rules_to_a_file(site: Path, tmp_path: Path) -> None:
 def test_package_with_parts_as_files(site: Path, job: Path, tmp_path: Path) -> None:
     pkg = tmp_path / "pkg"
     win = run(windows_env(site), "package", str(job), "--out", str(pkg), "--materialize",
-              "--force")
+              "--force", "--config", str(job.with_name(QUICK)))
     no_crash(win)
     assert win.returncode == 0, win.stderr
     manifest = json.loads((pkg / "manifest.json").read_text(encoding="utf-8"))
@@ -165,7 +169,8 @@ def test_package_with_parts_as_files(site: Path, job: Path, tmp_path: Path) -> N
 
 def _submit(env: dict[str, str], job: Path, folder: Path) -> subprocess.CompletedProcess[bytes]:
     pkg = folder / "pkg"
-    assert run(env, "package", str(job), "--out", str(pkg), "--force").returncode == 0
+    assert run(env, "package", str(job), "--out", str(pkg), "--force", "--config",
+               str(job.with_name(QUICK))).returncode == 0
     return run(env, "submit", str(job), "--sandbox", "--wait", "--package-dir", str(pkg),
                "--state-dir", str(folder / "state"), "--poll-interval", "0.05")
 
@@ -241,7 +246,7 @@ def test_a_package_output_that_is_a_link_is_refused(site: Path, job: Path, tmp_p
     link.parent.mkdir(parents=True)
     link.symlink_to(target)
     out = _refusal(site, 2, "package", str(job), "--out", str(tmp_path / "pkg"), "--force",
-                   "--materialize")
+                   "--materialize", "--config", str(job.with_name(QUICK)))
     assert "symbolic link" in out and str(link) in out
     assert target.read_text(encoding="utf-8") == "kept\n"
 
@@ -258,7 +263,8 @@ def test_an_output_onto_its_input_is_refused(site: Path, job: Path, tmp_path: Pa
 
 def test_a_linked_state_store_is_refused(site: Path, tmp_path: Path, job: Path) -> None:
     pkg = tmp_path / "pkg"
-    assert run(linux_env(), "package", str(job), "--out", str(pkg), "--force").returncode == 0
+    assert run(linux_env(), "package", str(job), "--out", str(pkg), "--force", "--config",
+               str(job.with_name(QUICK))).returncode == 0
     state = tmp_path / "state"
     state.mkdir()
     elsewhere = tmp_path / "elsewhere.sqlite"
