@@ -142,13 +142,20 @@ def windows_rename(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     return pauses
 
 
-def test_a_rename_onto_a_held_file_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                              windows_rename: list[float]) -> None:
-    held = _Held(failures=3)
+def _held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+          failures: int) -> tuple[_Held, Path, Path]:
+    """A report to rename over an old one that another program holds `failures` times."""
+    held = _Held(failures)
     monkeypatch.setattr(os, "replace", held)
     tmp, dst = tmp_path / "report.tmp", tmp_path / "report.html"
     tmp.write_text("new", encoding="utf-8")
     dst.write_text("old", encoding="utf-8")
+    return held, tmp, dst
+
+
+def test_a_rename_onto_a_held_file_is_retried(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              windows_rename: list[float]) -> None:
+    held, tmp, dst = _held(tmp_path, monkeypatch, failures=3)
     safeio.replace_file(tmp, dst)
     assert dst.read_text(encoding="utf-8") == "new" and held.calls == 4
     assert windows_rename == list(safeio.RENAME_PAUSES[:3])
@@ -156,11 +163,7 @@ def test_a_rename_onto_a_held_file_is_retried(tmp_path: Path, monkeypatch: pytes
 
 def test_a_file_held_for_good_gets_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  windows_rename: list[float]) -> None:
-    held = _Held(failures=100)
-    monkeypatch.setattr(os, "replace", held)
-    tmp, dst = tmp_path / "report.tmp", tmp_path / "report.html"
-    tmp.write_text("new", encoding="utf-8")
-    dst.write_text("old", encoding="utf-8")
+    held, tmp, dst = _held(tmp_path, monkeypatch, failures=100)
     with pytest.raises(OSError, match="in use by another program") as info:
         safeio.replace_file(tmp, dst)
     assert info.value.filename == str(dst) and not tmp.exists()
