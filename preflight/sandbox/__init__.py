@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from preflight.metastudio.credentials import Credentials
-from preflight.safeio import open_fd
 from preflight.sandbox.faults import FAULT_KINDS, FaultPlan
 from preflight.sandbox.server import (
     Handler,
@@ -61,6 +60,8 @@ def config_from_env(environ: Mapping[str, str], **settings: Any) -> tuple[Sandbo
 
 def write_credentials(folder: Path, config: SandboxConfig) -> Path:
     """Write ``credentials.env`` (owner-only) exporting the config's AK/SK and project id."""
+    from preflight.safeio import open_fd
+
     path = folder / "credentials.env"
     fd = open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, follow=False)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
