@@ -230,8 +230,9 @@ def test_cache_key_changes_on_a_same_size_edit_with_the_mtime_put_back(
 def test_a_file_a_spec_names_another_way_is_checked_once(tmp_path: Path) -> None:
     take = tmp_path / "take.mp4"
     take.write_bytes(b"\0" * 1000)
-    other = tmp_path / "TAKE.mp4"  # what a case-insensitive volume shows: the same file
-    os.link(take, other)
+    other = tmp_path / "TAKE.mp4"
+    if not other.exists():  # a case-sensitive volume: a hard link is one file under two names
+        os.link(take, other)
     (tmp_path / "avatar.toml").write_text(
         '[job]\nname = "x"\n[media]\ntraining_video = "TAKE.mp4"\n', encoding="utf-8")
     targets = discover([tmp_path])
