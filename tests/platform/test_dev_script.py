@@ -91,6 +91,8 @@ def test_browser_from_the_environment_or_a_usual_place(tmp_path: Path,
     chrome.parent.mkdir(parents=True)
     chrome.write_bytes(b"")
     chrome.chmod(chrome.stat().st_mode | stat.S_IXUSR)
+    for var in ("ProgramFiles(x86)", "LocalAppData"):  # a real browser there stays unseen
+        monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("ProgramFiles", str(tmp_path))
     assert dev.find_browser({}, "win32") == str(chrome)
     monkeypatch.setenv("ProgramFiles", str(tmp_path / "none"))
