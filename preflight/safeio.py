@@ -10,6 +10,12 @@ socket, folder or symbolic link is refused, and so is an output that is one of t
 
 The refusals are plain `OSError` instances with a readable ``strerror``, so every caller's existing
 ``except OSError`` turns them into its own error with the file's name.
+
+The same refusals hold on every system. Each POSIX open flag is used only where it exists
+(Windows has no ``O_NONBLOCK``, ``O_NOFOLLOW`` or ``O_CLOEXEC``); where one is missing, the path
+is checked with ``stat``/``lstat`` before it is opened (a FIFO or device is never opened, a link
+never followed) and the descriptor with ``fstat`` after. Files are always opened in binary mode
+(``O_BINARY`` on Windows, where a descriptor is otherwise in text mode and rewrites line ends).
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import errno
 import io
 import os
 import stat
+import sys
+import time
 import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
@@ -59,22 +67,78 @@ def kind_problem(path: Path | str) -> str | None:
     return None
 
 
+#: Open flags that only some systems have (0 where missing: Windows lacks the first three).
+NONBLOCK: int = getattr(os, "O_NONBLOCK", 0)
+NOFOLLOW: int = getattr(os, "O_NOFOLLOW", 0)
+#: Descriptors are not inherited by child processes: ``O_CLOEXEC`` (POSIX) or ``O_NOINHERIT``
+#: (Windows); Python's own default (PEP 446) besides.
+NOINHERIT: int = getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOINHERIT", 0)
+#: Binary mode: only Windows has the flag (and needs it: its descriptors default to text mode).
+BINARY: int = getattr(os, "O_BINARY", 0)
+
+
+def symlink_refused(path: Path | str) -> OSError:
+    """The refusal of a symbolic link where a file is opened without following links."""
+    return OSError(errno.ELOOP, "is a symbolic link; refusing to follow it", str(path))
+
+
+def open_fd(path: Path | str, flags: int, mode: int = 0o600, *, follow: bool = True) -> int:
+    """``os.open`` of a regular file (or a new one, with ``O_CREAT``), the same on every system.
+
+    Adds binary mode and no-inheritance; opens without blocking where ``O_NONBLOCK`` exists and
+    checks the descriptor with ``fstat``; where it does not, refuses a FIFO or device by ``stat``
+    first. With ``follow=False`` a symbolic link at `path` is refused (``O_NOFOLLOW``, or
+    ``lstat`` where the flag is missing).
+
+    :raises OSError: a FIFO, device, socket, folder or (``follow=False``) symbolic link, or it
+        cannot be opened.
+    """
+    extra = NONBLOCK | BINARY | NOINHERIT | (0 if follow else NOFOLLOW)
+    if not NONBLOCK or not (follow or NOFOLLOW):
+        try:
+            st = os.stat(path) if follow else os.lstat(path)
+        except FileNotFoundError:
+            pass  # created by the open (O_CREAT) or reported by it
+        else:
+            if stat.S_ISLNK(st.st_mode):
+                raise symlink_refused(path)
+            if not stat.S_ISREG(st.st_mode):
+                raise not_regular(path, st.st_mode)
+    try:
+        fd = os.open(path, flags | extra, mode)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP and not follow:
+            raise symlink_refused(path) from None
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular(path, st.st_mode)
+        if NONBLOCK and sys.platform != "win32":
+            os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
 def open_regular(path: Path | str) -> io.FileIO:
     """Open `path` for reading, only if it is a regular file (checked on the descriptor).
 
     :raises OSError: a FIFO, device, socket or folder (the open never blocks), or it cannot
         be opened.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise not_regular(path, st.st_mode)
-        os.set_blocking(fd, True)
-        return io.FileIO(fd, "rb", closefd=True)
-    except BaseException:
-        os.close(fd)
-        raise
+    return io.FileIO(open_fd(path, os.O_RDONLY), "rb", closefd=True)
+
+
+def make_private(path: Path | str, fd: int | None = None) -> None:
+    """Make a file readable and writable by its owner only, by the system's means: ``fchmod``
+    on the open descriptor where it exists, ``chmod`` of the path elsewhere (on Windows this
+    only clears the read-only flag; privacy there comes from the per-user folder's ACL)."""
+    if fd is not None and hasattr(os, "fchmod"):
+        os.fchmod(fd, 0o600)
+    else:
+        os.chmod(path, 0o600)
 
 
 def read_capped(path: Path | str, limit: int = MAX_TEXT_BYTES) -> bytes:
@@ -105,6 +169,54 @@ def _same(a: os.stat_result, b: os.stat_result) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
+def file_key(path: Path | str) -> tuple[int, int] | str:
+    """What one file is known by, however it is named: (device, inode) of its target, so
+    ``Take.MP4`` and ``take.mp4`` on a case-insensitive volume (macOS, Windows) or two hard
+    links are one file; the resolved path where the file cannot be stat'ed or has no inode."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return os.path.normcase(os.path.realpath(path))
+    if st.st_ino == 0:
+        return os.path.normcase(os.path.realpath(path))
+    return st.st_dev, st.st_ino
+
+
+def change_time_ns(path: Path | str, st: os.stat_result) -> int | None:
+    """When the file last changed by the system's own clock, which no program can set back
+    (unlike the mtime): ``st_ctime_ns`` on POSIX; the NTFS change time on Windows, where
+    ``st_ctime`` is the creation time (None when it cannot be read)."""
+    if sys.platform == "win32":
+        return _windows_change_time(path)
+    return st.st_ctime_ns
+
+
+if sys.platform == "win32":
+    import ctypes
+    import msvcrt
+    from ctypes import wintypes
+
+    class _BasicInfo(ctypes.Structure):
+        """FILE_BASIC_INFO (times in 100 ns units since 1601)."""
+
+        _fields_ = [("CreationTime", ctypes.c_int64), ("LastAccessTime", ctypes.c_int64),
+                    ("LastWriteTime", ctypes.c_int64), ("ChangeTime", ctypes.c_int64),
+                    ("FileAttributes", wintypes.DWORD)]
+
+    def _windows_change_time(path: Path | str) -> int | None:
+        try:
+            fd = open_fd(path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            info = _BasicInfo()
+            ok = ctypes.windll.kernel32.GetFileInformationByHandleEx(
+                msvcrt.get_osfhandle(fd), 0, ctypes.byref(info), ctypes.sizeof(info))
+            return int(info.ChangeTime) * 100 if ok else None
+        finally:
+            os.close(fd)
+
+
 def check_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
     """Refuse to write `path` unless it is missing or a regular file that is none of `inputs`.
 
@@ -129,11 +241,36 @@ def check_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
             continue
 
 
+#: Whether a rename may meet a file held open by another program (Windows: a player, a
+#: virus scanner or an indexer keeps it briefly; POSIX renames over open files).
+RETRY_RENAME = sys.platform == "win32"
+#: Pauses between renames of a held file (about 2 s in all), then a clear error.
+RENAME_PAUSES = (0.05, 0.1, 0.2, 0.4, 0.5, 0.75)
+
+
+def rename_over(src: Path | str, dst: Path | str) -> None:
+    """``os.replace`` that waits briefly for a target another program holds open (Windows).
+
+    :raises OSError: it still fails; a held file says so and names it.
+    """
+    for pause in (*RENAME_PAUSES, None) if RETRY_RENAME else (None,):
+        try:
+            os.replace(src, dst)
+            return
+        except PermissionError as exc:
+            if pause is None:
+                if not RETRY_RENAME:
+                    raise
+                raise OSError(exc.errno, "is in use by another program (a player, editor or "
+                              "virus scanner?); close it and try again", str(dst)) from None
+        time.sleep(pause)
+
+
 def replace_file(tmp: Path | str, dst: Path | str, inputs: Iterable[Path | str] = ()) -> None:
     """Rename `tmp` over `dst` after `check_output` (the temp file is removed on refusal)."""
     try:
         check_output(dst, inputs)
-        os.replace(tmp, dst)
+        rename_over(tmp, dst)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Make sure headless Chromium is there for the browser tests and `make demo`: Debian's
-# `chromium` package, installed with apt-get when missing (sudo only when not root).
+# `chromium` package, installed with apt-get when missing (sudo only when not root). Windows
+# and macOS: `python -m scripts.dev` finds Chrome or Edge there (docs/install.md).
 # PREFLIGHT_CHROMIUM names another binary; PREFLIGHT_SKIP_BROWSER=1 skips the browser work.
 set -eu
 if [ "${PREFLIGHT_SKIP_BROWSER:-}" = "1" ]; then
@@ -14,6 +15,13 @@ fi
 if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then
     exit 0
 fi
+for other in chromium-browser google-chrome google-chrome-stable microsoft-edge; do
+    if found=$(command -v "$other" 2>/dev/null); then
+        echo "ensure_chromium: no chromium, but $found is there: set" \
+             "PREFLIGHT_CHROMIUM=$found (or PREFLIGHT_SKIP_BROWSER=1)" >&2
+        exit 1
+    fi
+done
 if ! command -v apt-get >/dev/null 2>&1; then
     echo "ensure_chromium: no chromium and no apt-get; install Chromium and set" \
          "PREFLIGHT_CHROMIUM=/path/to/chromium (or PREFLIGHT_SKIP_BROWSER=1)" >&2

@@ -24,6 +24,7 @@ from preflight.rules.config import (
 from preflight.spec import load_spec
 from preflight.workflows.check import check
 from tests.helpers import assert_codes
+from tests.platform import posix_only
 
 PACKS = Path(__file__).resolve().parent.parent / "rules"
 
@@ -183,6 +184,7 @@ def test_edition_inferred_and_forced(write_spec: Any) -> None:
     assert check(spec3).edition == "fast-flexus"
 
 
+@posix_only
 def test_unreadable_and_special_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     fifo = tmp_path / "pipe.toml"
     os.mkfifo(fifo)

@@ -7,6 +7,8 @@ the command, into the process exit code, in one place. `main(argv) -> int` is th
 
 from __future__ import annotations
 
+import codecs
+import io
 import signal
 import sys
 import threading
@@ -72,8 +74,39 @@ for _command in (check_cmd, rule_cmd, rules_cmd, package_cmd, fix_cmd, submit_cm
     cli.add_command(_command)
 
 
+#: Plain stand-ins for symbols a legacy code page (cp1252, cp437: Windows pipes and consoles)
+#: cannot encode; any other such character is written as a ``\\uXXXX`` escape.
+PLAIN = {"≥": ">=", "≤": "<=", "≠": "!=", "→": "->", "←": "<-", "↔": "<->", "…": "...",
+         "—": "-", "–": "-", "×": "x", "±": "+/-", "≈": "~", "✓": "ok", "✗": "x", "•": "*",
+         "µ": "u", "°": " deg"}
+STREAM_ERRORS = "preflight-plain"
+
+
+def _plain(exc: UnicodeError) -> tuple[str, int]:
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    text = exc.object[exc.start:exc.end]
+    return "".join(PLAIN.get(c) or c.encode("ascii", "backslashreplace").decode("ascii")
+                   for c in text), exc.end
+
+
+codecs.register_error(STREAM_ERRORS, _plain)
+
+
+def safe_streams() -> None:
+    """Make standard output and error unable to fail on a character: a stream whose encoding
+    is not UTF-8 (a Windows pipe or file in cp1252, ``PYTHONIOENCODING=cp1252``) keeps its
+    encoding, which is what its reader expects, and writes `PLAIN` stand-ins for what that
+    encoding lacks (``>=`` for ``≥``). A stream given an error handler of its own keeps it."""
+    for stream in (sys.stdout, sys.stderr):
+        if (isinstance(stream, io.TextIOWrapper) and stream.errors == "strict"
+                and codecs.lookup(stream.encoding).name != "utf-8"):
+            stream.reconfigure(errors=STREAM_ERRORS)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line `argv` (default: ``sys.argv[1:]``) and return its exit code."""
+    safe_streams()
     previous = None
     if threading.current_thread() is threading.main_thread():
         # SIGTERM unwinds like Ctrl-C, so temporary outputs are removed on the way out.

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight._version import __version__
 from preflight.model import Finding, Severity
-from preflight.safeio import open_regular
+from preflight.safeio import change_time_ns, open_regular
 
 if TYPE_CHECKING:
     from preflight.rules import FileContext, Rule
@@ -290,7 +290,7 @@ class ResultCache:
             # The path as shown too: findings (and fix commands) name the file that way.
             _SCHEMA, __version__, _column(path.resolve()), _column(path), st.st_size,
             st.st_mtime_ns,
-            st.st_ctime_ns, st.st_ino, fp,
+            change_time_ns(path, st), st.st_ino, fp,
             ctx.slot, ctx.job.edition, ctx.job.whole_spec, dict(ctx.job.body), config,
             _rules_signature(rule_list),
             [[s, [_file_key(p) for p in ctx.job.files.get(s, ())]] for s in peers],

@@ -56,8 +56,10 @@ def config_from_env(environ: Mapping[str, str], **settings: Any) -> tuple[Sandbo
 
 def write_credentials(folder: Path, config: SandboxConfig) -> Path:
     """Write ``credentials.env`` (owner-only) exporting the config's AK/SK and project id."""
+    from preflight.safeio import open_fd
+
     path = folder / "credentials.env"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_fd(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, follow=False)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"export HUAWEICLOUD_SDK_AK={config.ak}\nexport HUAWEICLOUD_SDK_SK={config.sk}\n"
                  f"export HUAWEICLOUD_SDK_PROJECT_ID={config.project_id}\n")

@@ -11,7 +11,6 @@ import errno
 import json
 import os
 import sqlite3
-import stat
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import SubmitError
+from preflight.safeio import make_private, open_fd
 from preflight.submitter.redact import redact_url
 
 SCHEMA_VERSION = 1
@@ -91,18 +91,9 @@ def _open_private(path: Path) -> None:
         if aux.is_symlink() or (aux.exists() and not aux.is_file()):
             raise OSError(errno.ELOOP, f"{aux} is a link or not a regular file; refusing to "
                           "use it", str(aux))
+    fd = open_fd(path, os.O_CREAT | os.O_RDWR, 0o600, follow=False)
     try:
-        fd = os.open(path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK
-                     | os.O_CLOEXEC, 0o600)
-    except OSError as exc:
-        if exc.errno == errno.ELOOP:
-            raise OSError(errno.ELOOP, "is a symbolic link; refusing to follow it",
-                          str(path)) from None
-        raise
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EINVAL, "is not a regular file", str(path))
-        os.fchmod(fd, 0o600)
+        make_private(path, fd)
     finally:
         os.close(fd)
 

@@ -32,7 +32,7 @@ from preflight.metastudio import (
     guess_slot_from_name,
 )
 from preflight.model import FAMILIES, Finding, Report, Severity
-from preflight.safeio import read_capped, read_text
+from preflight.safeio import file_key, read_capped, read_text
 from preflight.spec import toml
 
 if TYPE_CHECKING:
@@ -341,14 +341,14 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
         else:
             raise TargetNotFound(typed)
     targets: list[Target] = []
-    named: set[Path] = set()
+    named: set[tuple[int, int] | str] = set()  # one file however it is named or cased
     for p, explicit, shown in found:
         if p.suffix.lower() in SPEC_SUFFIXES:
             if explicit or looks_like_spec(p):
                 spec = _try_load(Path(shown))  # a broken one is reported when checked
                 targets.append(Target("spec", p, spec=spec, shown=shown))
                 if spec is not None:
-                    named.update(f.resolve() for _, f in spec.files())
+                    named.update(file_key(f) for _, f in spec.files())
             continue
         # A file named outright may be an ID card side by its name (id_front.jpg).
         s = slot or (guess_slot_from_name(p.name) if explicit else guess_slot(p.suffix))
@@ -357,7 +357,7 @@ def find(paths: Iterable[str | Path], *, exclude: Sequence[str] = (), gitignore:
                               f"extension {p.suffix or '(none)'!r}; pass --slot "
                               f"({', '.join(SLOTS)})", path=shown)
         targets.append(Target("media", p, slot=s, job=job, shown=shown))
-    kept = [t for t in targets if t.kind == "spec" or t.path.resolve() not in named]
+    kept = [t for t in targets if t.kind == "spec" or file_key(t.path) not in named]
     return Found(kept, skipped)
 
 

@@ -319,7 +319,7 @@ def install(root: Path, force: bool = False) -> tuple[Path, Path | None]:
         backup = hook.with_name(hook.name + BACKUP_SUFFIX)
         os.replace(hook, backup)
     hook.parent.mkdir(parents=True, exist_ok=True)
-    hook.write_text(script(), encoding="utf-8")
+    hook.write_text(script(), encoding="utf-8", newline="\n")  # LF: read by Git's sh
     hook.chmod(0o755)
     return hook, backup
 

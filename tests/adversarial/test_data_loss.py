@@ -14,9 +14,11 @@ import pytest
 from preflight.safeio import check_output
 from preflight.sandbox import Sandbox
 from tests.adversarial.conftest import fingerprint, no_internal_error, run_cli
+from tests.platform import posix_only
 from tests.submit.conftest import make_manifest
 
 
+@posix_only
 def test_check_output_refuses_devices_without_touching_them() -> None:
     before = os.stat("/dev/null")
     with pytest.raises(OSError, match="device"):
@@ -25,6 +27,7 @@ def test_check_output_refuses_devices_without_touching_them() -> None:
     assert stat.S_ISCHR(after.st_mode) and after.st_ino == before.st_ino
 
 
+@posix_only
 @pytest.mark.parametrize("kind", ["fifo", "socket", "symlink", "folder"])
 def test_fix_overwrite_never_replaces_a_special_file(media_factory: object, tmp_path: Path,
                                                      kind: str) -> None:
@@ -56,6 +59,7 @@ def test_fix_overwrite_never_replaces_a_special_file(media_factory: object, tmp_
     assert os.lstat(target).st_mode == mode and fingerprint([victim]) == before
 
 
+@posix_only
 def test_fix_on_a_fifo_says_what_it_is(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "take.mp4")
     r = run_cli("fix", tmp_path / "take.mp4", "-o", tmp_path / "out.mp4", timeout=30)

@@ -15,6 +15,7 @@ import pytest
 from preflight.errors import PreflightError
 from preflight.workflows.check import check
 from tests.adversarial.conftest import bounded, fingerprint
+from tests.platform import posix_only
 
 SPEC_CASES = 300
 HEADER_CASES = 200
@@ -83,6 +84,7 @@ def _judge(run: Any) -> str:
     return "report"
 
 
+@posix_only
 def test_fuzzed_specs_never_crash_hang_or_modify(media_dir: Path) -> None:
     rng = random.Random(1414)
     inputs = [p for p in media_dir.iterdir() if p.is_file()]

@@ -15,6 +15,7 @@ import pytest
 from preflight.inspect.image import count_pages
 from tests.adversarial.conftest import CLI, bounded, no_internal_error, run_cli
 from tests.media.factory import ffmpeg
+from tests.platform import linux_only, posix_only
 
 
 def _spec(tmp: Path, media: str, job: str = "") -> Path:
@@ -41,6 +42,7 @@ def test_page_count_reads_the_page_tree_and_page_objects() -> None:
     assert bounded(lambda: count_pages(b"/Type/Pages " * 200_000), 30) == 0
 
 
+@posix_only
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_audio_linked_to_an_endless_device_is_never_read(tmp_path: Path, device: str) -> None:
     (tmp_path / "take.mp4").write_bytes(b"\0" * 1000)
@@ -57,6 +59,7 @@ def test_audio_linked_to_an_endless_device_is_never_read(tmp_path: Path, device:
     assert sum(p.stat().st_size for p in out.rglob("*") if p.is_file()) < 1_000_000
 
 
+@posix_only
 def test_sigterm_while_zipping_removes_the_temporary_zip(tmp_path: Path) -> None:
     """An interrupted package leaves no audio.zip.tmp behind."""
     big = tmp_path / "voice.wav"
@@ -77,6 +80,7 @@ def test_sigterm_while_zipping_removes_the_temporary_zip(tmp_path: Path) -> None
     assert not (out / "audio.zip.tmp").exists()
 
 
+@posix_only
 @pytest.mark.parametrize("kind", ["fifo", "zero", "huge"])
 def test_config_spec_and_manifest_special_or_huge_files_are_refused(tmp_path: Path,
                                                                     kind: str) -> None:
@@ -103,6 +107,7 @@ def test_config_spec_and_manifest_special_or_huge_files_are_refused(tmp_path: Pa
         assert ("regular file" in r.stderr or "limit" in r.stderr), r.stderr
 
 
+@posix_only
 def test_fifo_in_every_slot_does_not_block_package(tmp_path: Path) -> None:
     os.mkfifo(tmp_path / "take.mp4")
     spec = _spec(tmp_path, 'training_video = "take.mp4"\n')
@@ -111,6 +116,7 @@ def test_fifo_in_every_slot_does_not_block_package(tmp_path: Path) -> None:
     assert r.returncode == 2 and "FIFO" in r.stderr
 
 
+@linux_only
 def test_video_frames_above_8k_are_judged_from_the_header(tmp_path: Path) -> None:
     """A frame of 8448x4480 is reported without decoding it."""
     video = tmp_path / "huge.mp4"
@@ -152,6 +158,7 @@ def test_a_spec_over_the_size_cap_is_refused(tmp_path: Path) -> None:
     assert r.returncode == 2 and "limit" in r.stderr and str(spec) in r.stderr
 
 
+@linux_only
 def test_contact_sheet_of_a_video_above_8k_does_not_decode_it(tmp_path: Path) -> None:
     """The sheet samples frames itself when the check did not (a cache hit, an error): the
     header check guards that path too, so the sheet says why and memory stays bounded."""

@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 from tests.adversarial.conftest import CLI, TIMEOUT
+from tests.platform import posix_only
 
 
 def _env(tmp: Path) -> dict[str, str]:
@@ -23,6 +24,7 @@ def test_refused_host_leaves_no_folder(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@posix_only
 def test_sigterm_removes_the_temporary_folder_and_credentials(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "sandbox", "--port", "0"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=_env(tmp_path))

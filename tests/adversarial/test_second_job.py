@@ -12,6 +12,7 @@ from pathlib import Path
 
 from preflight.sandbox import Sandbox
 from tests.adversarial.conftest import CLI, TIMEOUT
+from tests.platform import posix_only
 from tests.submit.conftest import make_manifest
 
 
@@ -66,6 +67,7 @@ def test_two_concurrent_submits_create_one_job(sandbox: Sandbox, tmp_path: Path)
     assert json.loads(again.stdout)["job_id"] in _created(sandbox)
 
 
+@posix_only
 def test_kill_9_while_holding_the_lock_does_not_block_the_next_run(sandbox: Sandbox,
                                                                    tmp_path: Path) -> None:
     spec, pkg = _job(tmp_path)

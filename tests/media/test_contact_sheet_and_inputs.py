@@ -16,6 +16,7 @@ from preflight.errors import PreflightError
 from preflight.spec import load_spec
 from preflight.workflows.check import check
 from tests.helpers import count_frame_samples
+from tests.platform import posix_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -91,6 +92,7 @@ def test_inputs_are_never_modified(media_factory: Any, tmp_path: Path) -> None:
             os.chmod(p, 0o644)
 
 
+@posix_only
 def test_fifo_named_like_a_video_never_blocks(tmp_path: Path) -> None:
     import threading
 

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from preflight.sandbox import Sandbox
+from tests.platform import posix_only
 from tests.submit.conftest import make_manifest
 
 CLI = [sys.executable, "-c", "import sys; from preflight.cli import main; sys.exit(main())"]
@@ -46,6 +47,7 @@ def _accepted(sb: Sandbox) -> list[dict[str, Any]]:
     return [e for e in sb.journal() if e.get("kind") == "put" and e.get("accepted")]
 
 
+@posix_only
 @pytest.mark.parametrize("when", ["create", 1, 4, 9, "random"])
 def test_kill_9_then_rerun_continues_the_same_job(sandbox: Sandbox, tmp_path: Path,
                                                   when: Any) -> None:
@@ -192,6 +194,7 @@ def test_status_of_a_job_on_a_stand_in_that_no_longer_runs(tmp_path: Path) -> No
     assert time.monotonic() - started < 15
 
 
+@posix_only
 def test_sandbox_command_prints_url_and_serves(tmp_path: Path) -> None:
     proc = subprocess.Popen([*CLI, "sandbox", "--port", "0", "--data-dir", str(tmp_path / "d")],
                             stdout=subprocess.PIPE, text=True,
@@ -265,6 +268,7 @@ FAULT_SEED = int(os.environ.get("PREFLIGHT_FAULT_SEED") or random.randrange(1 <<
 FAULT_RUNS = int(os.environ.get("PREFLIGHT_FAULT_RUNS") or 6)
 
 
+@posix_only
 @pytest.mark.parametrize("run", range(FAULT_RUNS))
 def test_random_faults_kill_9_and_rerun(tmp_path: Path, run: int) -> None:
     """Dropped answers to create/confirm/SUBMITVERIFYING, 500s and dropped connections on
