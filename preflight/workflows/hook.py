@@ -25,7 +25,7 @@ from preflight.errors import HookError, PreflightError, SpecError
 from preflight.metastudio import MEDIA_EXTENSIONS, SPEC_SUFFIXES, is_spec_path
 from preflight.model import Severity
 from preflight.report.text import position
-from preflight.safeio import read_capped
+from preflight.safeio import file_key, read_capped
 from preflight.spec import JobSpec
 from preflight.spec.loader import outside
 from preflight.workflows.batch import Outcome, Summary, Target, looks_like_spec, problem_lines
@@ -104,7 +104,7 @@ def plan(files: Iterable[str | Path], root: Path) -> list[Target]:
 
     paths = [Path(f) if Path(f).is_absolute() else root / f for f in files]
     targets: list[Target] = []
-    named: set[Path] = set()
+    named: set[tuple[int, int] | str] = set()  # one file however it is named or cased
     media: list[Path] = []
     for p in paths:
         if is_spec_path(p):
@@ -122,17 +122,17 @@ def plan(files: Iterable[str | Path], root: Path) -> list[Target]:
                 targets.append(Target("spec", p))
                 continue
             targets.append(Target("spec", p, spec=spec))
-            named.update(f.resolve() for _, f in spec.files())
+            named.update(file_key(f) for _, f in spec.files())
         elif p.suffix.lower() in MEDIA_EXTENSIONS and p.exists():
             media.append(p)
-    rest = [p for p in media if p.resolve() not in named]
-    owners: dict[Path, tuple[str, JobSpec]] = {}
+    rest = [p for p in media if file_key(p) not in named]
+    owners: dict[tuple[int, int] | str, tuple[str, JobSpec]] = {}
     if rest:
         for spec in repo_specs(root):
             for slot, f in spec.files():
-                owners.setdefault(f.resolve(), (slot, spec))
+                owners.setdefault(file_key(f), (slot, spec))
     for p in rest:
-        owner = owners.get(p.resolve())
+        owner = owners.get(file_key(p))
         if owner is not None:
             targets.append(Target("media", p, slot=owner[0], job=owner[1].job))
         else:
