@@ -148,32 +148,87 @@ def _model_dir() -> Path:
                             "not installed")
 
 
+#: SHA-256 of dlib's frontal face detector as its ``save`` writes it, by dlib version. A
+#: cached file is used only when its bytes match a recorded hash; a build whose bytes match
+#: none (another dlib, another model) is used but never saved.
+DETECTOR_SHA256 = {
+    "20.0.1": "f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426",
+}
+_KNOWN_DETECTORS = frozenset(DETECTOR_SHA256.values())
+
+
+def _private_dir(folder: Path) -> bool:
+    """Whether `folder` is a real folder (not a link) owned by this user that nobody else can
+    write; created (mode 700) when missing."""
+    import stat
+
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700, parents=True)
+    st = os.lstat(folder)
+    owner = getattr(os, "getuid", lambda: st.st_uid)()
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == owner and not st.st_mode & 0o022
+
+
+def _read_verified(saved: Path) -> bool:
+    """Whether `saved` is a regular file (not followed through a link) holding a detector
+    whose hash the package records."""
+    import hashlib
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(saved, flags)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        digest = hashlib.sha256(fh.read(64 << 20)).hexdigest()
+    return digest in _KNOWN_DETECTORS
+
+
+def _save_detector(det: Any, saved: Path) -> None:
+    """Save the built detector to `saved` through an exclusively created temp file with an
+    unpredictable name in the same folder, kept only when its hash is a recorded one."""
+    import hashlib
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".detector-", suffix=".part", dir=saved.parent)
+    part = Path(tmp)
+    try:
+        os.close(fd)
+        det.save(str(part))  # dlib writes the file mkstemp created (ours, 0600)
+        with open(part, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        if digest in _KNOWN_DETECTORS:
+            os.replace(part, saved)  # replaces a link at `saved` itself, never its target
+    finally:
+        part.unlink(missing_ok=True)
+
+
 @cache
 def _detector() -> Any:
     """dlib's HOG frontal face detector. dlib builds it from a compressed copy inside its
     binary (about a second); the built detector is saved once in dlib's own format to the
-    user's cache folder, and later processes load that file (milliseconds). A file that
-    cannot be read or written only costs the slower build."""
+    user's cache folder, and later processes load that file (milliseconds). The folder must
+    be this user's own and writable by nobody else, the file must match the hash recorded
+    for it (`DETECTOR_SHA256`), links are never followed; anything else only costs the build
+    (in memory)."""
     import dlib
 
     saved: Path | None = None
     try:
-        saved = _cache_dir() / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
-        if saved.is_file():
-            return dlib.fhog_object_detector(str(saved))
+        folder = _cache_dir()
+        if _private_dir(folder):
+            saved = folder / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+            if _read_verified(saved):
+                return dlib.fhog_object_detector(str(saved))
     except Exception:  # no home folder, unreadable, damaged, another build: build it below
         pass
     det = dlib.get_frontal_face_detector()
-    if saved is None:
-        return det
-    with contextlib.suppress(Exception):  # best effort: the next process builds it again
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        part = saved.with_name(f"{saved.name}.{os.getpid()}.part")
-        try:
-            det.save(str(part))
-            os.replace(part, saved)
-        finally:
-            part.unlink(missing_ok=True)
+    if saved is not None:
+        with contextlib.suppress(Exception):  # best effort: the next process builds it again
+            _save_detector(det, saved)
     return det
 
 

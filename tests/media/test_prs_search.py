@@ -147,3 +147,83 @@ def test_silent_run_windows_measure_as_the_meter_does(faces: FaceMedia) -> None:
         assert _window_dbfs(container, stream, 2.0, 0.1) > -30  # speech
     finally:
         container.close()
+
+
+def _good_card_boxes(faces: FaceMedia) -> Any:
+    from preflight.inspect import face
+
+    return face.detect(face.load_photo(faces.id_card(), 10**8), 0)
+
+
+def test_a_mutated_cached_detector_is_not_used(faces: FaceMedia, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed .svm in the cache (weights edited) must not change a verdict: its hash does
+    not match the recorded one, so the detector is built again."""
+    from preflight.inspect import face
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        face._detector.cache_clear()
+        expected = _good_card_boxes(faces)
+        assert expected
+        saved = next((tmp_path / "metastudio-preflight").glob("*.svm"))
+        data = bytearray(saved.read_bytes())
+        data[-1] ^= 0x40  # the detection threshold: faces everywhere on the card
+        saved.write_bytes(bytes(data))
+        import dlib
+
+        img = face.load_photo(faces.id_card(), 10**8)
+        assert len(dlib.fhog_object_detector(str(saved)).run(img, 0, 0.0)[0]) > 1
+        face._detector.cache_clear()
+        assert _good_card_boxes(faces) == expected
+        assert face._read_verified(saved)  # and the good one was saved back
+    finally:
+        face._detector.cache_clear()
+
+
+def test_the_cache_never_writes_through_a_planted_link(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import dlib
+
+    from preflight.inspect import face
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "metastudio-preflight"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    name = f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+    (folder / f"{name}.{os.getpid()}.part").symlink_to(victim)  # the old predictable name
+    (folder / name).symlink_to(victim)
+    try:
+        face._detector.cache_clear()
+        face._detector()
+        assert victim.read_text(encoding="utf-8") == "keep"
+        assert not (folder / name).is_symlink() and face._read_verified(folder / name)
+        assert not list(folder.glob("*.part")) or all(
+            p.is_symlink() for p in folder.glob("*.part"))
+    finally:
+        face._detector.cache_clear()
+
+
+def test_a_cache_folder_others_can_write_is_refused(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.inspect import face
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "metastudio-preflight").mkdir(mode=0o777)
+    (shared / "metastudio-preflight").chmod(0o777)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "metastudio-preflight").symlink_to(shared / "metastudio-preflight")
+    for root in (shared, linked):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+        try:
+            face._detector.cache_clear()
+            assert face._detector() is not None
+            assert not list((shared / "metastudio-preflight").iterdir())
+        finally:
+            face._detector.cache_clear()
