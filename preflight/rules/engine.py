@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preflight.errors import ProbeError
-from preflight.model import Finding, Report
+from preflight.model import Finding, Report, Severity
 from preflight.rules import Fact, FileContext, JobContext, Rule, registry
 from preflight.rules.config import Config, RuleSetting, resolve
 from preflight.spec import JobSpec
@@ -23,8 +23,11 @@ def _finding(rule: Rule, setting: RuleSetting, fact: Fact, path: str | None,
              slot: str | None) -> Finding:
     assert setting.severity is not None
     where = fact.path or path
+    severity = setting.severity
+    if fact.details.get("not_run") and severity is Severity.INFO:
+        severity = Severity.WARNING  # a check that could not run never passes as clean
     return Finding(
-        code=rule.code, name=rule.name, severity=setting.severity,
+        code=rule.code, name=rule.name, severity=severity,
         message=without_name(fact.message, where, fact.slot or slot) if rule.target == "file"
         else fact.message,
         source=rule.source_text, path=where, slot=fact.slot or slot,

@@ -11,11 +11,13 @@ enable the checks and every other PRS rule stays quiet.
 
 from __future__ import annotations
 
+import functools
 import shlex
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
+from preflight.errors import ProbeError
 from preflight.inspect import shared
 from preflight.inspect.image import MAX_PIXELS
 from preflight.model import Severity
@@ -38,6 +40,28 @@ def _ready() -> bool:
     from preflight.inspect.face import unavailable
 
     return unavailable() is None
+
+
+Check = Callable[[FileContext, Options], Iterator[Fact]]
+
+
+def _reports_failure(fn: Check) -> Check:
+    """The rule, saying so when it could not run (out of memory, a dlib error, a model file
+    missing or damaged) instead of passing silently: the finding names the cause and is at
+    least a warning (the engine raises a ``not_run`` note to one)."""
+
+    @functools.wraps(fn)
+    def run(ctx: FileContext, opts: Options) -> Iterator[Fact]:
+        try:
+            yield from fn(ctx, opts)
+        except ProbeError:
+            raise  # a bad file: the family's gate reports it
+        except Exception as exc:  # MemoryError is an Exception too
+            why = f"{type(exc).__name__}: {exc}".rstrip(": ")
+            yield Fact(f"{ctx.path.name}: this presenter check could not run ({why}); its "
+                       "verdict is unknown", details={"not_run": True, "cause": why})
+
+    return run
 
 
 def _mmss(seconds: float) -> str:
@@ -69,21 +93,30 @@ def face_details(faces: Sequence[FrameFaces]) -> dict[str, Any]:
 def presenter_unavailable(ctx: JobContext, opts: Options) -> Iterator[Fact]:
     """The presenter checks need the optional ``face`` extra (dlib and its models, about
     150 MB): ``pip install 'metastudio-preflight[face]'``. Without it they are skipped and this
-    note says so, once per run, when the check has a training video or an ID card front."""
+    note says so, once per run, when the check has a training video or an ID card front. An
+    extra that is installed but broken (a model file missing, a dlib binary that does not
+    load) is a warning: the checks could not run."""
     from preflight.inspect.face import EXTRA, INSTALL, unavailable
 
     why = unavailable()
     if why is None or not any(s in ctx.files for s in (*VIDEO, *FRONT, *BACK)):
         return
-    yield Fact(f"face checks (PRS001-PRS010, PRS012) skipped: the optional '{EXTRA}' extra is not "
-               f"installed; enable them with: {INSTALL}", fix=INSTALL,
-               details={"extra": EXTRA, "install": INSTALL, "reason": why})
+    if why.startswith(("ImportError", "ModuleNotFoundError")):
+        yield Fact(f"face checks (PRS001-PRS010, PRS012) skipped: the optional '{EXTRA}' extra "
+                   f"is not installed; enable them with: {INSTALL}", fix=INSTALL,
+                   details={"extra": EXTRA, "install": INSTALL, "reason": why})
+    else:  # installed but broken (a model file missing, a dlib binary that does not load)
+        yield Fact(f"face checks (PRS001-PRS010, PRS012) could not run: {why}; reinstall them "
+                   f"with: {INSTALL}", fix=INSTALL,
+                   details={"extra": EXTRA, "install": INSTALL, "reason": why, "not_run": True,
+                            "cause": why})
 
 
 @file_rule("PRS001", "face-present", E,
            "A face is found in most sampled frames of the training video.", "§3.2, §3.6",
            slots=VIDEO, inferred=True, options={**DETECT, "min_share": Option(
                0.6, "Least share of sampled frames that must show a face.")})
+@_reports_failure
 def face_present(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """"Face not detected" is a documented review rejection for the ID card (§3.6); the
     video's face must match it (§3.1) and faces the camera (§3.2), so it must be found there
@@ -112,6 +145,7 @@ _ROTATE_FIX = {1: 270, 2: 180, 3: 90}
 @file_rule("PRS002", "face-upright", E,
            "The presenter is upright as displayed (not a take shot sideways or upside down).",
            "§3.1, §3.6", slots=VIDEO, options=DETECT)
+@_reports_failure
 def face_upright(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """"Wrong orientation" is a common audit failure (§3.6): a portrait subject shot in
     landscape must be rotated. The frames are judged as displayed (the container's rotation
@@ -139,6 +173,7 @@ def face_upright(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 @file_rule("PRS003", "one-presenter", W,
            "Only one face is in the training video (not two people).", "§3.1", slots=VIDEO,
            inferred=True, options=DETECT)
+@_reports_failure
 def one_presenter(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The avatar is trained on one presenter: a second person in most frames (a colleague,
     a poster, a mirror) confuses the training. Fires when more than half of the sampled
@@ -157,6 +192,7 @@ def one_presenter(ctx: FileContext, opts: Options) -> Iterator[Fact]:
            "The face is large enough in the frame (Flexus: more than 1/5 of the frame height).",
            "§3.2", slots=VIDEO, inferred=True, options={**DETECT, "min_height": Option(
                0.2, "Least face-box height as a share of the displayed frame height.")})
+@_reports_failure
 def face_size(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Flexus asks that the face take more than 1/5 of the frame (§3.2). The measure used
     (inferred: the guide gives no formula) is the height of the detected face box (brows to
@@ -194,6 +230,7 @@ def _photo_details(ctx: FileContext, boxes: Sequence[Box]) -> dict[str, Any]:
 @file_rule("PRS005", "id-card-face-missing", E,
            "The ID card front (portrait side) shows a face.", "§3.5, §3.6", slots=FRONT,
            options=PHOTO)
+@_reports_failure
 def id_face_missing(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """"Face not detected on the ID card" is a documented rejection (§3.6): the front is the
     portrait side, photographed whole, flat and upright."""
@@ -206,6 +243,7 @@ def id_face_missing(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 @file_rule("PRS006", "id-card-several-faces", W,
            "The ID card front shows exactly one face.", "§3.5", slots=FRONT, inferred=True,
            options=PHOTO)
+@_reports_failure
 def id_several_faces(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """An ID card has one portrait; more faces mean a second card, a hand-held photo with the
     holder's face beside it, or a ghost image that may be matched instead."""
@@ -218,6 +256,7 @@ def id_several_faces(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 @file_rule("PRS007", "id-card-back-face", W,
            "The ID card back (emblem side) shows no face (front and back swapped?).", "§3.5",
            slots=BACK, inferred=True, options=PHOTO)
+@_reports_failure
 def id_back_face(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The back (image 2) is the emblem side and has no portrait: a face there means the two
     sides were swapped or the front was uploaded twice."""
@@ -234,6 +273,7 @@ def id_back_face(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                                      60.0, "Least variance of the Laplacian of the face."),
                                  "max_washed_out": Option(
                                      0.15, "Largest share of nearly white face pixels.")})
+@_reports_failure
 def id_face_quality(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """ID photos must be clear, without glare (§3.1 Identity). The face region is scaled to
     128 px high; its sharpness is the variance of the Laplacian (measured on the test ID
@@ -322,6 +362,7 @@ IDENTITY = {**DETECT,
 @file_rule("PRS009", "identity-mismatch", E,
            "The presenter in the video is the person on the ID card front.", "§3.1, §3.6",
            slots=VIDEO, peers=FRONT, options=IDENTITY)
+@_reports_failure
 def identity_mismatch(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The face in the video must match the ID card (§3.1 Identity); "face does not match" is
     a documented rejection (§3.6). Both faces are aligned on 5 landmarks and described by
@@ -338,6 +379,7 @@ def identity_mismatch(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 @file_rule("PRS010", "identity-uncertain", W,
            "The presenter matches the ID card clearly, not just barely.", "§3.1", slots=VIDEO,
            peers=FRONT, inferred=True, options=IDENTITY)
+@_reports_failure
 def identity_uncertain(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """A distance just under the threshold (within `grey_zone`) may go either way at review:
     an old ID photo, glasses, strong make-up. Compare the photos or retake the ID card."""
@@ -361,6 +403,7 @@ def identity_uncertain(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                                           "half of min_seconds)."),
                                  "fine_seconds": Option(
                                      1.0, "Spacing of the measurements that bound a run.")})
+@_reports_failure
 def silent_segment(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Flexus asks for a 15-second silent segment facing the camera, mouth closed (§3.2). The
     audio track is measured in 0.1 s windows every `coarse_seconds`, and again every
@@ -405,6 +448,7 @@ def silent_segment(ctx: FileContext, opts: Options) -> Iterator[Fact]:
                                               "as a share of the frame width."),
                     "max_changed": Option(0.25, "Largest share of the background that may "
                                                 "change between sampled frames.")})
+@_reports_failure
 def steady_shot(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Flexus: a static background without large changes and a steady camera (§3.2). Between
     consecutive sampled frames, the background outside the presenter (the face box widened to
