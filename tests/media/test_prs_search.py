@@ -1,6 +1,7 @@
 """How the presenter checks search: only where the picture is not green, one frame per turn
-for a faceless take, the detector kept built between processes, the silent-run windows
-measured as the audio meter measures them."""
+for a faceless take, a sideways small face found turned, the detector kept built between
+processes (and only trusted when it is the recorded one), the silent-run windows measured as
+the audio meter measures them."""
 
 from __future__ import annotations
 
@@ -68,25 +69,29 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_a_faceless_take_is_turned_once_per_turn(faces: FaceMedia,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.inspect.face import orientation
+    from preflight.inspect.presenter import PROBES, analyse
 
-    frames = [f.rgb for f in _frames(faces.video(people=()))]
+    frames = _frames(faces.video(people=()))
     calls = _counting(monkeypatch)
-    assert orientation(frames, 1, regions=[_subject(f) or (0, 0, 0, 0) for f in frames]) is None
+    got = analyse(frames, [_subject(f.rgb) or (0, 0, 0, 0) for f in frames])
+    assert got.turns is None and got.track is None and got.too_small is None
     assert len(calls) == 0  # an all-green picture holds no face: nothing is searched
-    assert orientation(frames, 1) is None
-    assert len(calls) == 3  # one frame per turn: the second cannot change the answer
+    got = analyse(frames)
+    assert got.turns is None and got.track is None
+    # Each frame once, the probes down to the floor, one frame per turn (the second cannot
+    # change the answer), one look for a face under the floor.
+    assert len(calls) == len(frames) + PROBES + 3 + 1
 
 
 def test_a_sideways_take_is_confirmed_on_two_frames(faces: FaceMedia,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.inspect.face import orientation
+    from preflight.inspect.presenter import analyse
 
-    frames = [f.rgb for f in _frames(faces.video(turn=90))]
-    calls = _counting(monkeypatch)
-    assert orientation(frames, 1, regions=[_subject(f) for f in frames]) == 1
-    assert len(calls) == 2  # the first turn, on both picked frames
-    assert orientation(frames[:1], 1) == 1
+    frames = _frames(faces.video(turn=90))
+    got = analyse(frames, [_subject(f.rgb) for f in frames])
+    assert got.turns == 1 and got.track is None
+    small = _frames(faces.video(turn=90, scale=0.45, width=1080, height=1920))
+    assert analyse(small, [_subject(f.rgb) for f in small]).turns == 1
 
 
 def test_the_detector_is_built_once_and_then_loaded(faces: FaceMedia, tmp_path: Path,
