@@ -17,7 +17,8 @@ anywhere in the picture that is not chroma green:
    when nothing else is seen);
 6. with no upright face at all, two frames turned by each quarter turn;
 7. with the presenter in fewer than half the frames, one frame at half the floor where a head
-   would be: a face found there is "too small to judge", not absent.
+   would be: a face found there is "too small to judge", not absent; so is a presenter found
+   (by chance) under the floor.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ STILL = 3.0
 #: A face found in one frame is followed in the next down to this share of its height.
 FOLLOW = 0.7
 #: Other faces are looked for down to this share of the presenter's face height (or the floor).
-OTHERS = 0.3
+OTHERS = 0.25
 
 
 @dataclass(frozen=True)
@@ -303,6 +304,8 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
     if turns is None and 2 * (len(shown) + len(bridged)) < len(greys):
         small = _too_small(greys, areas, floor_px, same, boxes)
     size = _height_share(greys, tracks[chosen], h) if chosen is not None else None
+    if size is not None and size < floor_px / h:  # found, but under the floor: not reliably
+        small = size
     return Presenter(result.frames, result.tracks, chosen, (w, h), floor_px / h, bridged,
                      turns, small, size)
 
