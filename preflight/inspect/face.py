@@ -232,6 +232,22 @@ def _detector() -> Any:
     return det
 
 
+def warm_up(describe: bool = False) -> None:
+    """Load dlib and the detector (and, with `describe`, the descriptor models) in a
+    background thread, so that loading them overlaps probing and decoding the media; a
+    failure is left for the rules to meet (and report)."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            if unavailable() is None:
+                with _lock:
+                    _detector()
+                    if describe:
+                        _describer()
+
+    threading.Thread(target=load, name="face-models", daemon=True).start()
+
+
 @cache
 def _describer() -> tuple[Any, Any]:
     import dlib

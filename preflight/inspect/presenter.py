@@ -4,11 +4,12 @@ The sampled frames are searched in their full-detail brightness (`Frame.luma`) a
 smallest face the rules care about needs (`min_face` of the displayed height, 4 % by default),
 anywhere in the picture that is not chroma green:
 
-1. every frame for faces from `COARSE` of the height upward (cheap: the usual presenter);
-2. a frame without one once more, finer, around the face its nearest frames show (a detector
-   miss is not an absence);
-3. when no frame shows one, `PROBES` frames down to the floor, and the others around what they
-   find;
+1. the middle frame for faces from `COARSE` of the height upward (cheap: the usual presenter),
+   then — while none is seen — down to the floor (at most `PROBES` frames); every other frame
+   around the face the nearest frame shows (`FOLLOW`), searched whole only when that fails;
+2. a frame still without a face once more, finer, around the face its nearest frames show (a
+   detector miss is not an absence);
+3. (the floor search of step 1 is what makes a small face found);
 4. the middle frame with a face down to the floor for other, smaller faces, each then looked for
    around the same place in every frame;
 5. the faces linked into tracks across frames; a track whose pixels do not change between
@@ -36,16 +37,18 @@ if TYPE_CHECKING:
 
     Grey = npt.NDArray[np.uint8]
 
-#: Faces from this share of the displayed height are looked for in every frame.
-COARSE = 0.12
+#: Faces from this share of the displayed height are looked for first (a head-and-shoulders
+#: shot); smaller ones in `PROBES` frames, then around where those show them.
+COARSE = 0.2
 #: Frames searched down to the floor before a take is taken to show no face.
 PROBES = 2
 #: Most a frame is enlarged for the search: the floor cannot be under TARGET / this pixels.
 MAX_ZOOM = 2.0
 #: Largest mean brightness change (grey levels) between frames of a face that does not move.
 STILL = 3.0
-#: A face found in one frame is followed in the next down to this share of its height.
-FOLLOW = 0.7
+#: A face found in one frame is followed in the next down to this share of its height, within
+#: `REACH` of its height around it.
+FOLLOW, REACH = 0.8, 0.4
 #: Other faces are looked for down to this share of the presenter's face height (or the floor).
 OTHERS = 0.25
 
@@ -258,15 +261,19 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
     coarse_px = max(COARSE * h, floor_px)
     same = [g.shape[:2] == (h, w) for g in greys]
     boxes: list[list[Box]] = [[] for _ in greys]
+    probes = PROBES
     for i in _middle_first(list(range(len(greys)))):
         if not same[i]:
             continue
         near = _nearest(boxes, i)  # follow the face found in a nearer frame, else search
         if near is not None:
             boxes[i] = [b for b in detect_scaled(greys[i], max(floor_px, FOLLOW * near.height),
-                                                 around(near, w, h, 0.5)) if _same(b, near)]
+                                                 around(near, w, h, REACH)) if _same(b, near)]
         if not boxes[i]:
             boxes[i] = list(detect_scaled(greys[i], coarse_px, areas[i]))
+        if not boxes[i] and near is None and probes > 0:  # nothing seen yet: small faces?
+            probes -= 1
+            boxes[i] = list(detect_scaled(greys[i], floor_px, areas[i]))
 
     def look_around(i: int) -> None:
         near = _nearest(boxes, i)
@@ -276,15 +283,6 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
 
     for i in [i for i, b in enumerate(boxes) if not b]:
         look_around(i)
-    if not any(boxes):
-        order = _middle_first([i for i in range(len(greys)) if same[i]])
-        for i in order[:PROBES]:
-            boxes[i] = list(detect_scaled(greys[i], floor_px, areas[i]))
-        if any(boxes):
-            for i in [i for i, b in enumerate(boxes) if not b]:
-                look_around(i)
-                if not boxes[i] and same[i]:
-                    boxes[i] = list(detect_scaled(greys[i], floor_px, areas[i]))
     _others(greys, boxes, areas, floor_px, same)
     tracks = _tracks(boxes, greys)
     chosen = _choose(tracks, w, h)
@@ -312,7 +310,7 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
 
 #: Face sizes (shares of the found box height) at which one frame is searched again to measure
 #: the face height between the detector's scale steps.
-SIZE_SCALES = (0.55, 0.65, 0.75, 0.9)
+SIZE_SCALES = (0.6, 0.75)
 
 
 def _height_share(greys: Sequence[Grey], t: Track, h: int) -> float:
@@ -338,16 +336,18 @@ def _middle_first(index: list[int]) -> list[int]:
 
 def _others(greys: Sequence[Grey], boxes: list[list[Box]], areas: Sequence[Region | None],
             floor_px: float, same: Sequence[bool]) -> None:
-    """Search the middle frame with a face for faces besides the largest, down to the floor
-    or `OTHERS` of the largest face's height, and look for each around its place in every
-    other frame."""
+    """Search the middle frame with a face for faces beside the largest (left and right of
+    its head and body), down to the floor or `OTHERS` of the largest face's height, and look
+    for each around its place in every other frame."""
     shown = [i for i, b in enumerate(boxes) if b and same[i]]
     if not shown:
         return
     h, w = greys[0].shape[:2]
     probe = _middle_first(shown)[0]
-    least = max(floor_px, OTHERS * max(b.height for b in boxes[probe]))
-    boxes[probe].extend(_new(detect_scaled(greys[probe], least, areas[probe]), boxes[probe]))
+    main = max(boxes[probe], key=lambda b: b.height)
+    least = max(floor_px, OTHERS * main.height)
+    for part in _beside(areas[probe] or (0, 0, w, h), main):
+        boxes[probe].extend(_new(detect_scaled(greys[probe], least, part), boxes[probe]))
     for b in sorted(boxes[probe], key=lambda x: -x.height)[1:]:
         for i, g in enumerate(greys):
             if i == probe or not same[i] or any(_same(o, b) for o in boxes[i]):
@@ -355,6 +355,15 @@ def _others(greys: Sequence[Grey], boxes: list[list[Box]], areas: Sequence[Regio
             got = _new(detect_scaled(g, max(floor_px, 0.6 * b.height), around(b, w, h)),
                        boxes[i])
             boxes[i].extend(x for x in got if _same(x, b))
+
+
+def _beside(area: Region, main: Box) -> list[Region]:
+    """The parts of `area` left and right of the presenter's head and body (the column under
+    the face, widened by a third of its width), where another person's face can be."""
+    pad = main.width // 3
+    x0, y0, x1, y1 = area
+    left, right = (x0, y0, min(x1, main.left - pad), y1), (max(x0, main.right + pad), y0, x1, y1)
+    return [r for r in (left, right) if r[2] - r[0] > 0]
 
 
 def _orientation(greys: Sequence[Grey], areas: Sequence[Region | None], min_face: float,

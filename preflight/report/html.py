@@ -289,7 +289,9 @@ class _Builder:
         cls, text = verdict(counts) if view.error is None else ("error", "Could not be checked")
         cards = []
         for v in files:
-            mine = [f for f in report.findings if f.path == v.path]
+            # An ID card is also judged by the identity findings that name it.
+            mine = [f for f in report.findings if f.path == v.path or (
+                v.slot == "id_card_front" and f.details.get("id_card_front") == v.path)]
             c = _counts(mine)
             cards.append({
                 "id": self.ids.new("file"), "slot": v.slot, "name": PurePath(v.path).name,

@@ -66,6 +66,7 @@ class Engine:
         self.rules = registry()
         #: Findings per unchanged file are reused from here (None: always check).
         self.cache = cache
+        self._warming = False
 
     def _job_findings(self, ctx: JobContext, label: str | None) -> list[Finding]:
         out: list[Finding] = []
@@ -84,13 +85,26 @@ class Engine:
         cache = self.cache
         key = cache.key(ctx, rules, self.settings) if cache is not None else None
         if cache is None or key is None:
+            self._warm_faces(ctx, rules)
             return self._run_file_rules(ctx, rules)
         cached = cache.get(key)
         if cached is not None:
             return cached
+        self._warm_faces(ctx, rules)
         out = self._run_file_rules(ctx, rules)
         cache.put(key, ctx.path, out)
         return out
+
+    def _warm_faces(self, ctx: FileContext, rules: list[Rule]) -> None:
+        """Start loading the face models (once) while this file is probed and decoded, when
+        a presenter rule will look at it."""
+        from preflight.inspect.face import warm_up
+
+        wanted = [r for r in rules if r.family == "PRS" and self.settings[r.code].severity]
+        if wanted and not self._warming:
+            self._warming = True
+            warm_up(describe=bool(ctx.job.files.get("id_card_front"))
+                    and bool(ctx.job.files.get("training_video")))
 
     def _run_file_rules(self, ctx: FileContext, rules: list[Rule]) -> list[Finding]:
         path = str(ctx.path)

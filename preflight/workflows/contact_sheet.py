@@ -120,16 +120,27 @@ def presenter_line(presenter: Mapping[str, Any] | None) -> str | None:
         return None
     faces = presenter["faces"]
     found = sum(1 for f in faces if f.boxes)
-    parts = [f"presenter: face in {found} of {len(faces)} frames"]
+    parts = [f"presenter: upright face in {found} of {len(faces)} frames"]
     turns = presenter.get("orientation")
     if found:
         parts.append("upright")
     elif turns:
-        parts.append(f"NOT UPRIGHT (shown rotated {TURNS[turns]})")
+        parts.append(f"NOT UPRIGHT (a face when turned; shown rotated {TURNS[turns]})")
     if "identity" in presenter:
         dist, card = presenter["identity"]
-        parts.append(f"identity distance {dist:.2f} to {card}")
+        parts.append(f"identity distance {dist:.2f} to {card}{_compared(presenter)}")
     return "   ".join(parts)
+
+
+def _compared(noted: Mapping[str, Any]) -> str:
+    """Which face of the video the identity compared (its time and box in the frame)."""
+    at = noted.get("compared")
+    if not at:
+        return ""
+    t, box = at
+    m, sec = divmod(round(float(t)), 60)
+    where = f", box {box[0]},{box[1]}–{box[2]},{box[3]}" if box else ""
+    return f" (the face at {m}:{sec:02d}{where})"
 
 
 @dataclass(frozen=True)
@@ -431,6 +442,7 @@ def _identity(views: list[FileView], faces: Mapping[Path, Mapping[str, Any]]) ->
         dist, card = noted["identity"]
         for i, v in enumerate(views):
             if v.slot == "id_card_front" and Path(v.path).name == card:
-                line = f"identity distance {dist:.2f} to the presenter in {video.name}"
+                line = (f"identity distance {dist:.2f} to the presenter in {video.name}"
+                        f"{_compared(noted)}")
                 views[i] = replace(v, summary=(*v.summary, line))
     return views

@@ -387,8 +387,8 @@ def test_contact_sheet_draws_face_boxes_and_verdicts(faces: FaceMedia, tmp_path:
     with noting() as seen:
         check(p)
     line = presenter_line(next(iter(seen.values())))
-    assert line is not None and "face in 8 of 8 frames" in line and "upright" in line
-    assert "identity distance 0." in line
+    assert line is not None and "upright face in 8 of 8 frames" in line
+    assert "identity distance 0." in line and "(the face at 0:0" in line
     with noting() as seen:
         take(faces.video(turn=90))
     line = presenter_line(next(iter(seen.values())))

@@ -156,3 +156,20 @@ def test_selection_never_changes_a_presenter_finding(faces: FaceMedia, tmp_path:
     for code in sorted({c for c, *_ in full}):
         alone = check(spec, config=Config().with_cli(select=[code]))
         assert _prs(alone, code) == [f for f in full if f[0] == code], code
+
+
+def test_html_marks_a_mismatching_id_card_and_names_the_compared_face(
+        faces: FaceMedia, tmp_path: Path) -> None:
+    """The ID card whose face is not the presenter's is not "passes" on its own card, and the
+    card's summary says which face of the video was compared."""
+    from preflight.report.html import RenderOptions, render_jobs
+    from preflight.rules import rule_infos
+    from preflight.workflows.check import check_views
+
+    front = faces.id_card(person="hopper")
+    viewed = check_views([_spec(tmp_path, faces.video(), front)])
+    out = render_jobs(viewed.jobs, RenderOptions(rules=rule_infos(), root=str(tmp_path)))
+    cards = out.split('<article class="card ')[1:]
+    card = next(c for c in cards if front.name in c.split("</article>")[0][:2000])
+    assert card.startswith("error") and "passes" not in card.split("</span>")[0]
+    assert "identity distance" in out and "(the face at 0:0" in out
