@@ -397,6 +397,52 @@ def face_quality(rgb: RGB, box: Box) -> Quality:
     return Quality(float(lap.var()), float((g >= WHITE).mean()), float(g.mean()))
 
 
+_photo_lock = threading.Lock()
+#: The last photos loaded and searched in this process, by file identity: an ID card front is
+#: read by its own rules and by the identity rule of the video.
+_photos: dict[tuple[Any, ...], tuple[Any, dict[int, tuple[Box, ...]]]] = {}
+
+
+def _photo_key(path: Path, max_pixels: int) -> tuple[Any, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, max_pixels)
+
+
+def shared_photo(path: Path, max_pixels: int) -> RGB:
+    """`load_photo`, once per unchanged file in this process (the last 4 kept)."""
+    key = _photo_key(path, max_pixels)
+    with _photo_lock:
+        hit = _photos.get(key) if key is not None else None
+    if hit is not None:
+        img: RGB = hit[0]
+        return img
+    img = load_photo(path, max_pixels)
+    if key is not None:
+        with _photo_lock:
+            while len(_photos) >= 4:
+                del _photos[next(iter(_photos))]
+            _photos[key] = (img, {})
+    return img
+
+
+def photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[Box, ...]]:
+    """The photo (`shared_photo`) and the faces in it, searched once per unchanged file."""
+    img = shared_photo(path, max_pixels)
+    key = _photo_key(path, max_pixels)
+    with _photo_lock:
+        entry = _photos.get(key) if key is not None else None
+        found = entry[1].get(upsample) if entry is not None and entry[0] is img else None
+    if found is None:
+        found = detect(img, upsample)
+        if entry is not None and entry[0] is img:
+            with _photo_lock:
+                entry[1][upsample] = found
+    return img, found
+
+
 def load_photo(path: Path, max_pixels: int, max_side: int = 1280) -> RGB:
     """An image file as displayed (EXIF rotation applied), RGB, at most `max_side` pixels.
 

@@ -5,21 +5,24 @@ smallest face the rules care about needs (`min_face` of the displayed height, 4 
 anywhere in the picture that is not chroma green:
 
 1. the middle frame for faces from `COARSE` of the height upward (cheap: the usual presenter),
-   then — while none is seen — down to the floor (at most `PROBES` frames); every other frame
-   around the face the nearest frame shows (`FOLLOW`), searched whole only when that fails;
+   then, while none is seen, down to the floor (at most `PROBES` frames; inside a subject box
+   down to `BODY` of its height when that is larger: a person's face is about a twelfth of
+   their height); every other frame around the face the nearest frame shows (`FOLLOW`),
+   searched whole only when that fails;
 2. a frame still without a face once more, finer, around the face its nearest frames show (a
    detector miss is not an absence);
-3. (the floor search of step 1 is what makes a small face found);
-4. the middle frame with a face down to the floor for other, smaller faces, each then looked for
+3. the middle frame with a face, beside the largest face (left and right of its head and
+   body), down to the floor or `OTHERS` of that face, for other people, each then looked for
    around the same place in every frame;
-5. the faces linked into tracks across frames; a track whose pixels do not change between
+4. the faces linked into tracks across frames; a track whose pixels do not change between
    frames (a poster, a monitor) is static. The presenter is the face seen in the most frames,
    ties broken by the larger median box, then by the one nearer the centre (a static face only
    when nothing else is seen);
+5. its height measured once more at `SIZE_SCALES` (the detector's boxes come in 6/5 steps);
 6. with no upright face at all, two frames turned by each quarter turn;
-7. with the presenter in fewer than half the frames, one frame at half the floor where a head
-   would be: a face found there is "too small to judge", not absent; so is a presenter found
-   (by chance) under the floor.
+7. with the presenter in fewer than half the frames and a subject too short for a face at the
+   floor, one frame at half the floor where a head would be: a face found there is "too small
+   to judge", not absent; so is a presenter found (by chance) under the floor.
 """
 
 from __future__ import annotations
@@ -273,7 +276,7 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
             boxes[i] = list(detect_scaled(greys[i], coarse_px, areas[i]))
         if not boxes[i] and near is None and probes > 0:  # nothing seen yet: small faces?
             probes -= 1
-            boxes[i] = list(detect_scaled(greys[i], floor_px, areas[i]))
+            boxes[i] = list(detect_scaled(greys[i], _least(areas[i], floor_px), areas[i]))
 
     def look_around(i: int) -> None:
         near = _nearest(boxes, i)
@@ -357,6 +360,17 @@ def _others(greys: Sequence[Grey], boxes: list[list[Box]], areas: Sequence[Regio
             boxes[i].extend(x for x in got if _same(x, b))
 
 
+#: A standing person's face is about a twelfth of their height: in a subject box (where a
+#: green screen is not green) faces under this share of its height are not looked for.
+BODY = 1 / 14
+
+
+def _least(area: Region | None, floor_px: float) -> float:
+    """The smallest face worth looking for in `area`: the floor, or `BODY` of the subject's
+    height when that is larger (None: the whole frame, the floor)."""
+    return floor_px if area is None else max(floor_px, BODY * (area[3] - area[1]))
+
+
 def _beside(area: Region, main: Box) -> list[Region]:
     """The parts of `area` left and right of the presenter's head and body (the column under
     the face, widened by a third of its width), where another person's face can be."""
@@ -379,8 +393,8 @@ def _orientation(greys: Sequence[Grey], areas: Sequence[Region | None], min_face
     for k in TURNS:
         th = w if k % 2 else h
         floor_px = max(min_face * th, TARGET / MAX_ZOOM)
-        if all(detect_scaled(turned(greys[i], k), floor_px, _turn_region(areas[i], w, h, k))
-               for i in picked):
+        if all(detect_scaled(turned(greys[i], k), _least(area, floor_px), area)
+               for i in picked for area in [_turn_region(areas[i], w, h, k)]):
             return k
     return None
 
@@ -388,19 +402,19 @@ def _orientation(greys: Sequence[Grey], areas: Sequence[Region | None], min_face
 def _too_small(greys: Sequence[Grey], areas: Sequence[Region | None], floor_px: float,
                same: Sequence[bool], boxes: Sequence[Sequence[Box]]) -> float | None:
     """The height share of a face under the floor where a head would be (the top of the
-    subject, else the top half of the frame) in the middle frame without a face."""
+    subject) in the middle frame without a face — only where the subject (the part of a green
+    screen that is not green) is too short for a person whose face reaches the floor."""
     index = [i for i in range(len(greys)) if same[i] and not boxes[i]]
     if not index:
         return None
     i = _middle_first(index)[0]
-    h, w = greys[i].shape[:2]
-    area = areas[i] or (0, 0, w, h)
-    if area[2] <= area[0] or area[3] <= area[1]:
-        return None  # all green: nobody there
+    area = areas[i]
+    if area is None or not 0 < area[3] - area[1] < floor_px / BODY / 1.5 or area[2] <= area[0]:
+        return None  # all green (nobody there), no subject, or one tall enough for the floor
     x0, y0, x1, y1 = area
     head = (x0, y0, x1, min(y1, y0 + max(int((y1 - y0) * 0.5), x1 - x0)))
     found = detect_scaled(greys[i], floor_px / 2, head)
-    return max(b.height for b in found) / h if found else None
+    return max(b.height for b in found) / greys[i].shape[0] if found else None
 
 
 def seen_in(p: Presenter, frame: Any) -> bool:

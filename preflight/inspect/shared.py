@@ -252,16 +252,16 @@ def video_quiet(ctx: FileContext, quiet_dbfs: float, coarse: float, fine: float)
 
 def photo(ctx: FileContext, max_pixels: int) -> Outcome[Any]:
     """The image as displayed, RGB, at most 1280 px (for face detection)."""
-    from preflight.inspect.face import load_photo
+    from preflight.inspect.face import shared_photo
 
-    return memo(ctx, "photo", lambda: load_photo(ctx.path, max_pixels))
+    return memo(ctx, "photo", lambda: shared_photo(ctx.path, max_pixels))
 
 
 def photo_faces(ctx: FileContext, max_pixels: int, upsample: int) -> Any:
     """Faces in the image (a tuple of `Box`), or None when it cannot be decoded."""
-    from preflight.inspect.face import detect
+    from preflight.inspect.face import photo_faces as search
 
-    img = photo(ctx, max_pixels).value
-    if img is None:
+    if photo(ctx, max_pixels).value is None:
         return None
-    return ctx.memo(f"photo-faces:{upsample}", lambda: detect(img, upsample))
+    return ctx.memo(f"photo-faces:{upsample}",
+                    lambda: search(ctx.path, max_pixels, upsample)[1])

@@ -332,13 +332,12 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
         return None
 
     def compute() -> dict[str, Any] | None:
-        from preflight.inspect.face import descriptor, detect, distance, load_photo, note
+        from preflight.inspect.face import descriptor, distance, note, photo_faces
 
         try:
-            card = load_photo(fronts[0], MAX_PIXELS)
+            card, card_boxes = photo_faces(fronts[0], MAX_PIXELS, 0)  # as PRS005 searches it
         except ProbeError:
             return None  # IMG002 reports the bad card
-        card_boxes = detect(card, 0) or detect(card, 1)
         if not card_boxes:
             return None  # PRS005 reports it
         got = _presenter_face(ctx, p)

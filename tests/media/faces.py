@@ -116,7 +116,7 @@ class FaceMedia(CachedMedia):
         assert proc.stdin is not None
         for i in range(int(fps * clip_s)):
             gone = away is not None and away[0] <= i / fps <= away[1]
-            blur = 12.0 if hard is not None and hard[0] <= i / fps <= hard[1] else 0.0
+            blur = 40.0 if hard is not None and hard[0] <= i / fps <= hard[1] else 0.0
             img = frame(i / fps, w=width, h=height, people=people, scale=scale, bg=bg,
                         shake=shake, sway=sway, sizes=sizes, poster=poster,
                         blur=blur) if people and not gone else None

@@ -437,6 +437,7 @@ def test_a_presenter_check_that_cannot_run_says_so(faces: FaceMedia, tmp_path: P
         raise error
 
     monkeypatch.setattr(face, "detect", fail)
+    monkeypatch.setattr(face, "_photos", {})  # nothing searched earlier in this process
     report = check(spec(tmp_path, faces.video(), faces.id_card(), faces.id_card(side="back")))
     failed = [f for f in report.findings if f.details.get("not_run")]
     codes = {f.code for f in failed}

@@ -79,8 +79,8 @@ def test_a_faceless_take_is_turned_once_per_turn(faces: FaceMedia,
     got = analyse(frames)
     assert got.turns is None and got.track is None
     # Each frame once, the probes down to the floor, one frame per turn (the second cannot
-    # change the answer), one look for a face under the floor.
-    assert len(calls) == len(frames) + PROBES + 3 + 1
+    # change the answer); no subject box: no look for a face under the floor.
+    assert len(calls) == len(frames) + PROBES + 3
 
 
 def test_a_sideways_take_is_confirmed_on_two_frames(faces: FaceMedia,

@@ -94,7 +94,7 @@ def test_one_missed_frame_between_faces_is_a_detector_miss(faces: FaceMedia) -> 
     show the presenter, so the take is not short of faces."""
     from preflight.inspect.face import noting
 
-    video = faces.video(seconds=8, hard=(3.9, 4.1))
+    video = faces.video(seconds=8, hard=(3.9, 4.9))
     with noting() as seen:
         report = take(video, FLEXUS)
     assert_codes(report, absent=["PRS001"])
