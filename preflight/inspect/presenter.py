@@ -20,9 +20,10 @@ anywhere in the picture that is not chroma green:
    when nothing else is seen);
 5. its height measured once more at `SIZE_SCALES` (the detector's boxes come in 6/5 steps);
 6. with no upright face at all, two frames turned by each quarter turn;
-7. with the presenter in fewer than half the frames and a subject too short for a face at the
-   floor, one frame at half the floor where a head would be: a face found there is "too small
-   to judge", not absent; so is a presenter found (by chance) under the floor.
+7. with the presenter in fewer than half the frames (or only a still face seen) and a subject
+   too short for a face at the floor, one frame at half the floor where a head would be: a
+   face found there (not the still one) is "too small to judge", not absent, and a still
+   face is then not the presenter; so is a presenter found (by chance) under the floor.
 """
 
 from __future__ import annotations
@@ -302,8 +303,13 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
                     if i not in shown and i - 1 in shown and i + 1 in shown)
     turns = _orientation(greys, areas, min_face, same) if chosen is None else None
     small = None
-    if turns is None and 2 * (len(shown) + len(bridged)) < len(greys):
-        small = _too_small(greys, areas, floor_px, same, boxes)
+    still = [[b for t in tracks if t.static for b in [t.at(i)] if b is not None]
+             for i in range(len(greys))]
+    only_still = chosen is not None and tracks[chosen].static
+    if turns is None and (only_still or 2 * (len(shown) + len(bridged)) < len(greys)):
+        small = _too_small(greys, areas, floor_px, same, boxes, still)
+        if small is not None and only_still:  # a poster, and a presenter too small to see
+            chosen, bridged = None, ()
     size = _height_share(greys, tracks[chosen], h) if chosen is not None else None
     if size is not None and size < floor_px / h:  # found, but under the floor: not reliably
         small = size
@@ -400,11 +406,13 @@ def _orientation(greys: Sequence[Grey], areas: Sequence[Region | None], min_face
 
 
 def _too_small(greys: Sequence[Grey], areas: Sequence[Region | None], floor_px: float,
-               same: Sequence[bool], boxes: Sequence[Sequence[Box]]) -> float | None:
+               same: Sequence[bool], boxes: Sequence[Sequence[Box]],
+               still: Sequence[Sequence[Box]]) -> float | None:
     """The height share of a face under the floor where a head would be (the top of the
-    subject) in the middle frame without a face — only where the subject (the part of a green
-    screen that is not green) is too short for a person whose face reaches the floor."""
-    index = [i for i in range(len(greys)) if same[i] and not boxes[i]]
+    subject) in the middle frame without a moving face — only where the subject (the part of
+    a green screen that is not green) is too short for a person whose face reaches the floor.
+    Faces that do not move (`still`: a poster) are not it."""
+    index = [i for i in range(len(greys)) if same[i] and len(boxes[i]) == len(still[i])]
     if not index:
         return None
     i = _middle_first(index)[0]
@@ -413,7 +421,7 @@ def _too_small(greys: Sequence[Grey], areas: Sequence[Region | None], floor_px: 
         return None  # all green (nobody there), no subject, or one tall enough for the floor
     x0, y0, x1, y1 = area
     head = (x0, y0, x1, min(y1, y0 + max(int((y1 - y0) * 0.5), x1 - x0)))
-    found = detect_scaled(greys[i], floor_px / 2, head)
+    found = _new(detect_scaled(greys[i], floor_px / 2, head), still[i])
     return max(b.height for b in found) / greys[i].shape[0] if found else None
 
 

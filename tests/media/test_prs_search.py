@@ -232,3 +232,30 @@ def test_a_cache_folder_others_can_write_is_refused(tmp_path: Path,
             assert not list((shared / "metastudio-preflight").iterdir())
         finally:
             face._detector.cache_clear()
+
+
+class _Shot:
+    """A sampled frame as the check makes it: 320 px RGB and the full-detail brightness."""
+
+    def __init__(self, t: float, img: Any) -> None:
+        import numpy as np
+
+        small = img.copy()
+        small.thumbnail((320, 320))
+        self.time, self.rgb, self.luma = t, np.asarray(small), np.asarray(img.convert("L"))
+
+
+def test_a_poster_is_not_the_presenter_when_the_presenter_is_too_small() -> None:
+    """A 1920x1080 green take: a presenter's face of 3 % of the height (under the floor) and a
+    still portrait of about 10 % behind. The portrait is the only face found; it is not taken
+    for the presenter: the take is too small to judge."""
+    from preflight.inspect.green import Params, analyse_frame
+    from preflight.inspect.presenter import analyse
+    from tests.media.faces import frame
+
+    shots = [_Shot(i * 1.3, frame(i * 1.3, w=1920, h=1080, people=("astronaut",),
+                                  scale=0.03 * 1080 / 0.362 / 1920, bg="green",
+                                  poster="hopper")) for i in range(8)]
+    got = analyse(shots, [analyse_frame(s.rgb, s.time, Params()).subject_box for s in shots])
+    assert got.tracks and all(t.static for t in got.tracks)
+    assert got.track is None and got.too_small is not None and got.too_small < got.floor

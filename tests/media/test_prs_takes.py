@@ -46,9 +46,12 @@ def test_a_small_face_is_found_not_missing(faces: FaceMedia) -> None:
     assert all(fr["boxes"] for fr in f.details["faces"])
 
 
-def test_a_tiny_face_is_too_small_to_judge_not_absent(faces: FaceMedia) -> None:
-    """About 3 %: under the 4 % floor. Not PRS001's "no face": a warning naming the floor."""
-    report = take(faces.video(scale=TINY))
+@pytest.mark.parametrize("poster", [None, "hopper"])
+def test_a_tiny_face_is_too_small_to_judge_not_absent(faces: FaceMedia,
+                                                      poster: str | None) -> None:
+    """About 3 %: under the 4 % floor. Not PRS001's "no face": a warning naming the floor;
+    a larger portrait hanging behind is not taken for the presenter."""
+    report = take(faces.video(scale=TINY, poster=poster))
     assert_codes(report, expect=["PRS004"], absent=["PRS001", "PRS002"])
     f = one(report, "PRS004")
     assert f.severity.value == "warning" and "too small to judge" in f.message
@@ -140,6 +143,7 @@ CASES: dict[str, dict[str, Any]] = {
     "second person": {"people": ("astronaut", "hopper"), "sizes": (1.0, 0.28)},
     "two alike": {"people": ("astronaut", "hopper"), "sizes": (1.0, 0.97)},
     "poster": {"poster": "hopper"}, "sideways": {"turn": 90, "scale": 0.5},
+    "tiny, poster": {"scale": TINY, "poster": "hopper"},
     "away": {"seconds": 20, "away": (5.0, 15.0)},
 }
 
