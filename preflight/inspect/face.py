@@ -397,6 +397,9 @@ def face_quality(rgb: RGB, box: Box) -> Quality:
     return Quality(float(lap.var()), float((g >= WHITE).mean()), float(g.mean()))
 
 
+#: Photos with a longer side under this many pixels are searched one doubling finer when the
+#: first search finds no face (an ID card face of 60 px in a 600 px scan).
+SMALL_PHOTO = 1000
 _photo_lock = threading.Lock()
 #: The last photos loaded and searched in this process, by file identity: an ID card front is
 #: read by its own rules and by the identity rule of the video.
@@ -429,14 +432,17 @@ def shared_photo(path: Path, max_pixels: int) -> RGB:
 
 
 def photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[Box, ...]]:
-    """The photo (`shared_photo`) and the faces in it, searched once per unchanged file."""
+    """The photo (`shared_photo`) and the faces in it, searched once per unchanged file (a
+    photo smaller than `SMALL_PHOTO` once more, finer, when no face is found)."""
     img = shared_photo(path, max_pixels)
     key = _photo_key(path, max_pixels)
     with _photo_lock:
         entry = _photos.get(key) if key is not None else None
         found = entry[1].get(upsample) if entry is not None and entry[0] is img else None
     if found is None:
-        found = detect(img, upsample)
+        # A small photo (a low-resolution scan) is searched once more, one doubling finer.
+        found = detect(img, upsample) or (detect(img, upsample + 1)
+                                          if max(img.shape[:2]) < SMALL_PHOTO else ())
         if entry is not None and entry[0] is img:
             with _photo_lock:
                 entry[1][upsample] = found

@@ -146,9 +146,11 @@ class FaceMedia(CachedMedia):
         return out
 
     def id_card(self, *, person: str | None = "astronaut", side: str = "front",
-                blur: float = 0.0, faces: int = 1, glare: bool = False) -> Path:
+                blur: float = 0.0, faces: int = 1, glare: bool = False,
+                width: int = 1200) -> Path:
         """An ID-card-like JPEG: the portrait (greyish, scaled) on the front, an emblem and
-        text lines on the back; `blur` is a Gaussian radius over the whole card."""
+        text lines on the back; `blur` is a Gaussian radius over the whole card; `width` the
+        card's width in pixels (a low-resolution scan below 1200)."""
         params = dict(locals())
         params.pop("self")
         out, have = self._path("id-card", params, ".jpg")
@@ -175,5 +177,7 @@ class FaceMedia(CachedMedia):
             d.rectangle((w * 0.08, y, w * 0.4, y + h * 0.05), fill=(70, 80, 95))
         if blur:
             img = img.filter(ImageFilter.GaussianBlur(blur))
+        if width != w:  # a low-resolution scan
+            img = img.resize((width, round(h * width / w)), Image.Resampling.LANCZOS)
         img.save(out, "JPEG", quality=90)
         return out

@@ -177,3 +177,13 @@ def test_html_marks_a_mismatching_id_card_and_names_the_compared_face(
     card = next(c for c in cards if front.name in c.split("</article>")[0][:2000])
     assert card.startswith("error") and "passes" not in card.split("</span>")[0]
     assert "identity distance" in out and "(the face at 0:0" in out
+
+
+def test_a_low_resolution_grey_id_card_is_judged(faces: FaceMedia, tmp_path: Path) -> None:
+    """A 480 px wide scan (the face about 50 px high): found, and matched with the presenter;
+    another person's card of that size still fails."""
+    small = faces.id_card(width=480)
+    assert_codes(check(small, slot="id_card_front"), absent=["PRS005"])
+    assert_codes(check(_spec(tmp_path, faces.video(), small)), absent=["PRS005", "PRS009"])
+    other = faces.id_card(person="hopper", width=480)
+    assert_codes(check(_spec(tmp_path, faces.video(), other)), expect=["PRS009"])
