@@ -343,11 +343,11 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
         got = _presenter_face(ctx, p)
         if got is None:
             return None
-        time, rgb, face, shown_box = got
+        time, rgb, face, shown_box, shown_at = got
         card_face = max(card_boxes, key=lambda b: b.height)
         d = distance(descriptor(card, card_face), descriptor(rgb, face))
         note(ctx.path, identity=(round(d, 3), fronts[0].name),
-             compared=(round(time, 2), shown_box.as_list() if shown_box else None))
+             compared=(round(shown_at, 3), shown_box.as_list() if shown_box else None))
         return {"distance": round(d, 3), "id_card_front": str(fronts[0]),
                 "video_time": round(time, 2), "video_box": face.as_list(),
                 "video_frame_size": [int(rgb.shape[1]), int(rgb.shape[0])],
@@ -359,10 +359,12 @@ def _identity(ctx: FileContext, opts: Options) -> dict[str, Any] | None:
     return got
 
 
-def _presenter_face(ctx: FileContext, p: Presenter) -> tuple[float, Any, Box, Box | None] | None:
+def _presenter_face(ctx: FileContext,
+                    p: Presenter) -> tuple[float, Any, Box, Box | None, float] | None:
     """The presenter's face to describe: (time, RGB frame, box in it, box in the sampled
-    frame). One frame is decoded again in colour, large enough for a face of about 150 px;
-    a take shot sideways (PRS002) is compared as it should be shown."""
+    frame, the sampled frame's time). One frame is decoded again in colour, large enough for
+    a face of about 150 px; a take shot sideways (PRS002) is compared as it should be
+    shown."""
     from preflight.inspect.face import Box, detect_scaled, turned
     from preflight.inspect.presenter import around
 
@@ -380,13 +382,14 @@ def _presenter_face(ctx: FileContext, p: Presenter) -> tuple[float, Any, Box, Bo
     h, w = rgb.shape[:2]
     if picked is None:
         found = detect_scaled(rgb, p.floor * h)
-        return (frame.time, rgb, max(found, key=lambda b: b.height), None) if found else None
+        return (frame.time, rgb, max(found, key=lambda b: b.height), None,
+                p.frames[index].time) if found else None
     b, f = picked[1], w / p.detail[0]
     want = Box(round(b.left * f), round(b.top * f), round(b.right * f), round(b.bottom * f))
     found = detect_scaled(rgb, 0.6 * want.height, around(want, w, h, 0.5))
     face = min(found, key=lambda x: abs(x.left + x.right - want.left - want.right)
                + abs(x.top + x.bottom - want.top - want.bottom), default=want)
-    return frame.time, rgb, face, p.box(index)
+    return frame.time, rgb, face, p.box(index), p.frames[index].time
 
 
 def _compared(got: dict[str, Any]) -> str:

@@ -155,6 +155,8 @@ class Judged:
     counts: Mapping[str, int]
     params: Params
     boxes: Mapping[float, tuple[Box, ...]]
+    #: The face the identity compared with the ID card: (frame time, [l, t, r, b]).
+    compared: tuple[float, list[int]] | None = None
 
 
 def judge(sample: FrameSample, green: Mapping[str, Any],
@@ -171,7 +173,8 @@ def judge(sample: FrameSample, green: Mapping[str, Any],
                            float(green["frame_fraction"]))
     faces = (presenter or {}).get("faces") or ()
     return Judged(frames, results, tuple(r.kind(ring_min, side_min, side_full) for r in results),
-                  kind, counts, params, {round(f.time, 3): f.boxes for f in faces})
+                  kind, counts, params, {round(f.time, 3): f.boxes for f in faces},
+                  (presenter or {}).get("compared"))
 
 
 def draw_frame(judged: Judged, i: int) -> Any:
@@ -195,6 +198,9 @@ def draw_frame(judged: Judged, i: int) -> Any:
         td.rectangle((x0, y0, x1 - 1, y1 - 1), outline=(255, 230, 0), width=2)
     for b in judged.boxes.get(round(fr.time, 3), ()):
         td.rectangle((b.left, b.top, b.right - 1, b.bottom - 1), outline=(0, 230, 255), width=2)
+    if judged.compared and judged.compared[1] and judged.compared[0] == round(fr.time, 3):
+        x0, y0, x1, y1 = judged.compared[1]  # the face compared with the ID card: white
+        td.rectangle((x0 - 2, y0 - 2, x1 + 1, y1 + 1), outline=(255, 255, 255), width=2)
     return tile
 
 
@@ -297,7 +303,9 @@ def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
         kind = judged.kinds[i]
         pics.append(Picture(
             src=_jpeg(draw_frame(judged, i)), alt=f"{video.name} at {timestamp(fr.time)}",
-            width=int(w), height=int(h), caption=f"{timestamp(fr.time)}  {kind}",
+            width=int(w), height=int(h), caption=f"{timestamp(fr.time)}  {kind}" + (
+                "  · white: the face compared with the ID card" if judged.compared and
+                judged.compared[0] == round(fr.time, 3) else ""),
             detail=f"ring {res.ring_green:.0%} · frame {res.coverage:.0%}", kind=kind))
     return summary, pics
 
