@@ -81,10 +81,14 @@ def _luma(frame: Any) -> npt.NDArray[np.uint8]:
     import numpy as np
 
     w, h = int(frame.width), int(frame.height)
+    y = None
     if frame.format.name in _Y_FIRST:
         plane = frame.planes[0]
-        y = np.frombuffer(plane, np.uint8).reshape(-1, plane.line_size)[:h, :w]
-    else:  # 10-bit, RGB, paletted: one conversion
+        rows = plane.buffer_size // max(1, plane.line_size)
+        if rows >= h and plane.line_size >= w:
+            y = np.frombuffer(plane, np.uint8)[:rows * plane.line_size].reshape(
+                rows, plane.line_size)[:h, :w]
+    if y is None:  # 10-bit, RGB, paletted, an unusual layout: one conversion
         y = frame.reformat(format="gray").to_ndarray()
     while max(y.shape) > DETAIL_SIDE:
         y = y[:y.shape[0] // 2 * 2, :y.shape[1] // 2 * 2].astype(np.uint16)
