@@ -7,11 +7,9 @@ Rows (name, measured, target, ok), all measured in the same run with a warm page
 - that check vs a subprocess baseline (ffmpeg -i probe + 8 ffmpeg processes extracting the same
   8 frames scaled to 320 px, the imageio-ffmpeg binary): >= 3x faster;
 - 10-min vs 3-min check time: <= 1.3 (flat in the file size);
-- `preflight --help` cold start (new process): <= 0.25 s;
-- the presenter (PRS) rules: the full check with them vs without them (`ignore = PRS`),
-  interleaved in the same run: <= 1.3x, and the whole check with them <= 1.5 s. The bench file
-  has no face, the costliest case (the subject of every frame searched with upsampling, then
-  one frame turned three ways).
+- `preflight --help` cold start (new process): <= 0.25 s.
+
+The presenter rules' cost is measured by `bench_presenter.py`.
 """
 
 from __future__ import annotations
@@ -44,32 +42,6 @@ def _check(path: Path, config: Any = None) -> Any:
     from preflight.workflows.check import check
 
     return check(path, slot="training_video", job=JOB, config=config)
-
-
-def _presenter_rows(big: Path) -> list[dict[str, Any]]:
-    """The check with and without the PRS rules, interleaved."""
-    from preflight.inspect.face import unavailable
-    from preflight.rules.config import Config
-
-    if unavailable() is not None:
-        return [{"name": "presenter rules (PRS) cost", "measured": "face extra not installed",
-                 "target": "<= 1.3x", "ok": False}]
-    without = Config().with_cli(ignore=["PRS"])
-    _check(big, without)
-    _check(big)
-    ons, offs = [], []
-    for _ in range(5):
-        offs.append(_median(lambda: _check(big, without), 1))
-        ons.append(_median(lambda: _check(big), 1))
-    t_on, t_off = statistics.median(ons), statistics.median(offs)
-    return [
-        {"name": "full check with vs without the presenter (PRS) rules",
-         "measured": f"{t_on / t_off:.2f}x ({t_on:.2f} s vs {t_off:.2f} s, "
-                     f"+{t_on - t_off:.2f} s)",
-         "target": "<= 1.3x", "ok": t_on / t_off <= 1.3},
-        {"name": "full check with the presenter rules, 10-min 4K",
-         "measured": f"{t_on:.2f} s", "target": "<= 1.5 s", "ok": t_on <= 1.5},
-    ]
 
 
 def _bare_parse(path: Path, **options: Any) -> Any:
@@ -120,7 +92,6 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
     duration = 600.0
     t_sub = _median(lambda: _subprocess_baseline(big, duration), 3)
     t_help = _cold_start()
-    presenter = _presenter_rows(big)
     gb = big.stat().st_size / 1e9
     return [
         {"name": f"full check, 10-min 4K ({gb:.1f} GB)",
@@ -138,7 +109,6 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
          "target": "<= 1.3", "ok": t_full / t_short <= 1.3},
         {"name": "preflight --help cold start",
          "measured": f"{t_help:.3f} s", "target": "<= 0.25 s", "ok": t_help <= 0.25},
-        *presenter,
     ]
 
 

@@ -148,33 +148,104 @@ def _model_dir() -> Path:
                             "not installed")
 
 
+#: SHA-256 of dlib's frontal face detector as its ``save`` writes it, by dlib version. A
+#: cached file is used only when its bytes match a recorded hash; a build whose bytes match
+#: none (another dlib, another model) is used but never saved.
+DETECTOR_SHA256 = {
+    "20.0.1": "f3f7aa833fb4a14a46fc48689f45b98d85ef72d6dfaf8bdc012b7d3c522a5426",
+}
+_KNOWN_DETECTORS = frozenset(DETECTOR_SHA256.values())
+
+
+def _private_dir(folder: Path) -> bool:
+    """Whether `folder` is a real folder (not a link) owned by this user that nobody else can
+    write; created (mode 700) when missing."""
+    import stat
+
+    with contextlib.suppress(FileExistsError):
+        folder.mkdir(mode=0o700, parents=True)
+    st = os.lstat(folder)
+    owner = getattr(os, "getuid", lambda: st.st_uid)()
+    return stat.S_ISDIR(st.st_mode) and st.st_uid == owner and not st.st_mode & 0o022
+
+
+def _read_verified(saved: Path) -> bool:
+    """Whether `saved` is a regular file (not followed through a link) holding a detector
+    whose hash the package records."""
+    import hashlib
+    import stat
+
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(saved, flags)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as fh:
+        if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+            return False
+        digest = hashlib.sha256(fh.read(64 << 20)).hexdigest()
+    return digest in _KNOWN_DETECTORS
+
+
+def _save_detector(det: Any, saved: Path) -> None:
+    """Save the built detector to `saved` through an exclusively created temp file with an
+    unpredictable name in the same folder, kept only when its hash is a recorded one."""
+    import hashlib
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=".detector-", suffix=".part", dir=saved.parent)
+    part = Path(tmp)
+    try:
+        os.close(fd)
+        det.save(str(part))  # dlib writes the file mkstemp created (ours, 0600)
+        with open(part, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        if digest in _KNOWN_DETECTORS:
+            os.replace(part, saved)  # replaces a link at `saved` itself, never its target
+    finally:
+        part.unlink(missing_ok=True)
+
+
 @cache
 def _detector() -> Any:
     """dlib's HOG frontal face detector. dlib builds it from a compressed copy inside its
     binary (about a second); the built detector is saved once in dlib's own format to the
-    user's cache folder, and later processes load that file (milliseconds). A file that
-    cannot be read or written only costs the slower build."""
+    user's cache folder, and later processes load that file (milliseconds). The folder must
+    be this user's own and writable by nobody else, the file must match the hash recorded
+    for it (`DETECTOR_SHA256`), links are never followed; anything else only costs the build
+    (in memory)."""
     import dlib
 
     saved: Path | None = None
     try:
-        saved = _cache_dir() / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
-        if saved.is_file():
-            return dlib.fhog_object_detector(str(saved))
+        folder = _cache_dir()
+        if _private_dir(folder):
+            saved = folder / f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+            if _read_verified(saved):
+                return dlib.fhog_object_detector(str(saved))
     except Exception:  # no home folder, unreadable, damaged, another build: build it below
         pass
     det = dlib.get_frontal_face_detector()
-    if saved is None:
-        return det
-    with contextlib.suppress(Exception):  # best effort: the next process builds it again
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        part = saved.with_name(f"{saved.name}.{os.getpid()}.part")
-        try:
-            det.save(str(part))
-            os.replace(part, saved)
-        finally:
-            part.unlink(missing_ok=True)
+    if saved is not None:
+        with contextlib.suppress(Exception):  # best effort: the next process builds it again
+            _save_detector(det, saved)
     return det
+
+
+def warm_up(describe: bool = False) -> None:
+    """Load dlib and the detector (and, with `describe`, the descriptor models) in a
+    background thread, so that loading them overlaps probing and decoding the media; a
+    failure is left for the rules to meet (and report)."""
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            if unavailable() is None:
+                with _lock:
+                    _detector()
+                    if describe:
+                        _describer()
+
+    threading.Thread(target=load, name="face-models", daemon=True).start()
 
 
 @cache
@@ -232,119 +303,42 @@ def detect(rgb: RGB, upsample: int = 1, region: Region | None = None) -> tuple[B
     )
 
 
-def faces_in(frames: Sequence[tuple[float, RGB]], upsample: int = 1,
-             regions: Sequence[Region | None] | None = None,
-             others: bool = True) -> tuple[FrameFaces, ...]:
-    """Faces in each (time, rgb) frame. Each frame is searched without upsampling first (a
-    quarter of the cost, finds faces from about 80 px) and with `upsample` only when that
-    finds none. `regions` (one per frame, None: the whole frame) limits where each frame is
-    searched. Frames without a face are searched once more for a small one, and with
-    `others` the frames are searched for a second, smaller face beside the ones found."""
-    out: list[FrameFaces] = []
-    for i, (t, rgb) in enumerate(frames):
-        region = regions[i] if regions is not None else None
-        # Two frames without a large face: the faces are small (or absent), skip the quick pass.
-        quick = upsample == 0 or len(out) < 2 or any(f.boxes for f in out)
-        boxes = detect(rgb, 0, region) if quick else ()
-        if not boxes and upsample > 0:
-            boxes = detect(rgb, upsample, region)
-        out.append(FrameFaces(t, (int(rgb.shape[1]), int(rgb.shape[0])), boxes))
-    if upsample > 0:
-        _small_faces(frames, out, upsample + 1, regions)
-        if others:
-            _more_faces(frames, out, upsample + 1, regions)
-    return tuple(out)
+#: Face-box height (pixels) the detector finds at its own scale (its window is 80 px; the
+#: smallest boxes it returns are 73 px).
+TARGET = 80
+#: Most pixels a scaled search region may have (a bound on memory and time).
+MAX_SEARCH_PIXELS = 12_000_000
 
 
-def _overlaps(a: Box, b: Box) -> bool:
-    """Whether two boxes frame the same face (the centre of one lies in the other)."""
-    cx, cy = (a.left + a.right) / 2, (a.top + a.bottom) / 2
-    return b.left <= cx <= b.right and b.top <= cy <= b.bottom
+def detect_scaled(img: RGB | npt.NDArray[np.uint8], min_px: float,
+                  region: Region | None = None) -> tuple[Box, ...]:
+    """Faces from `min_px` pixels high upward in `img` (RGB or brightness), in `region`
+    (widened by a third of `min_px`, at least `MARGIN`): the region is scaled so that such a
+    face is `TARGET` pixels high and searched once. Boxes are in pixels of `img`."""
+    import numpy as np
+    from PIL import Image
 
-
-def _more_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], upsample: int,
-                regions: Sequence[Region | None] | None) -> None:
-    """Look for a second, smaller face (a colleague further back, a poster) beside the ones
-    found, one doubling finer: in `OTHER_PROBES` frames first, in the others only when one
-    of those shows such a face (so a take of one presenter pays one search)."""
-    shown = [i for i, f in enumerate(out) if f.boxes]
-    shown = shown[len(shown) // 2:] + shown[:len(shown) // 2]  # the middle one first
-    found = False
-    for n, i in enumerate(shown):
-        if n >= OTHER_PROBES and not found:
-            return
-        rgb = frames[i][1]
-        region = regions[i] if regions is not None else None
-        extra = [b for b in detect(rgb, upsample, region)
-                 if not any(_overlaps(b, o) or _overlaps(o, b) for o in out[i].boxes)]
-        if extra:
-            found = True
-            out[i] = FrameFaces(out[i].time, out[i].size, (*out[i].boxes, *extra))
-
-
-def face_near(rgb: RGB, seen: Sequence[FrameFaces], upsample: int = 1) -> bool:
-    """Whether one more frame shows a face: searched one doubling finer around where the
-    sampled frames (`seen`, of the same size) showed it, then like `faces_in`."""
-    region = _around(seen, rgb)
-    if region is not None and detect(rgb, upsample + 1, region):
-        return True
-    return bool(faces_in([(0.0, rgb)], upsample, others=False)[0].boxes)
-
-
-def _around(seen: Sequence[FrameFaces], rgb: RGB) -> Region | None:
-    """Where frames of this size showed the presenter's face, widened by a face's height
-    (None when none did)."""
-    h, w = rgb.shape[:2]
-    found = [f.largest for f in seen if f.largest is not None and f.size == (w, h)]
-    if not found:
-        return None
-    pad = max(b.height for b in found)
-    return (max(0, min(b.left for b in found) - pad), max(0, min(b.top for b in found) - pad),
-            min(w, max(b.right for b in found) + pad), min(h, max(b.bottom for b in found) + pad))
-
-
-#: Share of the subject's box (of the frame without one) from its top where the head of a
-#: standing or sitting presenter is searched for small faces.
-HEAD_SHARE, HEAD_SHARE_FRAME = 0.4, 0.6
-#: Frames without a face searched for small ones before a take is taken to show none.
-SMALL_PROBES = 2
-#: Frames with a face searched for a second, smaller one before the others are.
-OTHER_PROBES = 1
-
-
-def _head(rgb: RGB, region: Region | None) -> Region:
-    """Where a small face would be: the top of the subject's box, else of the frame."""
-    if region is None:
-        h, w = rgb.shape[:2]
-        return (0, 0, int(w), max(1, int(h * HEAD_SHARE_FRAME)))
-    x0, y0, x1, y1 = region
-    # A head and shoulders are about as tall as the subject is wide; a standing body is
-    # taller, its head in the top part.
-    return (x0, y0, x1, min(y1, y0 + max(1, int((y1 - y0) * HEAD_SHARE), x1 - x0)))
-
-
-def _small_faces(frames: Sequence[tuple[float, RGB]], out: list[FrameFaces], upsample: int,
-                 regions: Sequence[Region | None] | None) -> None:
-    """Search the frames without a face once more for small faces (a full-length shot: about
-    20 px in a 320 px frame), one doubling finer but only around the face the other frames
-    showed, or where the head would be. When no frame showed a face, `SMALL_PROBES` frames
-    decide whether the take has small faces or none, so a faceless take costs two searches."""
-    missing = [i for i, f in enumerate(out) if not f.boxes]
-    if not missing:
-        return
-    probing = not any(f.boxes for f in out)
-    for n, i in enumerate(missing):
-        if probing and n >= SMALL_PROBES and not any(out[j].boxes for j in missing[:n]):
-            return
-        rgb = frames[i][1]
-        region = regions[i] if regions is not None else None
-        if region is not None and _widened(region, *out[i].size) is None:
-            continue  # all green: nobody there
-        # Where the other frames showed the face, else where a head would be.
-        near = _around(out, rgb)
-        boxes = detect(rgb, upsample, near if near is not None else _head(rgb, region))
-        if boxes:
-            out[i] = FrameFaces(out[i].time, out[i].size, boxes)
+    h, w = img.shape[:2]
+    region = region or (0, 0, w, h)
+    pad = max(MARGIN, int(min_px / 3))
+    if region[2] <= region[0] or region[3] <= region[1]:
+        return ()
+    left, top = max(0, region[0] - pad), max(0, region[1] - pad)
+    right, bottom = min(w, region[2] + pad), min(h, region[3] + pad)
+    crop = img[top:bottom, left:right]
+    scale = TARGET / max(1.0, min_px)
+    cw, ch = right - left, bottom - top
+    scale = min(scale, (MAX_SEARCH_PIXELS / max(1, cw * ch)) ** 0.5)
+    if abs(scale - 1) > 0.05:
+        size = (max(1, round(cw * scale)), max(1, round(ch * scale)))
+        crop = np.asarray(Image.fromarray(np.ascontiguousarray(crop)).resize(
+            size, Image.Resampling.BILINEAR))
+    else:
+        scale = 1.0
+    found = detect(np.ascontiguousarray(crop), 0)
+    return tuple(Box(max(0, int(b.left / scale) + left), max(0, int(b.top / scale) + top),
+                     min(w, int(b.right / scale) + left), min(h, int(b.bottom / scale) + top),
+                     b.score) for b in found)
 
 
 def turned(rgb: RGB, quarter_turns: int) -> RGB:
@@ -352,42 +346,6 @@ def turned(rgb: RGB, quarter_turns: int) -> RGB:
     import numpy as np
 
     return np.ascontiguousarray(np.rot90(rgb, k=quarter_turns))
-
-
-def _crop(rgb: RGB, region: Region | None) -> RGB | None:
-    """The region of the image widened by `MARGIN` (None when empty)."""
-    if region is None:
-        return rgb
-    bounds = _widened(region, int(rgb.shape[1]), int(rgb.shape[0]))
-    if bounds is None:
-        return None
-    left, top, right, bottom = bounds
-    return rgb[top:bottom, left:right]
-
-
-def orientation(frames: Sequence[RGB], upsample: int = 1, tries: int = 2,
-                regions: Sequence[Region | None] | None = None) -> int | None:
-    """The quarter turns (1-3) that make faces appear in frames without an upright face, or
-    None: the first turn (in `TURNS` order) that shows a face in most of the picked frames
-    (all of two, the one of one). At most `tries` frames are picked (the middle ones), each
-    searched within its region (see `detect`); a turn is given up at the first picked frame
-    that rules it out, so a faceless take costs one search per turn."""
-    if not frames:
-        return None
-    step = max(1, len(frames) // max(1, tries))
-    index = list(range(len(frames)))[step // 2::step][:tries]
-    crops = [_crop(frames[i], regions[i] if regions is not None else None) for i in index]
-    need = len(crops) // 2 + 1
-    for k in TURNS:
-        hits = 0
-        for n, crop in enumerate(crops):
-            if crop is not None and detect(turned(crop, k), upsample):
-                hits += 1
-            if hits >= need or hits + len(crops) - n - 1 < need:
-                break
-        if hits >= need:
-            return k
-    return None
 
 
 def descriptor(rgb: RGB, box: Box) -> npt.NDArray[np.float64]:
@@ -437,6 +395,58 @@ def face_quality(rgb: RGB, box: Box) -> Quality:
     g = np.asarray(grey, dtype=np.float64)
     lap = (g[1:-1, :-2] + g[1:-1, 2:] + g[:-2, 1:-1] + g[2:, 1:-1] - 4 * g[1:-1, 1:-1])
     return Quality(float(lap.var()), float((g >= WHITE).mean()), float(g.mean()))
+
+
+#: Photos with a longer side under this many pixels are searched one doubling finer when the
+#: first search finds no face (an ID card face of 60 px in a 600 px scan).
+SMALL_PHOTO = 1000
+_photo_lock = threading.Lock()
+#: The last photos loaded and searched in this process, by file identity: an ID card front is
+#: read by its own rules and by the identity rule of the video.
+_photos: dict[tuple[Any, ...], tuple[Any, dict[int, tuple[Box, ...]]]] = {}
+
+
+def _photo_key(path: Path, max_pixels: int) -> tuple[Any, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, max_pixels)
+
+
+def shared_photo(path: Path, max_pixels: int) -> RGB:
+    """`load_photo`, once per unchanged file in this process (the last 4 kept)."""
+    key = _photo_key(path, max_pixels)
+    with _photo_lock:
+        hit = _photos.get(key) if key is not None else None
+    if hit is not None:
+        img: RGB = hit[0]
+        return img
+    img = load_photo(path, max_pixels)
+    if key is not None:
+        with _photo_lock:
+            while len(_photos) >= 4:
+                del _photos[next(iter(_photos))]
+            _photos[key] = (img, {})
+    return img
+
+
+def photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[Box, ...]]:
+    """The photo (`shared_photo`) and the faces in it, searched once per unchanged file (a
+    photo smaller than `SMALL_PHOTO` once more, finer, when no face is found)."""
+    img = shared_photo(path, max_pixels)
+    key = _photo_key(path, max_pixels)
+    with _photo_lock:
+        entry = _photos.get(key) if key is not None else None
+        found = entry[1].get(upsample) if entry is not None and entry[0] is img else None
+    if found is None:
+        # A small photo (a low-resolution scan) is searched once more, one doubling finer.
+        found = detect(img, upsample) or (detect(img, upsample + 1)
+                                          if max(img.shape[:2]) < SMALL_PHOTO else ())
+        if entry is not None and entry[0] is img:
+            with _photo_lock:
+                entry[1][upsample] = found
+    return img, found
 
 
 def load_photo(path: Path, max_pixels: int, max_side: int = 1280) -> RGB:

@@ -32,6 +32,9 @@ class Frame:
 
     time: float
     rgb: npt.NDArray[np.uint8]
+    #: The same frame's brightness (Y plane) as displayed, at up to `DETAIL_SIDE` pixels: the
+    #: presenter checks look for small faces in it (None when not kept).
+    luma: npt.NDArray[np.uint8] | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,34 @@ def _scaled_size(w: int, h: int, max_side: int) -> tuple[int, int]:
     return max(2, round(w * scale / 2) * 2), max(2, round(h * scale / 2) * 2)
 
 
+#: Longest side of the brightness kept per sampled frame for the face search: a face of 4 %
+#: of a 1080-line frame is 43 px there.
+DETAIL_SIDE = 2048
+_Y_FIRST = ("yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12",
+            "nv21", "gray", "yuv411p", "yuv440p")
+
+
+def _luma(frame: Any) -> npt.NDArray[np.uint8]:
+    """The decoded frame's brightness at up to `DETAIL_SIDE` pixels: the Y plane as decoded
+    (no conversion) for 8-bit YUV, else converted; halved (2x2 means) while too large."""
+    import numpy as np
+
+    w, h = int(frame.width), int(frame.height)
+    y = None
+    if frame.format.name in _Y_FIRST:
+        plane = frame.planes[0]
+        rows = plane.buffer_size // max(1, plane.line_size)
+        if rows >= h and plane.line_size >= w:
+            y = np.frombuffer(plane, np.uint8)[:rows * plane.line_size].reshape(
+                rows, plane.line_size)[:h, :w]
+    if y is None:  # 10-bit, RGB, paletted, an unusual layout: one conversion
+        y = frame.reformat(format="gray").to_ndarray()
+    while max(y.shape) > DETAIL_SIDE:
+        y = y[:y.shape[0] // 2 * 2, :y.shape[1] // 2 * 2].astype(np.uint16)
+        y = ((y[0::2, 0::2] + y[1::2, 0::2] + y[0::2, 1::2] + y[1::2, 1::2] + 2) // 4)
+    return np.array(y, dtype=np.uint8)  # a copy: the decoder reuses its buffers
+
+
 def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any:
     """Seek to the key frame at or before `target` seconds and decode one frame."""
     import numpy as np
@@ -78,11 +109,13 @@ def _decode_at(container: Any, stream: Any, target: float, max_side: int) -> Any
         for frame in packet.decode():
             w, h = _scaled_size(frame.width, frame.height, max_side)
             rgb = frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+            luma = _luma(frame)
             rot = int(getattr(frame, "rotation", 0) or 0) % 360
             if rot:
                 rgb = np.ascontiguousarray(np.rot90(rgb, k=rot // 90))
+                luma = np.ascontiguousarray(np.rot90(luma, k=rot // 90))
             t = float(frame.time) - start if frame.time is not None else target
-            return Frame(time=max(0.0, t), rgb=rgb)
+            return Frame(time=max(0.0, t), rgb=rgb, luma=luma)
     return None
 
 

@@ -162,9 +162,15 @@ def _usable_frames(ctx: FileContext) -> FrameSample | None:
 
 def green_results(ctx: FileContext, opts: Any) -> Any:
     """Per-frame green measurements for this file with these colour options (None if no frames)."""
-    from preflight.inspect.green import Params, analyse
+    from preflight.inspect.green import Params
 
-    params = Params.from_options(opts)
+    return _green(ctx, Params.from_options(opts))
+
+
+def _green(ctx: FileContext, params: Any) -> Any:
+    """The green measurements of the sampled frames with `params`, made once per file."""
+    from preflight.inspect.green import analyse
+
     frames = _usable_frames(ctx)
     if frames is None:
         return None
@@ -185,52 +191,35 @@ def _green_done(ctx: FileContext) -> dict[Any, Any]:
 
 def subject_regions(ctx: FileContext, count: int) -> list[Any] | None:
     """Where each sampled frame is not chroma green (the subject's box; an empty box when the
-    frame is all green), from measurements the GRN rules made with the default colours; None
-    when they made none (nothing is measured here just for this)."""
+    frame is all green), measured with the default key colours — the same measurement the GRN
+    rules make with their defaults, made here when they have not (so the presenter rules see
+    the same regions whichever rules run); None without usable frames."""
     from preflight.inspect.green import Params
 
-    res = _green_done(ctx).get(Params())
+    frames = _usable_frames(ctx)
+    res = _green(ctx, Params()) if frames is not None else None
     if res is None or len(res) != count:
         return None
     return [r.subject_box if r.subject_box is not None else (0, 0, 0, 0) for r in res]
 
 
-def video_faces(ctx: FileContext, upsample: int) -> Any:
-    """Faces in each sampled frame of this video (`FrameFaces` per frame), or None when the
-    video has no usable frames. Reuses the frames the VID/GRN rules sampled."""
-    from preflight.inspect.face import faces_in, note
+def presenter(ctx: FileContext, min_face: float) -> Any:
+    """The presenter analysis of this video (`preflight.inspect.presenter.Presenter`), made
+    once per file and face floor and shared by every presenter rule, or None when the video
+    has no usable frames."""
+    from preflight.inspect.face import note
+    from preflight.inspect.presenter import analyse
 
     frames = _usable_frames(ctx)
     if frames is None:
         return None
 
     def run() -> Any:
-        got = faces_in([(f.time, f.rgb) for f in frames.frames], upsample,
-                       subject_regions(ctx, len(frames.frames)))
-        note(ctx.path, faces=got)
+        got = analyse(frames.frames, subject_regions(ctx, len(frames.frames)), min_face)
+        note(ctx.path, faces=got.frames, orientation=got.turns, floor=got.floor)
         return got
 
-    return ctx.memo(f"faces:{upsample}", run)
-
-
-def video_orientation(ctx: FileContext, upsample: int) -> int | None:
-    """Quarter turns that make the presenter upright when no sampled frame shows an upright
-    face (None: upright, or no face either way)."""
-    from preflight.inspect.face import note, orientation
-
-    faces = video_faces(ctx, upsample)
-    frames = video_frames(ctx).value
-    if not faces or frames is None or any(f.boxes for f in faces):
-        return None
-
-    def run() -> int | None:
-        got = orientation([f.rgb for f in frames.frames], upsample,
-                          regions=subject_regions(ctx, len(frames.frames)))
-        note(ctx.path, orientation=got)
-        return got
-
-    turns: int | None = ctx.memo(f"orientation:{upsample}", run)
-    return turns
+    return ctx.memo(f"presenter:{min_face}", run)
 
 
 def video_frame_at(ctx: FileContext, seconds: float, max_side: int) -> Any:
@@ -263,16 +252,16 @@ def video_quiet(ctx: FileContext, quiet_dbfs: float, coarse: float, fine: float)
 
 def photo(ctx: FileContext, max_pixels: int) -> Outcome[Any]:
     """The image as displayed, RGB, at most 1280 px (for face detection)."""
-    from preflight.inspect.face import load_photo
+    from preflight.inspect.face import shared_photo
 
-    return memo(ctx, "photo", lambda: load_photo(ctx.path, max_pixels))
+    return memo(ctx, "photo", lambda: shared_photo(ctx.path, max_pixels))
 
 
 def photo_faces(ctx: FileContext, max_pixels: int, upsample: int) -> Any:
     """Faces in the image (a tuple of `Box`), or None when it cannot be decoded."""
-    from preflight.inspect.face import detect
+    from preflight.inspect.face import photo_faces as search
 
-    img = photo(ctx, max_pixels).value
-    if img is None:
+    if photo(ctx, max_pixels).value is None:
         return None
-    return ctx.memo(f"photo-faces:{upsample}", lambda: detect(img, upsample))
+    return ctx.memo(f"photo-faces:{upsample}",
+                    lambda: search(ctx.path, max_pixels, upsample)[1])

@@ -85,6 +85,7 @@ MASK_COLOUR = (255, 0, 200)
 SUBJECT_COLOUR = (255, 230, 0)
 FACE_COLOUR = (0, 230, 255)
 RING_COLOUR = (160, 160, 160)
+COMPARED_COLOUR = (255, 255, 255)
 
 #: A frame's background in plain words (the caption under each sampled frame).
 KIND_WORDS: Mapping[str, str] = {"green": "green", "partial": "part green", "blue": "blue",
@@ -359,7 +360,9 @@ class _Builder:
         cls, text = verdict(counts) if view.error is None else ("error", "Could not be checked")
         cards = []
         for v in files:
-            mine = [f for f in report.findings if f.path == v.path]
+            # An ID card is also judged by the identity findings that name it.
+            mine = [f for f in report.findings if f.path == v.path or (
+                v.slot == "id_card_front" and f.details.get("id_card_front") == v.path)]
             c = _counts(mine)
             cards.append({
                 "id": self.ids.new("file"), "slot": v.slot, "name": PurePath(v.path).name,
@@ -546,7 +549,8 @@ def render_jobs(jobs: Sequence[JobView], options: RenderOptions | None = None,
     template = _environment().get_template("report.html.j2")
     return str(template.render(
         colours={"mask": MASK_COLOUR, "subject": SUBJECT_COLOUR, "face": FACE_COLOUR,
-                 "ring": RING_COLOUR}, kind_words=KIND_WORDS, kind_legend=KIND_LEGEND,
+                 "compared": COMPARED_COLOUR, "ring": RING_COLOUR},
+        kind_words=KIND_WORDS, kind_legend=KIND_LEGEND,
         title=title, version=options.version, jobs=built, rules=b.rules(),
         summary=_summary_rows(built) if len(built) > 1 else [],
         banner={"cls": cls, "text": text}, totals=totals, files=files,

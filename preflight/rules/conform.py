@@ -366,7 +366,9 @@ REPAIRED = frozenset({"VID003", "VID004", "VID006", "VID007", "VID008", "VID009"
 #: make the presenter upright.
 UPRIGHT_DEGREES: Mapping[int, int] = {1: 270, 2: 180, 3: 90}
 #: File-memo key of PRS002's verdict (quarter turns, or None) for the fix line.
-UPRIGHT_KEY = "upright-turns"
+#: The smallest face the upright test looks for, as a share of the displayed height (PRS002's
+#: default `min_face`).
+UPRIGHT_FLOOR = 0.04
 
 
 def blockers(plan: FixPlan, findings: Iterable[Finding]) -> tuple[str, ...]:
@@ -400,18 +402,22 @@ def rotation_of(findings: Iterable[Finding]) -> int:
 def finding_fix(ctx: FileContext, details: Mapping[str, Any],
                 limits: tuple[float, float] | None = None) -> dict[str, Any]:
     """``fix`` and ``details`` of a VID or PRS finding on a video: the one ``preflight fix``
-    line for this file (with ``--rotate`` when PRS002 found the presenter sideways: it runs
-    before the VID rules and leaves its verdict under `UPRIGHT_KEY`; no face search is made
-    here) and the raw ffmpeg command of the whole plan in ``details["ffmpeg"]``. Nothing when
-    no command helps."""
+    line for this file (with ``--rotate`` when the file's one presenter analysis finds the
+    presenter sideways, whichever rules are selected, so a finding says the same under
+    ``--select``/``--ignore``) and the raw ffmpeg command of the whole plan in
+    ``details["ffmpeg"]``. Nothing when no command helps."""
     from preflight.inspect import shared
+    from preflight.inspect.face import unavailable
 
     probe = shared.video_probe(ctx).value
     if probe is None or not probe.video_tracks:
         return {"details": dict(details)}
 
     def build() -> tuple[str, str] | None:
-        turns: int | None = ctx.memo(UPRIGHT_KEY, lambda: None)
+        turns: int | None = None
+        if ctx.slot == "training_video" and unavailable() is None:
+            analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
+            turns = analysis.turns if analysis is not None and analysis.frames else None
         rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
         lo, hi = limits if limits is not None else (None, None)
         plan = plan_for(probe_facts(probe), edition=ctx.job.edition, min_duration=lo,

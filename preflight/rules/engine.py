@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from preflight.errors import ConfigError, ProbeError, SpecError
-from preflight.model import Finding, Report
+from preflight.model import Finding, Report, Severity
 from preflight.rules import Fact, FileContext, JobContext, Rule, registry
 from preflight.rules.config import (
     Config,
@@ -30,8 +30,11 @@ def _finding(rule: Rule, setting: RuleSetting, fact: Fact, path: str | None,
              slot: str | None) -> Finding:
     assert setting.severity is not None
     where = fact.path or path
+    severity = setting.severity
+    if fact.details.get("not_run") and severity is Severity.INFO:
+        severity = Severity.WARNING  # a check that could not run never passes as clean
     return Finding(
-        code=rule.code, name=rule.name, severity=setting.severity,
+        code=rule.code, name=rule.name, severity=severity,
         message=without_name(fact.message, where, fact.slot or slot) if rule.target == "file"
         else fact.message,
         source=rule.source_text, path=where, slot=fact.slot or slot,
@@ -71,6 +74,7 @@ class Engine:
         self.rules = registry()
         #: Findings per unchanged file are reused from here (None: always check).
         self.cache = cache
+        self._warming = False
 
     def _job_findings(self, ctx: JobContext, label: str | None) -> list[Finding]:
         out: list[Finding] = []
@@ -89,13 +93,26 @@ class Engine:
         cache = self.cache
         key = cache.key(ctx, rules, self.settings) if cache is not None else None
         if cache is None or key is None:
+            self._warm_faces(ctx, rules)
             return self._run_file_rules(ctx, rules)
         cached = cache.get(key)
         if cached is not None:
             return cached
+        self._warm_faces(ctx, rules)
         out = self._run_file_rules(ctx, rules)
         cache.put(key, ctx.path, out)
         return out
+
+    def _warm_faces(self, ctx: FileContext, rules: list[Rule]) -> None:
+        """Start loading the face models (once) while this file is probed and decoded, when
+        a presenter rule will look at it."""
+        from preflight.inspect.face import warm_up
+
+        wanted = [r for r in rules if r.family == "PRS" and self.settings[r.code].severity]
+        if wanted and not self._warming:
+            self._warming = True
+            warm_up(describe=bool(ctx.job.files.get("id_card_front"))
+                    and bool(ctx.job.files.get("training_video")))
 
     def _run_file_rules(self, ctx: FileContext, rules: list[Rule]) -> list[Finding]:
         path = str(ctx.path)

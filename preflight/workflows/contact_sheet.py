@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
 from preflight.report.html import (
+    COMPARED_COLOUR,
     FACE_COLOUR,
     KIND_PHRASE,
     KIND_WORDS,
@@ -128,16 +129,27 @@ def presenter_line(presenter: Mapping[str, Any] | None) -> str | None:
         return None
     faces = presenter["faces"]
     found = sum(1 for f in faces if f.boxes)
-    parts = [f"presenter: face in {found} of {len(faces)} frames"]
+    parts = [f"presenter: upright face in {found} of {len(faces)} frames"]
     turns = presenter.get("orientation")
     if found:
         parts.append("upright")
     elif turns:
-        parts.append(f"NOT UPRIGHT (shown rotated {TURNS[turns]})")
+        parts.append(f"NOT UPRIGHT (a face when turned; shown rotated {TURNS[turns]})")
     if "identity" in presenter:
         dist, card = presenter["identity"]
-        parts.append(f"identity distance {dist:.2f} to {card}")
+        parts.append(f"identity distance {dist:.2f} to {card}{_compared(presenter)}")
     return "   ".join(parts)
+
+
+def _compared(noted: Mapping[str, Any]) -> str:
+    """Which face of the video the identity compared (its time and box in the frame)."""
+    at = noted.get("compared")
+    if not at:
+        return ""
+    t, box = at
+    m, sec = divmod(round(float(t)), 60)
+    where = f", box {box[0]},{box[1]}–{box[2]},{box[3]}" if box else ""
+    return f" (the face at {m}:{sec:02d}{where})"
 
 
 @dataclass(frozen=True)
@@ -152,6 +164,8 @@ class Judged:
     counts: Mapping[str, int]
     params: Params
     boxes: Mapping[float, tuple[Box, ...]]
+    #: The face the identity compared with the ID card: (frame time, [l, t, r, b]).
+    compared: tuple[float, list[int]] | None = None
 
 
 def judge(sample: FrameSample, green: Mapping[str, Any],
@@ -168,7 +182,8 @@ def judge(sample: FrameSample, green: Mapping[str, Any],
                            float(green["frame_fraction"]))
     faces = (presenter or {}).get("faces") or ()
     return Judged(frames, results, tuple(r.kind(ring_min, side_min, side_full) for r in results),
-                  kind, counts, params, {round(f.time, 3): f.boxes for f in faces})
+                  kind, counts, params, {round(f.time, 3): f.boxes for f in faces},
+                  (presenter or {}).get("compared"))
 
 
 def draw_frame(judged: Judged, i: int) -> Any:
@@ -192,6 +207,9 @@ def draw_frame(judged: Judged, i: int) -> Any:
         td.rectangle((x0, y0, x1 - 1, y1 - 1), outline=SUBJECT_COLOUR, width=2)
     for b in judged.boxes.get(round(fr.time, 3), ()):
         td.rectangle((b.left, b.top, b.right - 1, b.bottom - 1), outline=FACE_COLOUR, width=2)
+    if judged.compared and judged.compared[1] and judged.compared[0] == round(fr.time, 3):
+        x0, y0, x1, y1 = judged.compared[1]  # the face compared with the ID card
+        td.rectangle((x0 - 2, y0 - 2, x1 + 1, y1 + 1), outline=COMPARED_COLOUR, width=2)
     return tile
 
 
@@ -295,7 +313,9 @@ def frame_pictures(video: Path, sample: FrameSample, green: Mapping[str, Any],
         kind = judged.kinds[i]
         pics.append(Picture(
             src=_jpeg(draw_frame(judged, i)), alt=f"{video.name} at {timestamp(fr.time)}",
-            width=int(w), height=int(h), caption=f"{timestamp(fr.time)} · {KIND_WORDS[kind]}",
+            width=int(w), height=int(h), caption=f"{timestamp(fr.time)} · {KIND_WORDS[kind]}" + (
+                " · white box: the face compared with the ID card" if judged.compared and
+                judged.compared[0] == round(fr.time, 3) else ""),
             detail=f"green: edges {res.ring_green:.0%}, whole {res.coverage:.0%}", kind=kind))
     return summary, pics, Background(judged.verdict, dict(judged.counts), scope)
 
@@ -466,6 +486,7 @@ def _identity(views: list[FileView], faces: Mapping[Path, Mapping[str, Any]]) ->
         dist, card = noted["identity"]
         for i, v in enumerate(views):
             if v.slot == "id_card_front" and Path(v.path).name == card:
-                line = f"identity distance {dist:.2f} to the presenter in {video.name}"
+                line = (f"identity distance {dist:.2f} to the presenter in {video.name}"
+                        f"{_compared(noted)}")
                 views[i] = replace(v, summary=(*v.summary, line))
     return views

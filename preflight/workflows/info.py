@@ -24,11 +24,12 @@ from preflight.errors import PreflightError, ProbeError
 from preflight.inspect import shared
 from preflight.inspect.image import MAX_PIXELS, ImageInfo, PdfInfo, is_pdf
 from preflight.rules.base import FileContext, JobContext
+from preflight.rules.conform import UPRIGHT_FLOOR
 from preflight.safeio import kind_problem
 from preflight.spec import JobSpec
 
 #: Face detection as the PRS rules run it by default (frames doubled once; photos as they are).
-VIDEO_UPSAMPLE, PHOTO_UPSAMPLE = 1, 0
+PHOTO_UPSAMPLE = 0
 #: Quarter turns (counter-clockwise as shown) -> degrees clockwise that make it upright.
 _UPRIGHT = {1: 270, 2: 180, 3: 90}
 
@@ -155,11 +156,15 @@ def _media(path: Path, faces: bool) -> dict[str, Any]:
                      "error": frames.error.detail if frames.error else None}
     out["faces"] = None
     if faces and faces_available() is None and sample is not None and sample.frames:
-        found = shared.video_faces(ctx, VIDEO_UPSAMPLE) or ()
-        turns = shared.video_orientation(ctx, VIDEO_UPSAMPLE)
+        # The presenter analysis the PRS rules read (faces from `UPRIGHT_FLOOR` of the height).
+        analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
+        found = analysis.frames if analysis is not None else ()
+        turns = analysis.turns if analysis is not None else None
         out["faces"] = {
             "frames_with_face": sum(1 for f in found if f.boxes), "frames": len(found),
+            "presenter_frames": len(analysis.shown()) if analysis is not None else 0,
             "most_in_one_frame": max((len(f.boxes) for f in found), default=0),
+            "smallest_face_looked_for": round(analysis.floor, 3) if analysis else None,
             "upright_turn_degrees": _UPRIGHT.get(turns or 0, 0) if turns else None}
     return out
 

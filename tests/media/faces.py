@@ -46,11 +46,22 @@ def _background(w: int, h: int, kind: str) -> Any:
     return img
 
 
-def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg: str,
-          shake: float = 0.0, sway: float = 6.0,
-          sizes: tuple[float, ...] | None = None) -> Any:
-    """One frame at time `t`: the background, each person's head with a small sway."""
+def backdrop(w: int, h: int, bg: str, poster: str | None = None) -> Any:
+    """The background, with a still portrait (a poster, a monitor) at the top right."""
     base = _background(w, h, bg)
+    if poster:
+        pw = int(w * 0.16)
+        base.paste(head(poster, pw), (int(w * 0.8), int(h * 0.04)))
+    return base
+
+
+def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg: str,
+          shake: float = 0.0, sway: float = 6.0, sizes: tuple[float, ...] | None = None,
+          poster: str | None = None, blur: float = 0.0) -> Any:
+    """One frame at time `t`: the background, each person's head with a small sway (never
+    still at the whole seconds where the key frames are); `blur` blurs the faces (a frame
+    the detector finds hard)."""
+    base = backdrop(w, h, bg, poster)
     if shake:
         from PIL import ImageChops
 
@@ -59,32 +70,39 @@ def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg
     for i, person in enumerate(people):
         hw = int(w * scale / n * (sizes[i] if sizes else 1.0))
         face = head(person, hw)
-        cx = w * (i + 0.5) / n + sway * math.sin(2 * math.pi * t / 2)
-        base.paste(face, (int(cx - hw / 2), int(h * 0.12 + 3 * math.sin(2 * math.pi * t))))
+        if blur:
+            from PIL import ImageFilter
+
+            face = face.filter(ImageFilter.GaussianBlur(blur))
+        cx = w * (i + 0.5) / n + sway * math.sin(2 * math.pi * t / 2 + 0.9)
+        base.paste(face, (int(cx - hw / 2), int(h * 0.12 + 3 * math.sin(2 * math.pi * t + 0.9))))
     return base
 
 
 class FaceMedia(CachedMedia):
     """Makes presenter media into `root`, reusing earlier ones with the same parameters."""
 
-    def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.0,
+    def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.15,
               bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,
               width: int = 720, height: int = 1280, pause: tuple[float, float] | None = None,
               shake: float = 0.0, audio: bool = True,
               away: tuple[float, float] | None = None, sway: float = 6.0,
-              sizes: tuple[float, ...] | None = None) -> Path:
+              sizes: tuple[float, ...] | None = None, poster: str | None = None,
+              hard: tuple[float, float] | None = None) -> Path:
         """A take; `turn` stores the picture turned clockwise by that many degrees with no
         metadata (shot sideways), `rotation` stores it turned with display rotation metadata
         that shows it upright; `pause` = (start, end) seconds of silence in the speech;
         `away` = (start, end) seconds in which nobody is in the picture; `sway` how far (pixels)
-        the presenter sways from side to side; `sizes` scales each person's head."""
+        the presenter sways from side to side; `sizes` scales each person's head; `poster`
+        hangs a still portrait behind; `hard` = (start, end) seconds in which the faces are
+        blurred (a stretch the detector finds hard)."""
         params = dict(locals())
         params.pop("self")
         out, have = self._path("face-video", params, ".mp4")
         if have:
             return out
         fps, clip_s = 5, 2.0
-        if away:  # every frame drawn (no loop), so the empty stretch is where it is asked
+        if away or hard:  # every frame drawn (no loop): the stretch is where it is asked
             clip_s = seconds
         clip = out.with_suffix(".clip.nut")
         cmd = [ffmpeg(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
@@ -98,10 +116,12 @@ class FaceMedia(CachedMedia):
         assert proc.stdin is not None
         for i in range(int(fps * clip_s)):
             gone = away is not None and away[0] <= i / fps <= away[1]
+            blur = 40.0 if hard is not None and hard[0] <= i / fps <= hard[1] else 0.0
             img = frame(i / fps, w=width, h=height, people=people, scale=scale, bg=bg,
-                        shake=shake, sway=sway, sizes=sizes) if people and not gone else None
+                        shake=shake, sway=sway, sizes=sizes, poster=poster,
+                        blur=blur) if people and not gone else None
             if not people or gone:
-                img = _background(width, height, bg)
+                img = backdrop(width, height, bg, poster)
             deg = turn or rotation
             if deg and img is not None:
                 img = img.rotate(-deg, expand=True)  # PIL turns counter-clockwise
@@ -109,7 +129,7 @@ class FaceMedia(CachedMedia):
             proc.stdin.write(img.tobytes())
         _, err = proc.communicate()
         assert proc.returncode == 0, err
-        loops = 0 if away else int(seconds // clip_s) + 1
+        loops = 0 if away or hard else int(seconds // clip_s) + 1
         args = ["-stream_loop", str(loops)]
         if rotation:
             args += ["-display_rotation", str(rotation)]
@@ -126,9 +146,11 @@ class FaceMedia(CachedMedia):
         return out
 
     def id_card(self, *, person: str | None = "astronaut", side: str = "front",
-                blur: float = 0.0, faces: int = 1, glare: bool = False) -> Path:
+                blur: float = 0.0, faces: int = 1, glare: bool = False,
+                width: int = 1200) -> Path:
         """An ID-card-like JPEG: the portrait (greyish, scaled) on the front, an emblem and
-        text lines on the back; `blur` is a Gaussian radius over the whole card."""
+        text lines on the back; `blur` is a Gaussian radius over the whole card; `width` the
+        card's width in pixels (a low-resolution scan below 1200)."""
         params = dict(locals())
         params.pop("self")
         out, have = self._path("id-card", params, ".jpg")
@@ -155,5 +177,7 @@ class FaceMedia(CachedMedia):
             d.rectangle((w * 0.08, y, w * 0.4, y + h * 0.05), fill=(70, 80, 95))
         if blur:
             img = img.filter(ImageFilter.GaussianBlur(blur))
+        if width != w:  # a low-resolution scan
+            img = img.resize((width, round(h * width / w)), Image.Resampling.LANCZOS)
         img.save(out, "JPEG", quality=90)
         return out

@@ -387,8 +387,8 @@ def test_contact_sheet_draws_face_boxes_and_verdicts(faces: FaceMedia, tmp_path:
     with noting() as seen:
         check(p)
     line = presenter_line(next(iter(seen.values())))
-    assert line is not None and "face in 8 of 8 frames" in line and "upright" in line
-    assert "identity distance 0." in line
+    assert line is not None and "upright face in 8 of 8 frames" in line
+    assert "identity distance 0." in line and "(the face at 0:0" in line
     with noting() as seen:
         take(faces.video(turn=90))
     line = presenter_line(next(iter(seen.values())))
@@ -425,3 +425,47 @@ def test_the_fix_of_a_sideways_take_turns_it_upright(faces: FaceMedia, tmp_path:
     fixed = Path(argv[argv.index("-o") + 1])
     assert fixed.exists()
     assert_codes(take(fixed), absent=["PRS001", "PRS002"])
+
+
+@pytest.mark.parametrize("error", [MemoryError(), RuntimeError("Error deserializing a dlib "
+                                                                 "matrix")])
+def test_a_presenter_check_that_cannot_run_says_so(faces: FaceMedia, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   error: Exception) -> None:
+    """Out of memory (or a dlib failure) in the face search: each presenter rule that could not
+    run is at least a warning naming the cause, so the check does not pass as clean."""
+    from preflight.inspect import face
+
+    def fail(*args: Any, **kw: Any) -> Any:
+        raise error
+
+    monkeypatch.setattr(face, "detect", fail)
+    monkeypatch.setattr(face, "_photos", {})  # nothing searched earlier in this process
+    report = check(spec(tmp_path, faces.video(), faces.id_card(), faces.id_card(side="back")))
+    failed = [f for f in report.findings if f.details.get("not_run")]
+    codes = {f.code for f in failed}
+    assert {"PRS001", "PRS005", "PRS009"} <= codes
+    assert all(f.severity.value in ("warning", "error") for f in failed)
+    assert all(type(error).__name__ in f.message and "could not run" in f.message
+               for f in failed)
+    assert report.errors or report.warnings
+
+
+def test_a_missing_model_file_is_a_warning(faces: FaceMedia, tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from preflight.inspect import face
+
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None)
+    face.unavailable.cache_clear()
+    face._model_dir.cache_clear()
+    try:
+        report = check(spec(tmp_path, faces.video(), faces.id_card()))
+    finally:
+        monkeypatch.undo()
+        face.unavailable.cache_clear()
+        face._model_dir.cache_clear()
+    f = next(f for f in report.findings if f.code == "PRS000")
+    assert f.severity.value == "warning" and "could not run" in f.message
+    assert "face-recognition-models" in f.message

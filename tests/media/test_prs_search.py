@@ -1,6 +1,7 @@
 """How the presenter checks search: only where the picture is not green, one frame per turn
-for a faceless take, the detector kept built between processes, the silent-run windows
-measured as the audio meter measures them."""
+for a faceless take, a sideways small face found turned, the detector kept built between
+processes (and only trusted when it is the recorded one), the silent-run windows measured as
+the audio meter measures them."""
 
 from __future__ import annotations
 
@@ -68,25 +69,29 @@ def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 def test_a_faceless_take_is_turned_once_per_turn(faces: FaceMedia,
                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.inspect.face import orientation
+    from preflight.inspect.presenter import PROBES, analyse
 
-    frames = [f.rgb for f in _frames(faces.video(people=()))]
+    frames = _frames(faces.video(people=()))
     calls = _counting(monkeypatch)
-    assert orientation(frames, 1, regions=[_subject(f) or (0, 0, 0, 0) for f in frames]) is None
+    got = analyse(frames, [_subject(f.rgb) or (0, 0, 0, 0) for f in frames])
+    assert got.turns is None and got.track is None and got.too_small is None
     assert len(calls) == 0  # an all-green picture holds no face: nothing is searched
-    assert orientation(frames, 1) is None
-    assert len(calls) == 3  # one frame per turn: the second cannot change the answer
+    got = analyse(frames)
+    assert got.turns is None and got.track is None
+    # Each frame once, the probes down to the floor, one frame per turn (the second cannot
+    # change the answer); no subject box: no look for a face under the floor.
+    assert len(calls) == len(frames) + PROBES + 3
 
 
 def test_a_sideways_take_is_confirmed_on_two_frames(faces: FaceMedia,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from preflight.inspect.face import orientation
+    from preflight.inspect.presenter import analyse
 
-    frames = [f.rgb for f in _frames(faces.video(turn=90))]
-    calls = _counting(monkeypatch)
-    assert orientation(frames, 1, regions=[_subject(f) for f in frames]) == 1
-    assert len(calls) == 2  # the first turn, on both picked frames
-    assert orientation(frames[:1], 1) == 1
+    frames = _frames(faces.video(turn=90))
+    got = analyse(frames, [_subject(f.rgb) for f in frames])
+    assert got.turns == 1 and got.track is None
+    small = _frames(faces.video(turn=90, scale=0.45, width=1080, height=1920))
+    assert analyse(small, [_subject(f.rgb) for f in small]).turns == 1
 
 
 def test_the_detector_is_built_once_and_then_loaded(faces: FaceMedia, tmp_path: Path,
@@ -147,3 +152,110 @@ def test_silent_run_windows_measure_as_the_meter_does(faces: FaceMedia) -> None:
         assert _window_dbfs(container, stream, 2.0, 0.1) > -30  # speech
     finally:
         container.close()
+
+
+def _good_card_boxes(faces: FaceMedia) -> Any:
+    from preflight.inspect import face
+
+    return face.detect(face.load_photo(faces.id_card(), 10**8), 0)
+
+
+def test_a_mutated_cached_detector_is_not_used(faces: FaceMedia, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A changed .svm in the cache (weights edited) must not change a verdict: its hash does
+    not match the recorded one, so the detector is built again."""
+    from preflight.inspect import face
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    try:
+        face._detector.cache_clear()
+        expected = _good_card_boxes(faces)
+        assert expected
+        saved = next((tmp_path / "metastudio-preflight").glob("*.svm"))
+        data = bytearray(saved.read_bytes())
+        data[-1] ^= 0x40  # the detection threshold: faces everywhere on the card
+        saved.write_bytes(bytes(data))
+        import dlib
+
+        img = face.load_photo(faces.id_card(), 10**8)
+        assert len(dlib.fhog_object_detector(str(saved)).run(img, 0, 0.0)[0]) > 1
+        face._detector.cache_clear()
+        assert _good_card_boxes(faces) == expected
+        assert face._read_verified(saved)  # and the good one was saved back
+    finally:
+        face._detector.cache_clear()
+
+
+def test_the_cache_never_writes_through_a_planted_link(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    import dlib
+
+    from preflight.inspect import face
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    folder = tmp_path / "metastudio-preflight"
+    folder.mkdir(mode=0o700)
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep", encoding="utf-8")
+    name = f"dlib-{dlib.__version__}-frontal-face-detector.svm"
+    (folder / f"{name}.{os.getpid()}.part").symlink_to(victim)  # the old predictable name
+    (folder / name).symlink_to(victim)
+    try:
+        face._detector.cache_clear()
+        face._detector()
+        assert victim.read_text(encoding="utf-8") == "keep"
+        assert not (folder / name).is_symlink() and face._read_verified(folder / name)
+        assert not list(folder.glob("*.part")) or all(
+            p.is_symlink() for p in folder.glob("*.part"))
+    finally:
+        face._detector.cache_clear()
+
+
+def test_a_cache_folder_others_can_write_is_refused(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.inspect import face
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "metastudio-preflight").mkdir(mode=0o777)
+    (shared / "metastudio-preflight").chmod(0o777)
+    linked = tmp_path / "linked"
+    linked.mkdir()
+    (linked / "metastudio-preflight").symlink_to(shared / "metastudio-preflight")
+    for root in (shared, linked):
+        monkeypatch.setenv("XDG_CACHE_HOME", str(root))
+        try:
+            face._detector.cache_clear()
+            assert face._detector() is not None
+            assert not list((shared / "metastudio-preflight").iterdir())
+        finally:
+            face._detector.cache_clear()
+
+
+class _Shot:
+    """A sampled frame as the check makes it: 320 px RGB and the full-detail brightness."""
+
+    def __init__(self, t: float, img: Any) -> None:
+        import numpy as np
+
+        small = img.copy()
+        small.thumbnail((320, 320))
+        self.time, self.rgb, self.luma = t, np.asarray(small), np.asarray(img.convert("L"))
+
+
+def test_a_poster_is_not_the_presenter_when_the_presenter_is_too_small() -> None:
+    """A 1920x1080 green take: a presenter's face of 3 % of the height (under the floor) and a
+    still portrait of about 10 % behind. The portrait is the only face found; it is not taken
+    for the presenter: the take is too small to judge."""
+    from preflight.inspect.green import Params, analyse_frame
+    from preflight.inspect.presenter import analyse
+    from tests.media.faces import frame
+
+    shots = [_Shot(i * 1.3, frame(i * 1.3, w=1920, h=1080, people=("astronaut",),
+                                  scale=0.03 * 1080 / 0.362 / 1920, bg="green",
+                                  poster="hopper")) for i in range(8)]
+    got = analyse(shots, [analyse_frame(s.rgb, s.time, Params()).subject_box for s in shots])
+    assert got.tracks and all(t.static for t in got.tracks)
+    assert got.track is None and got.too_small is not None and got.too_small < got.floor
