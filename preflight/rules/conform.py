@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from preflight import shell
-from preflight.errors import PreflightError
+from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import ALLOWED_SIZES
 from preflight.model import Severity
 
@@ -416,7 +416,12 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
     def build() -> tuple[str, str] | None:
         turns: int | None = None
         if ctx.slot == "training_video" and unavailable() is None:
-            analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
+            try:
+                analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
+            except ProbeError:
+                raise
+            except Exception:  # out of memory, a dlib error: the PRS rules report it
+                analysis = None
             turns = analysis.turns if analysis is not None and analysis.frames else None
         rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
         lo, hi = limits if limits is not None else (None, None)

@@ -236,3 +236,24 @@ def test_an_action_video_is_fixed_as_an_action_video(media_factory: Any, tmp_pat
     assert _paste(f.fix) == 0  # no PRS001: the face rules judge the training video only
     after = check(out, slot="action_video", job=JOB)
     assert "VID006" not in {x.code for x in after.findings}
+
+
+@pytest.mark.parametrize("selection", [["VID"], ["VID006"], ["VID", "GRN"]])
+def test_a_size_finding_says_the_same_whatever_the_selection(faces: Any, tmp_path: Path,
+                                                              selection: list[str]) -> None:
+    """VID006's fix line turns a sideways presenter upright whether or not the PRS rules are
+    selected: the selection changes which findings are printed, never what one says."""
+    (tmp_path / "preflight.toml").write_text(
+        '[rules]\n"video-duration" = { options = { min_seconds = 1, max_seconds = 10 } }\n',
+        encoding="utf-8")
+    src = tmp_path / "sideways.mp4"
+    shutil.copyfile(faces.video(turn=90), src)
+    every = next(f for f in check(src, slot="training_video", job=JOB).findings
+                 if f.code == "VID006")
+    (tmp_path / "preflight.toml").write_text(
+        (tmp_path / "preflight.toml").read_text(encoding="utf-8").replace(
+            "[rules]", f"select = {selection!r}\n[rules]").replace("'", '"'), encoding="utf-8")
+    chosen = check(src, slot="training_video", job=JOB, cache=tmp_path / "other-cache")
+    assert not {f.code for f in chosen.findings} & {"PRS001", "PRS002"}
+    size = next(f for f in chosen.findings if f.code == "VID006")
+    assert size == every and "--rotate 270" in (size.fix or "")
