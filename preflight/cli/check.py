@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,15 +31,31 @@ if TYPE_CHECKING:
     from preflight.rules.config import Config
 
 
-def _write(text: str, output: str | None) -> None:
+def _write(text: str, output: str | None, inputs: Iterable[str | None] = ()) -> None:
+    """The report to `output` through the safe writer (never onto an input), else stdout."""
     if output:
+        from preflight.safeio import write_output
+
         try:  # surrogate-escaped (non-UTF-8) file names are written back as their bytes
-            Path(output).write_text(text, encoding="utf-8", errors="surrogateescape")
+            write_output(output, text.encode("utf-8", "surrogateescape"),
+                         [p for p in inputs if p])
         except (OSError, UnicodeEncodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise PreflightError(f"cannot write the report to {output}: {why}") from None
     else:
         click.echo(text, nl=False)
+
+
+def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
+    """Refuse, before checking, an output that is a target or a link, FIFO, device..."""
+    from preflight.safeio import refuse_output
+
+    for out in outputs:
+        if out:
+            try:
+                refuse_output(out, targets)
+            except OSError as exc:
+                raise PreflightError(f"cannot write {out}: {exc.strerror}") from None
 
 
 def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
@@ -86,7 +103,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     if stream:
         click.echo(table, nl=False)
     else:
-        _write(render(report, fmt, options), output)
+        _write(render(report, fmt, options), output, (*targets, *report.files))
         click.echo(table, nl=False, err=True)
     return Outcome(report=report, strict=strict, unchecked=bool(summary.failed))
 
@@ -109,7 +126,8 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
     failed = [o for o in viewed.outcomes if o.error is not None]
     for o in failed:
         click.echo(f"{o.target.label}: error: {o.error}", err=True)
-    _write(render_jobs(viewed.jobs, options), output)
+    _write(render_jobs(viewed.jobs, options), output,
+           (*targets, *viewed.report.files, viewed.report.spec_path))
     if output:
         click.echo(f"HTML report written to {output}", err=True)
     return Outcome(report=viewed.report, strict=strict, unchecked=bool(failed),
@@ -164,6 +182,8 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     from preflight.rules.config import config_for
     from preflight.workflows.check import check, classify, parse_job_json
 
+    output = None if output == "-" else output  # -o - is standard output
+    _refuse_outputs(targets, output, contact_sheet)
     kind = classify(targets)
     if kind == "mixed":
         raise click.UsageError("give either spec files or media files, not both")
@@ -201,7 +221,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     else:
         report = check(list(targets), config=config, edition=edition, slot=slot, job=job,
                        cache=cache, contact_sheet=contact_sheet)
-    _write(render(report, fmt, options), output)
+    _write(render(report, fmt, options), output, (*targets, *report.files, report.spec_path))
     if contact_sheet:
         click.echo(f"contact sheet written to {contact_sheet}", err=True)
     return Outcome(report=report, strict=strict, exit_zero=exit_zero)

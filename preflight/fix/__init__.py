@@ -14,7 +14,6 @@ has finished successfully.
 from __future__ import annotations
 
 import collections
-import os
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
@@ -24,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, probe_facts, shell_line
-from preflight.safeio import check_output, kind_problem, replace_file
+from preflight.safeio import check_output, kind_problem, replace_file, temp_name
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -174,7 +173,7 @@ def prepare(
     facts = video_facts(s)
     plan = plan_for(facts, edition=edition, min_duration=min_duration,
                     max_duration=max_duration, rotate=rotate)
-    tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
+    tmp = temp_name(d, ".mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
     return FixJob(s, d, tmp, edition, facts, plan, tuple(args))
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
+from preflight.safeio import writing
 
 if TYPE_CHECKING:
     from preflight.inspect.face import Box
@@ -70,17 +71,19 @@ def checked_with_sheet(run: Callable[[], Report], out: Path,
         raise PreflightError("--contact-sheet: the check named no video to draw")
     edition = report.edition if report.edition != "mixed" else "standard"
     write_contact_sheet(out, path, sample, green_options(edition, config),
-                        faces.get(path) if sample is not None else None)
+                        faces.get(path) if sample is not None else None,
+                        inputs=[*report.files, *([report.spec_path] if report.spec_path else [])])
     return report
 
 
 def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = None,
                         green: Mapping[str, Any] | None = None,
-                        presenter: Mapping[str, Any] | None = None) -> Path:
+                        presenter: Mapping[str, Any] | None = None,
+                        inputs: Iterable[str | Path] = ()) -> Path:
     """Draw the sheet for `video` from `sample` (sampled now when None) into the PNG `out`,
     with `green` thresholds (default: the standard edition's) and what the presenter rules
     found (`presenter`: ``faces``, ``orientation``, ``identity`` as noted by
-    `preflight.inspect.face.noting`).
+    `preflight.inspect.face.noting`). The sheet is never written onto `video` or `inputs`.
 
     :raises PreflightError: the sheet cannot be written.
     """
@@ -97,9 +100,11 @@ def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = Non
     img = render(video, sample, error, green or green_options("standard"), presenter)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        img.save(out, "PNG")
+        with writing(out, [video, *inputs]) as fh:
+            img.save(fh, "PNG")
     except OSError as exc:
-        raise PreflightError(f"cannot write the contact sheet {out}: {exc}") from None
+        why = exc.strerror or exc
+        raise PreflightError(f"cannot write the contact sheet {out}: {why}") from None
     return out
 
 
