@@ -251,3 +251,41 @@ def write_output(dst: Path | str, data: bytes, inputs: Iterable[Path | str] = ()
     """Write `data` to `dst` through `writing` (never an input, never through a link)."""
     with writing(dst, inputs) as fh:
         fh.write(data)
+
+
+def read_own(path: Path | str, limit: int = 4096) -> bytes:
+    """Up to `limit` bytes of a regular file that is not a symbolic link (a file a tool wrote
+    itself: never read through a link planted in its place).
+
+    :raises OSError: missing, a link, not a regular file, or unreadable.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    if os.path.islink(path):  # also where O_NOFOLLOW does not exist
+        raise OSError(errno.ELOOP, "is a symbolic link; not following it", str(path))
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular(path, st.st_mode)
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def create_own(path: Path | str, data: bytes = b"", mode: int = 0o644) -> bool:
+    """Create `path` with `data` only if nothing is there (not even a link); returns whether
+    it was created.
+
+    :raises OSError: it cannot be created.
+    """
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+             | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return True

@@ -23,6 +23,7 @@ from preflight.cli._common import (
     split,
 )
 from preflight.errors import PreflightError
+from preflight.report.text import unpaired, visible
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -36,14 +37,13 @@ def _write(text: str, output: str | None, inputs: Iterable[str | None] = ()) -> 
     if output:
         from preflight.safeio import write_output
 
-        try:  # surrogate-escaped (non-UTF-8) file names are written back as their bytes
-            write_output(output, text.encode("utf-8", "surrogateescape"),
-                         [p for p in inputs if p])
+        try:  # a byte of a name that is not UTF-8 is written as \xff: the file stays UTF-8
+            write_output(output, unpaired(text).encode("utf-8"), [p for p in inputs if p])
         except (OSError, UnicodeEncodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise PreflightError(f"cannot write the report to {output}: {why}") from None
     else:
-        click.echo(text, nl=False)
+        click.echo(unpaired(text), nl=False)
 
 
 def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
@@ -61,7 +61,7 @@ def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
 def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
     """Text lines of a report's findings (no summary), as the text report prints them."""
     from preflight.model import Severity
-    from preflight.report.text import line
+    from preflight.report.text import fix_line, line
 
     out = []
     for f in report.findings:
@@ -69,7 +69,7 @@ def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
             continue
         out.append(line(f, options.color))
         if f.fix and not options.quiet:
-            out.append(f"    fix: {f.fix}")
+            out.append(fix_line(f))
     return out
 
 
@@ -92,7 +92,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     for outcome in batch.run(found, checker, jobs):
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
+            click.echo(visible(f"{outcome.target.label}: error: {outcome.error}"), err=True)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:
@@ -125,7 +125,7 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
                          jobs=jobs, exclude=exclude)
     failed = [o for o in viewed.outcomes if o.error is not None]
     for o in failed:
-        click.echo(f"{o.target.label}: error: {o.error}", err=True)
+        click.echo(visible(f"{o.target.label}: error: {o.error}"), err=True)
     _write(render_jobs(viewed.jobs, options), output,
            (*targets, *viewed.report.files, viewed.report.spec_path))
     if output:

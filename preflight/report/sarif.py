@@ -18,6 +18,8 @@ from urllib.parse import quote
 
 from preflight.model import Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions, relative_path
+from preflight.report.json_format import strict
+from preflight.report.text import visible
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://support.huaweicloud.com/intl/en-us/api-metastudio/Create2dModelTrainingJob.html"
@@ -104,7 +106,7 @@ def _location(path: str, root: str | None, line: int | None = None,
 def result(finding: Finding, index: int, root: str | None, default_path: str | None
            ) -> dict[str, Any]:
     """A SARIF result for one finding."""
-    text = finding.message + (f" Fix: {finding.fix}" if finding.fix else "")
+    text = visible(finding.message + (f" Fix: {finding.fix}" if finding.fix else ""))
     out: dict[str, Any] = {
         "ruleId": finding.code,
         "level": _LEVEL[finding.severity],
@@ -152,4 +154,5 @@ def as_dict(report: Report, options: RenderOptions) -> dict[str, Any]:
 
 def render(report: Report, options: RenderOptions) -> str:
     """Indented SARIF JSON with a trailing newline."""
-    return json.dumps(as_dict(report, options), indent=2, ensure_ascii=False, default=str) + "\n"
+    return json.dumps(strict(as_dict(report, options)), indent=2, ensure_ascii=False,
+                      default=str) + "\n"
