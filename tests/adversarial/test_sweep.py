@@ -51,3 +51,23 @@ def test_the_sweep(hostile: tuple[Path, list[Path], int], tmp_path: Path) -> Non
     assert checked >= 100, checked
     assert snapshot(made) == before, seed
     assert sorted(os.listdir(os.fsencode(root))) == listing, seed
+
+
+def test_the_html_report_of_hostile_names(hostile: tuple[Path, list[Path], int],
+                                          tmp_path: Path) -> None:
+    """The HTML page (pictures included, so a smaller set: every hostile name on a small
+    image or PDF) is valid UTF-8, parses, and shows no name as markup."""
+    from html.parser import HTMLParser
+
+    _, made, seed = hostile
+    files = [p for p in made if p.suffix in (".jpg", ".pdf") and p.is_file()
+             and not p.is_symlink() and 0 < p.stat().st_size < 50_000][:60]
+    before = snapshot(files)
+    out = tmp_path / "report.html"
+    r = run_cli("check", *files, "--format", "html", "-o", out, cwd=tmp_path, timeout=240)
+    no_internal_error(r)
+    assert r.returncode in (0, 1, 2), (seed, r.stderr[-2000:])
+    raw = out.read_bytes()
+    validate("html", raw)
+    HTMLParser(convert_charrefs=True).feed(raw.decode("utf-8"))
+    assert snapshot(files) == before, seed
