@@ -22,7 +22,7 @@ import stat
 import unicodedata
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 #: Cap on specs, configurations, manifests and other text inputs (a real one is a few KB).
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -289,3 +289,23 @@ def create_own(path: Path | str, data: bytes = b"", mode: int = 0o644) -> bool:
     finally:
         os.close(fd)
     return True
+
+
+def os_lock(path: Path | str, timeout: float = 0.0) -> Any:
+    """Take the OS lock of the lock file `path` (created without following a link; the kernel
+    releases the lock when the process dies) and return it (a ``filelock.FileLock`` to
+    ``release()``), or None when another process holds it after `timeout` seconds.
+
+    :raises OSError: the lock file is a link, or cannot be created or locked.
+    """
+    from filelock import FileLock, Timeout
+
+    create_own(path, mode=0o600)
+    if os.path.islink(path):
+        raise OSError(errno.ELOOP, "is a symbolic link; refusing to use it as a lock", str(path))
+    lock = FileLock(str(path), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        return None
+    return lock

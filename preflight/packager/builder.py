@@ -38,7 +38,7 @@ from preflight.parts import (
     count_problem,
     plan_parts,
 )
-from preflight.safeio import check_output, kind_problem
+from preflight.safeio import check_output, kind_problem, os_lock
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -158,25 +158,15 @@ def package_lock(out: Path) -> Iterator[Path]:
 
     :raises PackagingError: another run holds it, or it cannot be taken.
     """
-    from filelock import FileLock, Timeout
-
     path = out / LOCK_NAME
-    try:  # created here without following a link; filelock then opens a regular file
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0),
-                     0o600)
-        os.close(fd)
-    except OSError as exc:
-        raise PackagingError(f"cannot create the package lock {path}: "
-                             f"{exc.strerror or exc}") from None
-    lock = FileLock(str(path), timeout=0, mode=0o600)
     try:
-        lock.acquire()
-    except Timeout:
-        raise PackagingError(
-            f"another preflight run is writing the package in {out} (it holds {path}); "
-            "wait for it to finish, or choose another --out folder") from None
+        lock = os_lock(path)
     except OSError as exc:
         raise PackagingError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    if lock is None:
+        raise PackagingError(
+            f"another preflight run is writing the package in {out} (it holds {path}); "
+            "wait for it to finish, or choose another --out folder")
     try:
         yield path
     finally:

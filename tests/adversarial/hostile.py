@@ -47,9 +47,10 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
             + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
 
 
-def tall_png(width: int = 1, height: int = 79_000_000) -> bytes:
-    """A valid grey PNG of `width` x `height` pixels (about 150 KB for 1 x 79 000 000)."""
-    row = b"\0" + b"\x80" * width
+def tall_png(width: int = 1, height: int = 79_000_000, colour: int = 0) -> bytes:
+    """A valid PNG of `width` x `height` grey (colour 0) or RGB (colour 2) pixels, compressed
+    row by row (about 150 KB for the default 1 x 79 000 000)."""
+    row = b"\0" + b"\x80" * (width * (3 if colour == 2 else 1))
     z = zlib.compressobj(9)
     step = 1_000_000 // len(row) + 1
     parts, left = [], height
@@ -58,7 +59,7 @@ def tall_png(width: int = 1, height: int = 79_000_000) -> bytes:
         parts.append(z.compress(row * n))
         left -= n
     parts.append(z.flush())
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
     return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", b"".join(parts))
             + _chunk(b"IEND", b""))
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import zlib
@@ -20,32 +19,10 @@ from PIL import Image
 from preflight.inspect.image import inspect_pdf, load_reduced, page_tree_count
 from preflight.workflows.check import check
 from tests.adversarial.conftest import CLI, no_internal_error, run_cli
+from tests.adversarial.hostile import tall_png
 from tests.helpers import assert_codes
 
 MB = 1024 * 1024
-
-
-def _chunk(kind: bytes, data: bytes) -> bytes:
-    return (struct.pack(">I", len(data)) + kind + data
-            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
-
-
-def tall_png(path: Path, width: int = 1, height: int = 79_000_000, colour: int = 0) -> Path:
-    """A valid PNG of `width` x `height` grey (colour 0) or RGB (colour 2) pixels, compressed
-    row by row: about 150 KB for the default 1 x 79 000 000."""
-    row = b"\0" + b"\x80" * (width * (3 if colour == 2 else 1))
-    z = zlib.compressobj(9)
-    rows = 1_000_000 // len(row) + 1
-    parts, left = [], height
-    while left:
-        n = min(rows, left)
-        parts.append(z.compress(row * n))
-        left -= n
-    parts.append(z.flush())
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, colour, 0, 0, 0)
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", b"".join(parts))
-                     + _chunk(b"IEND", b""))
-    return path
 
 
 def peak_rss(*args: str | os.PathLike[str],
@@ -70,7 +47,8 @@ def peak_rss(*args: str | os.PathLike[str],
 
 
 def test_a_tall_png_bomb_is_judged_from_its_header(tmp_path: Path) -> None:
-    bomb = tall_png(tmp_path / "card.png")
+    bomb = tmp_path / "card.png"
+    bomb.write_bytes(tall_png())
     assert bomb.stat().st_size < 200_000
     peak, r = peak_rss("check", bomb, "--slot", "id_card_front", "--no-cache", "--format",
                        "json", cwd=tmp_path)
@@ -86,10 +64,10 @@ def test_a_folder_of_bombs_stays_within_the_budget(tmp_path: Path) -> None:
     200 MB decoded) decoded a few at a time within the shared budget."""
     folder = tmp_path / "cards"
     folder.mkdir()
-    tall_png(folder / "bomb1.png")
+    (folder / "bomb1.png").write_bytes(tall_png())
     for i in range(2, 5):
         shutil.copy(folder / "bomb1.png", folder / f"bomb{i}.png")
-    tall_png(folder / "big1.png", 7000, 7000, colour=2)
+    (folder / "big1.png").write_bytes(tall_png(7000, 7000, colour=2))
     for i in range(2, 5):
         shutil.copy(folder / "big1.png", folder / f"big{i}.png")
     peak, r = peak_rss("check", folder, "--slot", "id_card_front", "--no-cache", "--select",
@@ -231,3 +209,16 @@ def test_a_state_store_that_cannot_be_opened_is_a_local_failure(tmp_path: Path) 
     blocked.write_bytes(b"")
     with pytest.raises(SetupError, match="cannot open the state store"):
         StateStore(blocked / "sub" / "state.sqlite3")
+
+
+def test_status_with_a_damaged_state_store_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "avatar.toml").write_text('[job]\nname = "x"\n[media]\n'
+                                          'training_video = "t.mp4"\n', encoding="utf-8")
+    (tmp_path / "state").mkdir()
+    store = tmp_path / "state" / "preflight-state.sqlite"
+    store.write_bytes(b"not a database " * 400)
+    before = store.read_bytes()
+    r = run_cli("status", "avatar.toml", "--state-dir", "state", cwd=tmp_path)
+    no_internal_error(r)
+    assert r.returncode == 2 and "cannot open the state store" in r.stderr, r.stderr
+    assert store.read_bytes() == before
