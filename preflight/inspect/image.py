@@ -264,6 +264,25 @@ def _orientation(img: Any) -> int | None:
     return int(value) if isinstance(value, int) else None
 
 
+def header_orientation(img: Any) -> int | None:
+    """The EXIF orientation of an opened, not yet decoded image, from its header alone (a
+    PNG's EXIF after the pixels is not read: Pillow would decode the whole image for it)."""
+    if img.format == "PNG":
+        raw = img.info.get("exif")
+        if not raw:
+            return None
+        from PIL import Image
+
+        try:
+            exif = Image.Exif()
+            exif.load(raw)
+            value = exif.get(0x0112)
+        except Exception:  # a bad EXIF block is not fatal
+            return None
+        return int(value) if isinstance(value, int) else None
+    return _orientation(img)
+
+
 def inspect_image(path: Path, *, max_pixels: int = MAX_PIXELS) -> ImageInfo:
     """Open, size-check and fully decode an image (a large JPEG at reduced scale).
 

@@ -335,12 +335,14 @@ def image_size(path: Path) -> str | None:
 
     from PIL import Image
 
+    from preflight.inspect.image import header_orientation
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
-                turned = img.getexif().get(0x0112) in (5, 6, 7, 8)
+                turned = header_orientation(img) in (5, 6, 7, 8)  # never decodes the pixels
     except Exception:  # any unreadable header: the IMG rules say why
         return None
     return f"{h}x{w}" if turned else f"{w}x{h}"

@@ -57,6 +57,12 @@ def test_a_tall_png_bomb_is_judged_from_its_header(tmp_path: Path) -> None:
     found = json.loads(r.stdout)["findings"]
     assert any(f["code"] == "IMG002" and "1x79000000" in f["message"] for f in found), found
     assert r.returncode == 1
+    page = tmp_path / "report.html"  # the page's thumbnail and size read no pixels either
+    peak, r = peak_rss("check", bomb, "--slot", "id_card_front", "--format", "html", "-o",
+                       page, cwd=tmp_path)
+    no_internal_error(r)
+    assert peak < 500 * MB and r.returncode == 1, f"peak {peak / MB:.0f} MB"
+    assert "1x79000000" in page.read_text(encoding="utf-8")
 
 
 def test_a_folder_of_bombs_stays_within_the_budget(tmp_path: Path) -> None:
