@@ -18,8 +18,6 @@ from urllib.parse import quote
 
 from preflight.model import Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions, relative_path
-from preflight.report.json_format import strict
-from preflight.report.text import visible
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 INFORMATION_URI = "https://support.huaweicloud.com/intl/en-us/api-metastudio/Create2dModelTrainingJob.html"
@@ -105,7 +103,9 @@ def _location(path: str, root: str | None, line: int | None = None,
 
 def result(finding: Finding, index: int, root: str | None, default_path: str | None
            ) -> dict[str, Any]:
-    """A SARIF result for one finding."""
+    """A SARIF result for one finding (control characters in its text shown as escapes)."""
+    from preflight.report.text import visible
+
     text = visible(finding.message + (f" Fix: {finding.fix}" if finding.fix else ""))
     out: dict[str, Any] = {
         "ruleId": finding.code,
@@ -153,6 +153,8 @@ def as_dict(report: Report, options: RenderOptions) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    """Indented SARIF JSON with a trailing newline."""
+    """Indented SARIF JSON with a trailing newline, valid UTF-8 whatever the names."""
+    from preflight.report.json_format import strict
+
     return json.dumps(strict(as_dict(report, options)), indent=2, ensure_ascii=False,
                       default=str) + "\n"

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.metastudio import VIDEO_EXTENSIONS
-from preflight.safeio import writing
 
 if TYPE_CHECKING:
     from preflight.inspect.face import Box
@@ -88,6 +87,7 @@ def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = Non
     :raises PreflightError: the sheet cannot be written.
     """
     from preflight.inspect.frames import sample_frames
+    from preflight.safeio import writing
 
     error = None
     if sample is None and not video.is_file():
