@@ -4,8 +4,8 @@
 sequences, newlines that imitate report lines and GitHub commands, bidi and zero-width
 characters, bytes that are not UTF-8, markup and shell syntax; contents that are valid,
 truncated, empty, random, lying about their size, animated, rotated, bombs; specs that name
-such files or are themselves broken; links, dangling links, loops and a FIFO. The same seed
-builds the same set.
+such files or are themselves broken; video and audio tags with markup and escape sequences;
+links, dangling links, loops and a FIFO. The same seed builds the same set.
 """
 
 from __future__ import annotations
@@ -134,11 +134,28 @@ def _media(path: Path) -> Callable[[random.Random, Path], bytes]:
     return lambda rng, tmp: path.read_bytes()
 
 
-def kinds(media: Any) -> dict[str, list[Callable[[random.Random, Path], bytes]]]:
-    """Content makers by extension (`media`: the session's media factory)."""
+#: Tag text for video and audio metadata: markup, escape sequences, a forged line.
+TAG = "<script>alert(3)</script>\x1b]52;c;aGk=\x07\n::error::tag"
+
+
+def tagged(src: Path, out: Path) -> Path:
+    """A copy of `src` (stream copy, no re-encoding) whose title, artist and comment tags
+    carry `TAG`."""
+    from tests.media.factory import run_ffmpeg
+
+    run_ffmpeg("-i", str(src), "-map", "0", "-c", "copy", "-metadata", f"title={TAG}",
+               "-metadata", f"artist={TAG}", "-metadata", f"comment={TAG}", str(out))
+    return out
+
+
+def kinds(media: Any, scratch: Path) -> dict[str, list[Callable[[random.Random, Path], bytes]]]:
+    """Content makers by extension (`media`: the session's media factory; `scratch`: a
+    folder for intermediate files)."""
     video = media.video(width=180, height=320, seconds=1.0)
     tilted = media.video(width=180, height=320, seconds=1.0, rotation=45)
     voice = media.audio(seconds=1.5)
+    tagged_video = tagged(video, scratch / "tagged.mp4")
+    tagged_voice = tagged(voice, scratch / f"tagged{voice.suffix}")
     jpeg, png = _image("JPEG"), _image("PNG")
     return {
         ".jpg": [jpeg, jpeg, _cut(jpeg), _const(b""), _random(3000), _exif(9), _exif(0),
@@ -148,9 +165,10 @@ def kinds(media: Any) -> dict[str, list[Callable[[random.Random, Path], bytes]]]
         ".pdf": [_const(_pdf(b"<script>alert(1)</script>")), _const(_pdf(b"\x1b[31m\xff\xfe")),
                  _const(_pdf(b"t", pages=0)), _cut(_const(_pdf(b"cut"))),
                  _const(b"%PDF-1.7\n%%EOF\n"), _const(_pdf(b"(unbalanced"))],
-        ".mp4": [_media(video), _media(video), _media(tilted), _cut(_media(video)),
+        ".mp4": [_media(video), _media(tagged_video), _media(tilted), _cut(_media(video)),
                  _const(b""), _random(5000), _const(b"not a video\n" * 10)],
-        ".wav": [_media(voice), _cut(_media(voice)), _const(b"RIFF\0\0\0\0WAVE"),
+        ".wav": [_media(voice), _media(tagged_voice), _cut(_media(voice)),
+                 _const(b"RIFF\0\0\0\0WAVE"),
                  _random(2000)],
     }
 
@@ -202,7 +220,7 @@ def build(root: Path, media: Any, seed: int, per_kind: int = 3, specs: int = 18)
     made: list[bytes] = []
     index = 0
     base = os.fsencode(root)
-    for ext, makers in kinds(media).items():
+    for ext, makers in kinds(media, scratch).items():
         for maker in makers:
             for _ in range(per_kind):
                 part = rng.choice(NAMES)
