@@ -155,8 +155,10 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
 @click.option("--exit-zero", is_flag=True,
               help="Exit 0 even when findings are reported (usage errors still exit 2).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
-              help="Write the report to a file instead of standard output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
+                                                path_type=str),
+              help="Write the report to a new or regular file (never an input, link, FIFO or "
+              "device; - is standard output).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
               help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
