@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,7 +23,6 @@ from preflight.cli._common import (
     split,
 )
 from preflight.errors import PreflightError
-from preflight.report.text import unpaired, visible
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -32,13 +31,20 @@ if TYPE_CHECKING:
     from preflight.rules.config import Config
 
 
-def _write(text: str, output: str | None, inputs: Iterable[str | None] = ()) -> None:
-    """The report to `output` through the safe writer (never onto an input), else stdout."""
-    if output:
-        from preflight.safeio import write_output
+#: The inputs of this check (targets, the files their specs name), set by `_refuse_outputs`.
+_INPUTS: ContextVar[tuple[str, ...]] = ContextVar("preflight_check_inputs", default=())
 
-        try:  # a byte of a name that is not UTF-8 is written as \xff: the file stays UTF-8
-            write_output(output, unpaired(text).encode("utf-8"), [p for p in inputs if p])
+
+def _write(text: str, output: str | None) -> None:
+    """The report to `output` through the safe writer (never onto an input of the check, a
+    link, FIFO or device), else to standard output; a byte of a name that is not UTF-8 is
+    written as ``\\xff``, so the output stays UTF-8."""
+    from preflight.report.text import unpaired
+    from preflight.safeio import write_output
+
+    if output:
+        try:
+            write_output(output, unpaired(text).encode("utf-8"), _INPUTS.get())
         except (OSError, UnicodeEncodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise PreflightError(f"cannot write the report to {output}: {why}") from None
@@ -47,15 +53,34 @@ def _write(text: str, output: str | None, inputs: Iterable[str | None] = ()) -> 
 
 
 def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
-    """Refuse, before checking, an output that is a target or a link, FIFO, device..."""
+    """Before checking, refuse an output that is an input (a target, a file a target spec
+    names, a media file or spec inside a target folder; hard and symbolic links too) or a
+    link, FIFO, device or folder, and note the inputs for `_write`."""
+    from preflight.metastudio import guess_slot_from_name, is_spec_path
     from preflight.safeio import refuse_output
+    from preflight.spec import load_spec
 
-    for out in outputs:
-        if out:
+    inputs = list(targets)
+    for t in targets:
+        if is_spec_path(t) and Path(t).is_file():
             try:
-                refuse_output(out, targets)
-            except OSError as exc:
-                raise PreflightError(f"cannot write {out}: {exc.strerror}") from None
+                inputs += [str(p) for _, p in load_spec(t).files()]
+            except PreflightError:  # the check reports it
+                continue
+    _INPUTS.set(tuple(inputs))
+    for out in outputs:
+        if not out:
+            continue
+        try:
+            refuse_output(out, inputs)
+        except OSError as exc:
+            raise PreflightError(f"cannot write {out}: {exc.strerror}") from None
+        where = Path(out).absolute()
+        media = where.is_file() and (is_spec_path(where) or guess_slot_from_name(where.name))
+        for t in targets:
+            if media and Path(t).is_dir() and where.is_relative_to(Path(t).absolute()):
+                raise PreflightError(f"cannot write {out}: it is a file of the checked folder "
+                                     f"{t}; writing it would destroy an input")
 
 
 def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
@@ -92,7 +117,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     for outcome in batch.run(found, checker, jobs):
         summary.add(outcome)
         if outcome.error is not None:
-            click.echo(visible(f"{outcome.target.label}: error: {outcome.error}"), err=True)
+            click.echo(f"{outcome.target.label}: error: {outcome.error}", err=True)
             continue
         kept.append(outcome)
         if stream and outcome.report is not None:
@@ -103,7 +128,7 @@ def _check_many(targets: tuple[str, ...], config: Config, *, edition: str | None
     if stream:
         click.echo(table, nl=False)
     else:
-        _write(render(report, fmt, options), output, (*targets, *report.files))
+        _write(render(report, fmt, options), output)
         click.echo(table, nl=False, err=True)
     return Outcome(report=report, strict=strict, unchecked=bool(summary.failed))
 
@@ -125,9 +150,8 @@ def _check_html(targets: tuple[str, ...], config: Config, *, edition: str | None
                          jobs=jobs, exclude=exclude)
     failed = [o for o in viewed.outcomes if o.error is not None]
     for o in failed:
-        click.echo(visible(f"{o.target.label}: error: {o.error}"), err=True)
-    _write(render_jobs(viewed.jobs, options), output,
-           (*targets, *viewed.report.files, viewed.report.spec_path))
+        click.echo(f"{o.target.label}: error: {o.error}", err=True)
+    _write(render_jobs(viewed.jobs, options), output)
     if output:
         click.echo(f"HTML report written to {output}", err=True)
     return Outcome(report=viewed.report, strict=strict, unchecked=bool(failed),
@@ -223,7 +247,7 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     else:
         report = check(list(targets), config=config, edition=edition, slot=slot, job=job,
                        cache=cache, contact_sheet=contact_sheet)
-    _write(render(report, fmt, options), output, (*targets, *report.files, report.spec_path))
+    _write(render(report, fmt, options), output)
     if contact_sheet:
         click.echo(f"contact sheet written to {contact_sheet}", err=True)
     return Outcome(report=report, strict=strict, exit_zero=exit_zero)

@@ -138,3 +138,18 @@ def test_temp_names_are_unpredictable_and_unused(tmp_path: Path) -> None:
     a, b = temp_name(tmp_path / "x.mp4", ".mp4"), temp_name(tmp_path / "x.mp4", ".mp4")
     assert a != b and a.suffix == b.suffix == ".mp4" and a.parent == tmp_path
     assert not a.exists() and not b.exists()
+
+
+def test_a_media_file_of_a_checked_folder_is_never_an_output(job: Path) -> None:
+    media = job.parent / "media"
+    before = fingerprint(_inputs(job))
+    r = run_cli("check", media, "--no-cache", "--format", "json", "-o", media / "cover.jpg",
+                cwd=job.parent, timeout=60)
+    no_internal_error(r)
+    assert r.returncode == 2 and "checked folder" in r.stderr, r.stderr
+    assert fingerprint(_inputs(job)) == before
+    r = run_cli("check", media, "--no-cache", "--format", "sarif", "-o", media / "r.sarif",
+                cwd=job.parent, timeout=60)
+    no_internal_error(r)
+    assert r.returncode in (0, 1) and json.loads((media / "r.sarif").read_bytes())["runs"]
+    assert fingerprint(_inputs(job)) == before
