@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight.errors import PreflightError, ProbeError
 from preflight.rules.conform import FixPlan, ffmpeg_args, plan_for, probe_facts, shell_line
-from preflight.safeio import check_output, kind_problem, replace_file, temp_name
+from preflight.safeio import check_output, kind_problem, replace_file
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -173,6 +173,8 @@ def prepare(
     facts = video_facts(s)
     plan = plan_for(facts, edition=edition, min_duration=min_duration,
                     max_duration=max_duration, rotate=rotate)
+    from preflight.safeio import temp_name  # unpredictable: no link can be planted there
+
     tmp = temp_name(d, ".mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
     return FixJob(s, d, tmp, edition, facts, plan, tuple(args))
