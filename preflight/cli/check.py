@@ -36,9 +36,8 @@ _INPUTS: ContextVar[tuple[str, ...]] = ContextVar("preflight_check_inputs", defa
 
 
 def _write(text: str, output: str | None) -> None:
-    """The report to `output` through the safe writer (never onto an input of the check, a
-    link, FIFO or device), else to standard output; a byte of a name that is not UTF-8 is
-    written as ``\\xff``, so the output stays UTF-8."""
+    """The report to `output` through the safe writer, else to standard output (UTF-8: a
+    byte of a name that is not UTF-8 as ``\\xff``)."""
     from preflight.report.text import unpaired
     from preflight.safeio import write_output
 
@@ -53,34 +52,13 @@ def _write(text: str, output: str | None) -> None:
 
 
 def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
-    """Before checking, refuse an output that is an input (a target, a file a target spec
-    names, a media file or spec inside a target folder; hard and symbolic links too) or a
-    link, FIFO, device or folder, and note the inputs for `_write`."""
-    from preflight.metastudio import guess_slot_from_name, is_spec_path
-    from preflight.safeio import refuse_output
-    from preflight.spec import load_spec
+    """Refuse, before checking, an output that is an input of the check or a link, FIFO,
+    device or folder (`preflight.workflows.outputs`); note the inputs for `_write`."""
+    from preflight.workflows.outputs import inputs_of, refuse
 
-    inputs = list(targets)
-    for t in targets:
-        if is_spec_path(t) and Path(t).is_file():
-            try:
-                inputs += [str(p) for _, p in load_spec(t).files()]
-            except PreflightError:  # the check reports it
-                continue
-    _INPUTS.set(tuple(inputs))
-    for out in outputs:
-        if not out:
-            continue
-        try:
-            refuse_output(out, inputs)
-        except OSError as exc:
-            raise PreflightError(f"cannot write {out}: {exc.strerror}") from None
-        where = Path(out).absolute()
-        media = where.is_file() and (is_spec_path(where) or guess_slot_from_name(where.name))
-        for t in targets:
-            if media and Path(t).is_dir() and where.is_relative_to(Path(t).absolute()):
-                raise PreflightError(f"cannot write {out}: it is a file of the checked folder "
-                                     f"{t}; writing it would destroy an input")
+    _INPUTS.set(inputs_of(targets))
+    for out in filter(None, outputs):
+        refuse(out, targets, _INPUTS.get())
 
 
 def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
