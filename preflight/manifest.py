@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import PackagingError
-from preflight.safeio import check_output, read_text, replace_file
+from preflight.safeio import read_text, write_output
 
 SCHEMA = "preflight.package/1"
 
@@ -108,16 +108,9 @@ class Manifest:
             raise PackagingError(f"manifest is incomplete or malformed: {exc}") from None
 
     def save(self, path: Path) -> None:
-        """Write atomically (temp file + rename)."""
-        check_output(path)
-        tmp = path.with_name(path.name + ".tmp")
-        try:
-            tmp.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=True) + "\n",
-                           encoding="utf-8")
-        except BaseException:
-            tmp.unlink(missing_ok=True)
-            raise
-        replace_file(tmp, path)
+        """Write atomically (an exclusively created temp file + rename; see `writing`)."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=True) + "\n"
+        write_output(path, text.encode("utf-8"))
 
     @classmethod
     def load(cls, path: Path) -> Manifest:

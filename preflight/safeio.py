@@ -20,6 +20,7 @@ never followed) and the descriptor with ``fstat`` after. Files are always opened
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import io
 import os
@@ -27,8 +28,9 @@ import stat
 import sys
 import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 #: Cap on specs, configurations, manifests and other text inputs (a real one is a few KB).
 MAX_TEXT_BYTES = 4 * 1024 * 1024
@@ -295,3 +297,152 @@ def archive_name(name: str) -> tuple[str, str | None]:
 def archive_key(name: str) -> str:
     """The key under which two entry names collide (NFC, case folded)."""
     return unicodedata.normalize("NFC", name).casefold()
+
+
+def _input_ids(inputs: Iterable[Path | str]) -> dict[tuple[int, int], str]:
+    """(device, inode) -> name of each input that exists (links followed)."""
+    ids: dict[tuple[int, int], str] = {}
+    for src in inputs:
+        try:
+            st = os.stat(src)
+        except (OSError, ValueError):
+            continue
+        ids.setdefault((st.st_dev, st.st_ino), str(src))
+    return ids
+
+
+def refuse_output(path: Path | str, inputs: Iterable[Path | str] = ()) -> None:
+    """Refuse an output path before anything is written: it must be a new name or a regular
+    file (not a link, FIFO, device, socket or folder; checked with ``lstat``, never opened)
+    that is none of `inputs` (the same file under any name: hard links, or a symbolic link
+    pointing at an input).
+
+    :raises OSError: the path must not be written.
+    """
+    ids = _input_ids(inputs)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode):
+        try:
+            target = os.stat(path)
+        except OSError:
+            target = None
+        if target is not None and (target.st_dev, target.st_ino) in ids:
+            raise unsafe_output(path, f"is a link to the input {ids[target.st_dev, target.st_ino]}"
+                                "; writing it would destroy the input")
+    check_output(path, ids.values())
+
+
+def _new_temp(folder: Path) -> tuple[int, Path]:
+    """A new file with an unpredictable name in `folder`, created exclusively (never through
+    a link), with the permissions a new file gets under the umask."""
+    import secrets
+
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    for _ in range(16):
+        tmp = folder / f".preflight-{secrets.token_hex(8)}.part"
+        try:
+            return os.open(tmp, flags, 0o666), tmp
+        except FileExistsError:
+            continue
+    raise OSError(errno.EEXIST, "cannot create a temporary file", str(folder))
+
+
+def temp_name(dst: Path | str, suffix: str = "") -> Path:
+    """An unpredictable, unused name next to `dst` ending in `suffix`, for a tool that creates
+    the file itself (e.g. ffmpeg); nobody can plant a link there in advance. The caller renames
+    it with `replace_file` or removes it."""
+    import secrets
+
+    folder = Path(dst).absolute().parent
+    return folder / f".preflight-{secrets.token_hex(12)}.part{suffix}"
+
+
+@contextlib.contextmanager
+def writing(dst: Path | str, inputs: Iterable[Path | str] = ()) -> Iterator[BinaryIO]:
+    """Write `dst` safely: refused up front by `refuse_output`, written to an exclusively
+    created temporary file with an unpredictable name in the same folder, then renamed over
+    `dst` (checked again, so a link or FIFO planted meanwhile is not replaced). On any failure
+    the temporary file is removed and `dst` is untouched.
+
+    :raises OSError: the output is refused or cannot be written.
+    """
+    sources = list(inputs)
+    refuse_output(dst, sources)
+    fd, tmp = _new_temp(Path(dst).absolute().parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        refuse_output(dst, sources)
+        os.replace(tmp, dst)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_output(dst: Path | str, data: bytes, inputs: Iterable[Path | str] = ()) -> None:
+    """Write `data` to `dst` through `writing` (never an input, never through a link)."""
+    with writing(dst, inputs) as fh:
+        fh.write(data)
+
+
+def read_own(path: Path | str, limit: int = 4096) -> bytes:
+    """Up to `limit` bytes of a regular file that is not a symbolic link (a file a tool wrote
+    itself: never read through a link planted in its place).
+
+    :raises OSError: missing, a link, not a regular file, or unreadable.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    if os.path.islink(path):  # also where O_NOFOLLOW does not exist
+        raise OSError(errno.ELOOP, "is a symbolic link; not following it", str(path))
+    fd = os.open(path, flags)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise not_regular(path, st.st_mode)
+        return os.read(fd, limit)
+    finally:
+        os.close(fd)
+
+
+def create_own(path: Path | str, data: bytes = b"", mode: int = 0o644) -> bool:
+    """Create `path` with `data` only if nothing is there (not even a link); returns whether
+    it was created.
+
+    :raises OSError: it cannot be created.
+    """
+    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
+             | getattr(os, "O_NOFOLLOW", 0))
+    try:
+        fd = os.open(path, flags, mode)
+    except FileExistsError:
+        return False
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+    return True
+
+
+def os_lock(path: Path | str, timeout: float = 0.0) -> Any:
+    """Take the OS lock of the lock file `path` (created without following a link; the kernel
+    releases the lock when the process dies) and return it (a ``filelock.FileLock`` to
+    ``release()``), or None when another process holds it after `timeout` seconds.
+
+    :raises OSError: the lock file is a link, or cannot be created or locked.
+    """
+    from filelock import FileLock, Timeout
+
+    create_own(path, mode=0o600)
+    if os.path.islink(path):
+        raise OSError(errno.ELOOP, "is a symbolic link; refusing to use it as a lock", str(path))
+    lock = FileLock(str(path), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        return None
+    return lock

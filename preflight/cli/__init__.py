@@ -38,7 +38,9 @@ __all__ = ["Outcome", "cli", "exit_code", "main", "run"]
 
 
 def _fail(message: str, error: BaseException) -> NoReturn:
-    click.echo(f"preflight: {message}", err=True)
+    from preflight.report.text import visible  # a name cannot drive the terminal
+
+    click.echo("preflight: " + "\n".join(map(visible, message.split("\n"))), err=True)
     sys.exit(exit_code(error=error))
 
 

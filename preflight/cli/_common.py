@@ -110,9 +110,15 @@ def result_cache(no_cache: bool, cache_dir: str | None, near: Path | None) -> Re
     """The result cache for a check: --cache-dir, else .preflight_cache next to the spec / here."""
     if no_cache:
         return None
-    from preflight.rules.cache import ResultCache, default_dir
+    from preflight.rules.cache import ResultCache, default_dir, refusal
 
-    return ResultCache(Path(cache_dir) if cache_dir else default_dir(near))
+    folder = Path(cache_dir) if cache_dir else default_dir(near)
+    problem = refusal(folder)
+    if problem is not None:  # checked afresh: the cache only ever saves time
+        click.echo(f"preflight: warning: not using {folder} as the result cache: {problem}",
+                   err=True)
+        return None
+    return ResultCache(folder)
 
 
 def count_option(value: str | None, hint: str) -> int | str | None:

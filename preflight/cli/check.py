@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from contextvars import ContextVar
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -29,21 +30,40 @@ if TYPE_CHECKING:
     from preflight.workflows.check import CheckRun
 
 
+#: The inputs of this check (targets, the files their specs name), set by `_refuse_outputs`.
+_INPUTS: ContextVar[tuple[str, ...]] = ContextVar("preflight_check_inputs", default=())
+
+
 def _write(text: str, output: str | None) -> None:
+    """The report to `output` through the safe writer, else to standard output (UTF-8: a
+    byte of a name that is not UTF-8 as ``\\xff``)."""
+    from preflight.report.text import unpaired
+    from preflight.safeio import write_output
+
     if output:
-        try:  # surrogate-escaped (non-UTF-8) file names are written back as their bytes
-            Path(output).write_text(text, encoding="utf-8", errors="surrogateescape")
+        try:
+            write_output(output, unpaired(text).encode("utf-8"), _INPUTS.get())
         except (OSError, UnicodeEncodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise PreflightError(f"cannot write the report to {output}: {why}") from None
     else:
-        click.echo(text, nl=False)
+        click.echo(unpaired(text), nl=False)
+
+
+def _refuse_outputs(targets: tuple[str, ...], *outputs: str | None) -> None:
+    """Refuse, before checking, an output that is an input of the check or a link, FIFO,
+    device or folder (`preflight.workflows.outputs`); note the inputs for `_write`."""
+    from preflight.workflows.outputs import inputs_of, refuse
+
+    _INPUTS.set(inputs_of(targets))
+    for out in filter(None, outputs):
+        refuse(out, targets, _INPUTS.get())
 
 
 def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
     """Text lines of a report's findings (no summary), as the text report prints them."""
     from preflight.model import Severity
-    from preflight.report.text import line
+    from preflight.report.text import fix_line, line
 
     out = []
     for f in report.findings:
@@ -51,7 +71,7 @@ def _finding_lines(report: Report, options: RenderOptions) -> list[str]:
             continue
         out.append(line(f, options.color))
         if f.fix and not options.quiet:
-            out.append(f"    fix: {f.fix}")
+            out.append(fix_line(f))
     return out
 
 
@@ -133,8 +153,10 @@ def _check_html(run: CheckRun, *, options: RenderOptions, output: str | None,
 @click.option("--exit-zero", is_flag=True,
               help="Exit 0 even when findings are reported (usage errors still exit 2).")
 @click.option("-q", "--quiet", is_flag=True, help="Print only errors and the summary.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, path_type=str),
-              help="Write the report to a file instead of standard output.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True, allow_dash=True,
+                                                path_type=str),
+              help="Write the report to a new or regular file (never an input, link, FIFO or "
+              "device; - is standard output).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
               help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
@@ -165,6 +187,8 @@ def check_cmd(targets: tuple[str, ...], slot: str | None, job_json: str | None,
     from preflight.rules.config import config_for
     from preflight.workflows.check import CheckOptions, classify, parse_job_json, start
 
+    output = None if output == "-" else output  # -o - is standard output
+    _refuse_outputs(targets, output, contact_sheet)
     kind = classify(targets)
     if kind == "mixed":
         raise click.UsageError("give either spec files or media files, not both")

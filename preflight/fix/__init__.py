@@ -18,7 +18,6 @@ has finished successfully.
 from __future__ import annotations
 
 import collections
-import os
 import subprocess
 import threading
 from collections.abc import Callable, Iterable, Mapping
@@ -199,7 +198,9 @@ def prepare(
     facts = video_facts(s)
     plan = plan_for(facts, edition=edition, min_duration=min_duration,
                     max_duration=max_duration, rotate=rotate)
-    tmp = d.with_name(f".{d.name}.{os.getpid()}.part.mp4")
+    from preflight.safeio import temp_name  # unpredictable: no link can be planted there
+
+    tmp = temp_name(d, ".mp4")
     args = ffmpeg_args(s, tmp, plan, ffmpeg or ffmpeg_exe(), overwrite=True, progress=True)
     return FixJob(s, d, tmp, edition, facts, plan, tuple(args), blockers(plan, findings), slot)
 

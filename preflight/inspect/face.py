@@ -23,8 +23,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from preflight.errors import ProbeError
-
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -450,31 +448,16 @@ def photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[
 
 
 def load_photo(path: Path, max_pixels: int, max_side: int = 1280) -> RGB:
-    """An image file as displayed (EXIF rotation applied), RGB, at most `max_side` pixels.
+    """An image file as displayed (EXIF rotation applied), RGB, at most `max_side` pixels
+    (decoded reduced and within the shared decode budget: `preflight.inspect.image`).
 
-    :raises ProbeError: not an image, too many pixels, or undecodable.
+    :raises ProbeError: not an image, too many pixels or too much memory, or undecodable.
     """
     import numpy as np
-    from PIL import Image, ImageOps, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = None  # checked explicitly below
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with Image.open(path) as img:
-                w, h = img.size
-                if w * h > max_pixels:
-                    raise ProbeError(path, f"has {w * h / 1e6:.0f} megapixels, over the limit")
-                img.draft("RGB", (max_side, max_side))
-                shown = ImageOps.exif_transpose(img).convert("RGB")
-                shown.thumbnail((max_side, max_side))
-                return np.asarray(shown, dtype=np.uint8)
-    except ProbeError:
-        raise
-    except UnidentifiedImageError:
-        raise ProbeError(path, "is not an image Pillow can read") from None
-    except Exception as exc:  # any decoder failure of a bad file
-        raise ProbeError(path, f"cannot be decoded: {exc}") from None
+    from preflight.inspect.image import load_reduced
+
+    return np.asarray(load_reduced(path, max_pixels, max_side), dtype=np.uint8)
 
 
 @dataclass(frozen=True)

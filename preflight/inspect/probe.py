@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from preflight.errors import ProbeError
+from preflight.safeio import open_regular
 
 #: MediaInfo video format -> short codec name (ffmpeg spelling).
 _CODECS = {
@@ -101,11 +102,24 @@ class VideoProbe:
         }
 
 
+def _plain_name(path: Path) -> bool:
+    """Whether libmediainfo can open `path` by name (a name that is not valid UTF-8 comes
+    back from the file system as surrogate escapes, which it cannot)."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _mediainfo(path: Path) -> Any:
     from pymediainfo import MediaInfo
 
     try:
-        return MediaInfo.parse(path, parse_speed=PARSE_SPEED, encoding_errors="replace")
+        if _plain_name(path):
+            return MediaInfo.parse(path, parse_speed=PARSE_SPEED, encoding_errors="replace")
+        with open_regular(path) as fh:  # read through a descriptor: the name is not needed
+            return MediaInfo.parse(fh, parse_speed=PARSE_SPEED, encoding_errors="replace")
     except (OSError, RuntimeError, ValueError) as exc:
         raise ProbeError(path, f"cannot be parsed as media: {exc}") from None
 

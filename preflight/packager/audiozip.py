@@ -19,7 +19,7 @@ from typing import IO
 
 from preflight.errors import PackagingError
 from preflight.metastudio import AUDIO_EXTENSIONS
-from preflight.safeio import archive_key, archive_name, check_output, open_regular, replace_file
+from preflight.safeio import archive_key, archive_name, open_regular, writing
 
 #: 1980-01-01 00:00:00, the earliest zip timestamp: entries carry no local time.
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
@@ -115,12 +115,9 @@ def build_audio_zip(paths: Iterable[Path], dst: Path) -> list[Entry]:
     """
     entries = plan_entries(paths)
     sources = [src for _, src in entries]
-    tmp = dst.with_name(dst.name + ".tmp")
     out: list[Entry] = []
     try:
-        check_output(dst, sources)
-        check_output(tmp, sources)
-        with zipfile.ZipFile(tmp, "w", allowZip64=True) as zf:
+        with writing(dst, sources) as fh, zipfile.ZipFile(fh, "w", allowZip64=True) as zf:
             for name, src in entries:
                 with open_regular(src) as fin:
                     size = os.fstat(fin.fileno()).st_size
@@ -131,12 +128,7 @@ def build_audio_zip(paths: Iterable[Path], dst: Path) -> list[Entry]:
                     with zf.open(info, "w", force_zip64=size >= 2**31) as fo:
                         _copy(fin, fo, size, src)
                 out.append(Entry(name, src, size, deflated))
-        replace_file(tmp, dst, sources)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
         where = f"{exc.filename}: " if exc.filename else ""
         raise PackagingError(f"cannot build the audio zip: {where}{exc.strerror or exc}") from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return out

@@ -14,7 +14,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ from preflight.parts import (
     count_problem,
     plan_parts,
 )
-from preflight.safeio import check_output, kind_problem
+from preflight.safeio import check_output, kind_problem, os_lock
 
 if TYPE_CHECKING:
     from preflight.model import Report
@@ -45,6 +46,8 @@ if TYPE_CHECKING:
 
 MANIFEST_NAME = "manifest.json"
 AUDIO_ZIP_NAME = "audio.zip"
+#: The lock a run holds on its package folder (see `package_lock`).
+LOCK_NAME = ".preflight-package.lock"
 PARTS_DIR = "parts"
 #: progress(label, done_bytes, total_bytes); the library itself never prints.
 Progress = Callable[[str, int, int], None]
@@ -142,10 +145,32 @@ def _stat(path: Path, slot: str) -> os.stat_result:
 
 
 def _outputs(out: Path) -> list[Path]:
-    """The files `build` writes directly in `out`, with their temporary names (part files go
-    to `out/parts`, which must hold no input)."""
-    paths = [out / MANIFEST_NAME, out / AUDIO_ZIP_NAME]
-    return [q for p in paths for q in (p, p.with_name(p.name + ".tmp"))]
+    """The files `build` writes directly in `out` (each through a temporary file with an
+    unpredictable name; part files go to `out/parts`, which must hold no input)."""
+    return [out / MANIFEST_NAME, out / AUDIO_ZIP_NAME, out / LOCK_NAME]
+
+
+@contextmanager
+def package_lock(out: Path) -> Iterator[Path]:
+    """Hold the OS lock of the package folder (``<out>/.preflight-package.lock``) while a
+    package is written, so two runs into one folder never mix their files. The kernel
+    releases it when the process dies.
+
+    :raises PackagingError: another run holds it, or it cannot be taken.
+    """
+    path = out / LOCK_NAME
+    try:
+        lock = os_lock(path)
+    except OSError as exc:
+        raise PackagingError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    if lock is None:
+        raise PackagingError(
+            f"another preflight run is writing the package in {out} (it holds {path}); "
+            "wait for it to finish, or choose another --out folder")
+    try:
+        yield path
+    finally:
+        lock.release()
 
 
 def _refuse_clobbering(out: Path, spec: JobSpec, materialize: bool) -> None:
@@ -237,7 +262,14 @@ def build(
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise PackagingError(f"cannot create {out}: {exc.strerror or exc}") from None
+    with package_lock(out):
+        return _build_locked(js, out, report, force=force, materialize=materialize,
+                             target_part_size=target_part_size, progress=progress)
 
+
+def _build_locked(js: JobSpec, out: Path, report: Report, *, force: bool, materialize: bool,
+                  target_part_size: int, progress: Progress | None) -> Package:
+    """`build` with the package folder locked."""
     body = _plain(js.job)
     uploads: list[Upload] = []
     made: dict[str, tuple[Path, ...]] = {}

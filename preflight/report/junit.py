@@ -1,17 +1,21 @@
 """JUnit XML: one test case per checked file and rule family; error findings are failures.
 
 Warnings and infos go to the test case's ``system-out`` so CI dashboards show them without
-failing the build. The layout follows the common Jenkins/Surefire schema.
+failing the build. The layout follows the common Jenkins/Surefire schema. Names and messages
+are shown with `visible` (control characters and bytes that are not UTF-8 escaped), so the
+document stays well-formed XML whatever the file names are.
 """
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from preflight.metastudio import SPEC_SUFFIXES, guess_slot
 from preflight.model import FAMILIES, Finding, Report, RuleInfo, Severity
 from preflight.report import RenderOptions
+from preflight.report.text import visible
 
 JOB = "<job>"
 
@@ -52,10 +56,25 @@ def _describe(findings: Iterable[Finding]) -> str:
     for f in findings:
         at = "" if f.line is None else f"line {f.line}" + (
             f", column {f.column}: " if f.column is not None else ": ")
-        lines.append(f"{at}{f.code} {f.name} [{f.severity.value}] {f.message}")
+        lines.append(f"{at}{f.code} {f.name} [{f.severity.value}] {visible(f.message)}")
         if f.fix:
-            lines.append(f"    fix: {f.fix}")
+            lines.append(f"    fix: {visible(f.fix)}")
     return "\n".join(lines)
+
+
+#: Characters XML 1.0 cannot hold at all (even as references).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def _well_formed(root: ET.Element) -> None:
+    """Escape, in every attribute and text of the tree, what XML 1.0 cannot hold."""
+    def fix(text: str) -> str:
+        return _NOT_XML.sub(lambda m: visible(m.group(0)), text)
+
+    for el in root.iter():
+        el.attrib.update({k: fix(v) for k, v in el.attrib.items()})
+        if el.text:
+            el.text = fix(el.text)
 
 
 def as_element(report: Report, options: RenderOptions) -> ET.Element:
@@ -72,7 +91,7 @@ def as_element(report: Report, options: RenderOptions) -> ET.Element:
     if options.version:
         ET.SubElement(props, "property", {"name": "version", "value": options.version})
     for (path, family), findings in table.items():
-        shown = path  # as the user typed it
+        shown = visible(path)  # as the user typed it, control characters escaped
         case = ET.SubElement(suite, "testcase", {
             "classname": shown, "name": f"{family} {FAMILIES.get(family, family)}", "time": "0",
         })
@@ -82,7 +101,7 @@ def as_element(report: Report, options: RenderOptions) -> ET.Element:
         if errors:
             failure = ET.SubElement(case, "failure", {
                 "type": errors[0].code,
-                "message": "; ".join(f"{f.code} {f.message}" for f in errors),
+                "message": "; ".join(f"{f.code} {visible(f.message)}" for f in errors),
             })
             failure.text = _describe(errors)
         others = [f for f in findings if f.severity is not Severity.ERROR]
@@ -94,5 +113,6 @@ def as_element(report: Report, options: RenderOptions) -> ET.Element:
 def render(report: Report, options: RenderOptions) -> str:
     """UTF-8 JUnit XML document with a trailing newline."""
     root = as_element(report, options)
+    _well_formed(root)
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"

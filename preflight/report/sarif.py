@@ -106,8 +106,10 @@ def _location(path: str, root: str | None, line: int | None = None,
 
 def result(finding: Finding, index: int, root: str | None, default_path: str | None
            ) -> dict[str, Any]:
-    """A SARIF result for one finding."""
-    text = finding.message + (f" Fix: {finding.fix}" if finding.fix else "")
+    """A SARIF result for one finding (control characters in its text shown as escapes)."""
+    from preflight.report.text import visible
+
+    text = visible(finding.message + (f" Fix: {finding.fix}" if finding.fix else ""))
     out: dict[str, Any] = {
         "ruleId": finding.code,
         "level": _LEVEL[finding.severity],
@@ -154,5 +156,8 @@ def as_dict(report: Report, options: RenderOptions) -> dict[str, Any]:
 
 
 def render(report: Report, options: RenderOptions) -> str:
-    """Indented SARIF JSON with a trailing newline."""
-    return json.dumps(as_dict(report, options), indent=2, ensure_ascii=False, default=str) + "\n"
+    """Indented SARIF JSON with a trailing newline, valid UTF-8 whatever the names."""
+    from preflight.report.json_format import strict
+
+    return json.dumps(strict(as_dict(report, options)), indent=2, ensure_ascii=False,
+                      default=str) + "\n"

@@ -17,6 +17,11 @@ The database lives in ``.preflight_cache/results.sqlite3`` (WAL journal, busy ti
 several runs may share it at once. A cache that cannot be read or written is skipped, never an
 error: it only ever saves time. The folder carries a ``.gitignore`` of ``*`` (git never offers
 it) and a ``CACHEDIR.TAG`` (backup tools skip it; `remove` recognises a cache by it).
+
+A cache folder is only used when it is a real folder (not a symbolic link) that is new, empty,
+or tagged by preflight; no file in it is opened through a link; and `remove` deletes only the
+files preflight writes there, each only if it is preflight's (a user's own ``.gitignore`` in a
+folder given as ``--cache-dir .`` stays).
 """
 
 from __future__ import annotations
@@ -37,7 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from preflight._version import __version__
 from preflight.model import Finding, Severity
-from preflight.safeio import change_time_ns, open_regular
+from preflight.safeio import change_time_ns, create_own, open_regular, read_own
 
 if TYPE_CHECKING:
     from preflight.rules import FileContext, Rule
@@ -62,6 +67,8 @@ _GITIGNORE_TEXT = "# created by preflight\n*\n"
 #: Every file a cache folder holds (the database, its WAL journal, the two markers).
 _CACHE_FILES = (DB_NAME, DB_NAME + "-wal", DB_NAME + "-shm", DB_NAME + "-journal",
                 ".gitignore", CACHEDIR_TAG)
+#: The files among them a user may have of their own (removed only when they are preflight's).
+_MARKERS = frozenset({".gitignore", CACHEDIR_TAG})
 
 
 def default_dir(near: Path | None = None) -> Path:
@@ -79,36 +86,82 @@ def dir_for(target: str | Path) -> Path:
     return p.absolute().parent / CACHE_DIRNAME
 
 
+def _ours(name: str, text: str | None) -> bool:
+    """Whether a marker's text is the one preflight writes."""
+    if text is None:
+        return False
+    if name == CACHEDIR_TAG:
+        return text.startswith(TAG_SIGNATURE) and "preflight" in text
+    return text == _GITIGNORE_TEXT
+
+
 def is_cache_dir(directory: str | Path) -> bool:
-    """Whether `directory` is a preflight result cache: it has preflight's ``CACHEDIR.TAG``,
-    or (caches written before the tag) the ``.gitignore`` preflight writes next to
-    ``results.sqlite3``."""
+    """Whether `directory` is a preflight result cache: a folder (not a link) with
+    preflight's ``CACHEDIR.TAG``, or (caches written before the tag) the ``.gitignore``
+    preflight writes next to ``results.sqlite3``."""
     d = Path(directory)
     try:
+        if not stat.S_ISDIR(os.lstat(d).st_mode):
+            return False
         tag = read_marker(d / CACHEDIR_TAG)
         if tag is not None:
-            return tag.startswith(TAG_SIGNATURE) and "preflight" in tag
-        ignore = read_marker(d / ".gitignore")
-        return ignore == _GITIGNORE_TEXT and (d / DB_NAME).is_file()
+            return _ours(CACHEDIR_TAG, tag)
+        return _ours(".gitignore", read_marker(d / ".gitignore")) and _regular(d / DB_NAME)
+    except OSError:
+        return False
+
+
+def _regular(path: Path) -> bool:
+    """Whether `path` is a regular file itself (not a link to one)."""
+    try:
+        return stat.S_ISREG(os.lstat(path).st_mode)
     except OSError:
         return False
 
 
 def read_marker(path: Path) -> str | None:
-    """A small marker file's text, or None when there is none.
+    """A small marker file's text, or None when there is none (never read through a link).
 
-    :raises OSError: it exists but cannot be read.
+    :raises OSError: it exists but cannot be read, or is a link or not a regular file.
     """
-    if not path.is_file():
+    if not os.path.lexists(path):
         return None
-    with open_regular(path) as fh:
-        return fh.read(4096).decode("utf-8", "replace")
+    return read_own(path).decode("utf-8", "replace")
+
+
+def refusal(directory: str | Path) -> str | None:
+    """Why `directory` must not be used as a result cache, or None: it is a symbolic link or
+    not a folder, it holds files but is not a preflight cache (``--cache-dir .``), or one
+    of the files a cache keeps there is a link or not a regular file."""
+    d = Path(directory)
+    try:
+        st = os.lstat(d)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link (a cache is written only into a real folder)"
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    try:
+        with os.scandir(d) as entries:
+            used = any(True for _ in entries)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if used and not is_cache_dir(d):
+        return (f"it holds files but is not a preflight cache (no {CACHEDIR_TAG} of "
+                "preflight's); give a new or empty folder")
+    for name in _CACHE_FILES:
+        if os.path.lexists(d / name) and not _regular(d / name):
+            return f"{name} in it is a link or not a regular file"
+    return None
 
 
 def count(directory: str | Path) -> int:
     """How many results the cache in `directory` holds (0 when it cannot be read)."""
     db = Path(directory) / DB_NAME
-    if not db.is_file():
+    if not _regular(db):
         return 0
     try:
         conn = sqlite3.connect(db, timeout=_BUSY_MS / 1000)
@@ -132,7 +185,7 @@ def remove(directory: str | Path) -> int | None:
     from preflight.errors import PreflightError
 
     d = Path(directory)
-    if not d.exists() and not d.is_symlink():
+    if not os.path.lexists(d):
         return None
     if d.is_symlink() or not d.is_dir() or not is_cache_dir(d):
         raise PreflightError(f"{d} is not a preflight result cache (no {CACHEDIR_TAG} or "
@@ -140,12 +193,22 @@ def remove(directory: str | Path) -> int | None:
     n = count(d)
     try:
         for name in _CACHE_FILES:
-            (d / name).unlink(missing_ok=True)
+            if name in _MARKERS and not _marker_is_ours(d / name):
+                continue  # e.g. the user's own .gitignore of a folder used as --cache-dir
+            (d / name).unlink(missing_ok=True)  # a link is removed, never followed
         if not any(d.iterdir()):
             d.rmdir()
     except OSError as exc:
         raise PreflightError(f"cannot remove the cache {d}: {exc.strerror or exc}") from None
     return n
+
+
+def _marker_is_ours(path: Path) -> bool:
+    """Whether a marker file is the one preflight writes (a link or another text is not)."""
+    try:
+        return _ours(path.name, read_marker(path))
+    except OSError:
+        return False
 
 
 def fingerprint(path: Path, size: int) -> str:
@@ -259,6 +322,8 @@ class ResultCache:
         self._lock = threading.Lock()
         self._conn: sqlite3.Connection | None = None
         self._broken = False
+        #: Why the folder is not used as a cache (see `refusal`), once that was found.
+        self.problem: str | None = None
 
     @property
     def db_path(self) -> Path:
@@ -308,12 +373,8 @@ class ResultCache:
         if not create and not self.db_path.exists():
             return None
         try:
-            if create:
-                self.directory.mkdir(parents=True, exist_ok=True)
-                for name, text in ((".gitignore", _GITIGNORE_TEXT), (CACHEDIR_TAG, _TAG_TEXT)):
-                    marker = self.directory / name
-                    if not marker.exists():
-                        marker.write_text(text, encoding="utf-8")
+            if self._refused(create):
+                return None
             conn = sqlite3.connect(self.db_path, timeout=_BUSY_MS / 1000,
                                    check_same_thread=False, isolation_level=None)
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_MS}")
@@ -331,6 +392,28 @@ class ResultCache:
             return None
         self._conn = conn
         return conn
+
+    def _refused(self, create: bool) -> bool:
+        """Check the folder (see `refusal`) and, when `create`, make it and its files without
+        following links (the tag first, so a concurrent run recognises the folder). True when
+        it must not be used (`problem` says why).
+
+        :raises OSError: the folder or a file cannot be created.
+        """
+        problem = refusal(self.directory)
+        if problem is None and create:
+            self.directory.mkdir(parents=True, exist_ok=True)
+            problem = refusal(self.directory)
+            if problem is None:
+                for name, text in ((CACHEDIR_TAG, _TAG_TEXT), (".gitignore", _GITIGNORE_TEXT)):
+                    create_own(self.directory / name, text.encode("utf-8"))
+                create_own(self.db_path, mode=0o644)
+                problem = refusal(self.directory)
+        if problem is not None:
+            self.problem = problem
+            self._broken = True
+            self.stats.failures += 1
+        return problem is not None
 
     def get(self, key: str) -> list[Finding] | None:
         """Cached findings for `key`, or None."""
@@ -413,4 +496,5 @@ class ResultCache:
 
 
 __all__ = ["CACHEDIR_TAG", "CACHE_DIRNAME", "CacheStats", "ResultCache", "count", "decode",
-           "default_dir", "dir_for", "encode", "fingerprint", "is_cache_dir", "remove"]
+           "default_dir", "dir_for", "encode", "fingerprint", "is_cache_dir", "refusal",
+           "remove"]

@@ -52,10 +52,15 @@ def image_format(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     from preflight.inspect.image import ImageInfo
 
     info = _image(ctx)
-    if isinstance(info, ImageInfo) and info.format not in ("JPEG", "PNG", "MPO"):
-        allowed = "PDF, JPEG or PNG" if ctx.slot == "grant_file" else "JPEG or PNG"
+    if not isinstance(info, ImageInfo):
+        return
+    allowed = "PDF, JPEG or PNG" if ctx.slot == "grant_file" else "JPEG or PNG"
+    if info.format not in ("JPEG", "PNG", "MPO"):
         yield Fact(f"{ctx.path.name} is {info.format}; use {allowed}",
                    details={"format": info.format})
+    elif info.format == "PNG" and info.frames > 1:
+        yield Fact(f"{ctx.path.name} is an animated PNG (APNG, {info.frames} frames); use a "
+                   f"still {allowed}", details={"format": "APNG", "frames": info.frames})
 
 
 @file_rule("IMG004", "image-color-mode", W, "Images are RGB or greyscale, without CMYK or alpha.",
@@ -80,14 +85,22 @@ def image_mode(ctx: FileContext, opts: Options) -> Iterator[Fact]:
            inferred=True)
 def image_orientation(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """Phones store photos sideways plus an EXIF orientation tag; a reviewer or service that
-    ignores the tag sees the ID card sideways (a common audit failure is "wrong orientation")."""
+    ignores the tag sees the ID card sideways (a common audit failure is "wrong orientation").
+    A value outside 1–8 (0, 9, 65535) is invalid: each viewer guesses."""
     from preflight.inspect.image import ImageInfo
 
     info = _image(ctx)
-    if isinstance(info, ImageInfo) and info.exif_orientation in _ORIENT:
+    if not isinstance(info, ImageInfo) or info.exif_orientation in (None, 1):
+        return
+    if info.exif_orientation in _ORIENT:
         yield Fact(f"{ctx.path.name} relies on EXIF orientation "
                    f"({_ORIENT[info.exif_orientation or 0]}); rotate the pixels and drop the tag",
                    details={"orientation": info.exif_orientation})
+    else:
+        yield Fact(f"{ctx.path.name} has an invalid EXIF orientation value "
+                   f"{info.exif_orientation} (valid: 1–8), which viewers show in different "
+                   "ways; save it again without the tag", details={"orientation":
+                                                                   info.exif_orientation})
 
 
 @file_rule("IMG006", "id-card-resolution", W, "ID card photos are large enough to read.",

@@ -139,9 +139,17 @@ def video_hevc(ctx: FileContext, opts: Options) -> Iterator[Fact]:
 def video_resolution(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     """The automatic review accepts exactly four frame sizes (error 44005901); "≥1080P" in the
     console text is looser than the check. The size is taken *as displayed*: a 1920x1080 stream
-    with 90° rotation metadata is a 1080x1920 portrait video and passes."""
+    with 90° rotation metadata is a 1080x1920 portrait video and passes. A display matrix
+    that is not a quarter turn (45°, 315°...) has no upright frame size at all: players show
+    it tilted or ignore it, so it fails too."""
     p = _probe(ctx)
     if p is None or not p.display_width or not p.display_height:
+        return
+    if p.rotation % 90:
+        yield Fact(f"{_name(ctx)} has a display matrix that turns it {p.rotation}° (not a "
+                   "quarter turn): it is shown tilted, or the turn is ignored; re-encode it "
+                   "upright without rotation metadata",
+                   details={"rotation": p.rotation, "width": p.width, "height": p.height})
         return
     size = f"{p.display_width}x{p.display_height}"
     if size in list(opts["sizes"]):

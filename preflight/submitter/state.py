@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from preflight.errors import SubmitError
+from preflight.errors import SetupError
 from preflight.safeio import make_private, open_fd
 from preflight.submitter.redact import redact_url
 
@@ -103,9 +103,9 @@ class StateStore:
 
     def __init__(self, path: Path):
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             # The store holds single-use upload URLs: readable by the owner only. SQLite gives
             # its -wal/-shm files the database file's permissions. A link in its place (or in
             # the place of its -wal/-shm/-journal files) is refused: following it would create
@@ -120,7 +120,8 @@ class StateStore:
                              (str(SCHEMA_VERSION),))
         except (sqlite3.Error, OSError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise SubmitError(f"cannot open the state store {path}: {why}") from None
+            # a local problem, found before anything is sent: exit 2, not 3
+            raise SetupError(f"cannot open the state store {path}: {why}") from None
 
     def close(self) -> None:
         """Close the database."""

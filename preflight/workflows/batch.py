@@ -402,14 +402,17 @@ class Outcome:
 
 def problem_lines(outcome: Outcome, where: str) -> list[str]:
     """What stopped a target, as ``WHERE[:line:col]: error: ...`` lines: each problem of a
-    broken spec once, at its line and column; another error without its path repeated."""
+    broken spec once, at its line and column; another error without its path repeated. Control
+    characters in names are shown as escapes, so no name forges a line or drives a terminal."""
+    from preflight.report.text import visible
+
     err = outcome.error
     if isinstance(err, SpecError):
-        return [f"{where}{p.where}: error: {p.message}" for p in err.problems]
+        return [visible(f"{where}{p.where}: error: {p.message}") for p in err.problems]
     text = str(err)
     for prefix in (f"{outcome.target.path}: ", f"{outcome.target.label}: "):
         text = text.removeprefix(prefix)
-    return [f"{where}: error: {text}"]
+    return [visible(f"{where}: error: {text}")]
 
 
 class Checker:

@@ -79,21 +79,24 @@ def checked_with_sheet(run: Callable[[], Report], out: Path,
         raise PreflightError("--contact-sheet: the check named no video to draw")
     edition = report.edition if report.edition != "mixed" else "standard"
     write_contact_sheet(out, path, sample, green_options(edition, config),
-                        faces.get(path) if sample is not None else None)
+                        faces.get(path) if sample is not None else None,
+                        inputs=[*report.files, *([report.spec_path] if report.spec_path else [])])
     return report
 
 
 def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = None,
                         green: Mapping[str, Any] | None = None,
-                        presenter: Mapping[str, Any] | None = None) -> Path:
+                        presenter: Mapping[str, Any] | None = None,
+                        inputs: Iterable[str | Path] = ()) -> Path:
     """Draw the sheet for `video` from `sample` (sampled now when None) into the PNG `out`,
     with `green` thresholds (default: the standard edition's) and what the presenter rules
     found (`presenter`: ``faces``, ``orientation``, ``identity`` as noted by
-    `preflight.inspect.face.noting`).
+    `preflight.inspect.face.noting`). The sheet is never written onto `video` or `inputs`.
 
     :raises PreflightError: the sheet cannot be written.
     """
     from preflight.inspect.frames import sample_frames
+    from preflight.safeio import writing
 
     error = None
     if sample is None and not video.is_file():
@@ -106,9 +109,11 @@ def write_contact_sheet(out: Path, video: Path, sample: FrameSample | None = Non
     img = render(video, sample, error, green or green_options("standard"), presenter)
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
-        img.save(out, "PNG")
+        with writing(out, [video, *inputs]) as fh:
+            img.save(fh, "PNG")
     except OSError as exc:
-        raise PreflightError(f"cannot write the contact sheet {out}: {exc}") from None
+        why = exc.strerror or exc
+        raise PreflightError(f"cannot write the contact sheet {out}: {why}") from None
     return out
 
 
@@ -359,12 +364,14 @@ def image_size(path: Path) -> str | None:
 
     from PIL import Image
 
+    from preflight.inspect.image import header_orientation
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with Image.open(path) as img:
                 w, h = img.size
-                turned = img.getexif().get(0x0112) in (5, 6, 7, 8)
+                turned = header_orientation(img) in (5, 6, 7, 8)  # never decodes the pixels
     except Exception:  # any unreadable header: the IMG rules say why
         return None
     return f"{h}x{w}" if turned else f"{w}x{h}"

@@ -30,4 +30,4 @@ def test_no_tmp_part_is_left_on_a_full_disk(tmp_path: Path, monkeypatch: pytest.
     out = tmp_path / "parts"
     with pytest.raises(PackagingError, match="No space left"):
         mat.materialize(src, plan_parts(300_000, 3), out, "training_video", workers=1)
-    assert not list(out.glob("*.tmp"))
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".preflight-*.part"))

@@ -52,7 +52,8 @@ def test_audio_linked_to_an_endless_device_is_never_read(tmp_path: Path, device:
     r = run_cli("package", spec, "--out", out, "--force", timeout=30)
     no_internal_error(r)
     assert r.returncode == 2 and "voice.wav" in r.stderr and "not a regular file" in r.stderr
-    assert not list(out.glob("*.tmp")) and not (out / "audio.zip").exists()
+    assert not list(out.glob("*.tmp")) and not list(out.glob(".preflight-*.part"))
+    assert not (out / "audio.zip").exists()
     dry = run_cli("submit", spec, "--dry-run", "--force", "--package-dir", out, timeout=30)
     no_internal_error(dry)
     assert dry.returncode == 2 and "not a regular file" in dry.stderr
@@ -61,7 +62,7 @@ def test_audio_linked_to_an_endless_device_is_never_read(tmp_path: Path, device:
 
 @posix_only
 def test_sigterm_while_zipping_removes_the_temporary_zip(tmp_path: Path) -> None:
-    """An interrupted package leaves no audio.zip.tmp behind."""
+    """An interrupted package leaves no temporary zip behind."""
     big = tmp_path / "voice.wav"
     with open(big, "wb") as fh:
         fh.truncate(3 * 1024**3)  # sparse: costs no disk, takes a while to zip
@@ -71,13 +72,13 @@ def test_sigterm_while_zipping_removes_the_temporary_zip(tmp_path: Path) -> None
     proc = subprocess.Popen([*CLI, "package", str(spec), "--out", str(out), "--force"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 30
-    while not (out / "audio.zip.tmp").exists() and time.monotonic() < deadline:
+    while not list(out.glob(".preflight-*.part")) and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert (out / "audio.zip.tmp").exists(), "the zip was never started"
+    assert list(out.glob(".preflight-*.part")), "the zip was never started"
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 2 and "interrupted" in err, err
-    assert not (out / "audio.zip.tmp").exists()
+    assert not list(out.glob(".preflight-*.part")) and not (out / "audio.zip").exists()
 
 
 @posix_only

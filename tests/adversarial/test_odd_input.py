@@ -64,10 +64,32 @@ def test_odd_job_json_is_a_clear_error(tmp_path: Path, value: str, needle: str) 
 
 
 def test_report_to_dev_full_is_a_clear_error(tmp_path: Path) -> None:
+    """A device is never an output (``-o -`` is standard output)."""
     (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8\xff")
     r = run_cli("check", tmp_path / "cover.jpg", "--no-cache", "-o", "/dev/full", timeout=60)
     no_internal_error(r)
-    assert r.returncode == 2 and "/dev/full" in r.stderr and "No space" in r.stderr
+    assert r.returncode == 2 and "/dev/full" in r.stderr and "is a device" in r.stderr
+
+
+def test_a_full_disk_while_writing_the_report_is_a_clear_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from click.testing import CliRunner
+
+    from preflight.cli import cli
+
+    (tmp_path / "cover.jpg").write_bytes(b"\xff\xd8\xff")
+
+    def full(fd: int) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    out = tmp_path / "report.json"
+    r = CliRunner().invoke(cli, ["check", str(tmp_path / "cover.jpg"), "--no-cache",
+                                 "--format", "json", "-o", str(out)])
+    assert r.exit_code == 2 and "No space" in r.output and str(out) in r.output, r.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cover.jpg"]
 
 
 def test_upload_url_with_nul_from_the_service_is_a_service_error(tmp_path: Path) -> None:
