@@ -340,7 +340,7 @@ def _new_temp(folder: Path) -> tuple[int, Path]:
     a link), with the permissions a new file gets under the umask."""
     import secrets
 
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOINHERIT | NOFOLLOW | BINARY
     for _ in range(16):
         tmp = folder / f".preflight-{secrets.token_hex(8)}.part"
         try:
@@ -396,7 +396,7 @@ def read_own(path: Path | str, limit: int = 4096) -> bytes:
 
     :raises OSError: missing, a link, not a regular file, or unreadable.
     """
-    flags = os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+    flags = os.O_RDONLY | NONBLOCK | NOINHERIT | NOFOLLOW | BINARY
     if os.path.islink(path):  # also where O_NOFOLLOW does not exist
         raise OSError(errno.ELOOP, "is a symbolic link; not following it", str(path))
     fd = os.open(path, flags)
@@ -415,8 +415,7 @@ def create_own(path: Path | str, data: bytes = b"", mode: int = 0o644) -> bool:
 
     :raises OSError: it cannot be created.
     """
-    flags = (os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
-             | getattr(os, "O_NOFOLLOW", 0))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOINHERIT | NOFOLLOW | BINARY
     try:
         fd = os.open(path, flags, mode)
     except FileExistsError:

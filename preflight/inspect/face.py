@@ -173,9 +173,10 @@ def _read_verified(saved: Path) -> bool:
     import hashlib
     import stat
 
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    from preflight.safeio import open_fd
+
     try:
-        fd = os.open(saved, flags)
+        fd = open_fd(saved, os.O_RDONLY, follow=False)
     except OSError:
         return False
     with os.fdopen(fd, "rb") as fh:

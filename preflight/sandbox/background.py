@@ -35,6 +35,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from preflight.errors import PreflightError
+from preflight.safeio import open_fd
 from preflight.sandbox.server import SHUTDOWN_HEADER, SHUTDOWN_PATH
 
 STATE_NAME = "sandbox.json"
@@ -107,8 +108,8 @@ def read_state(path: Path) -> BackgroundState | None:
 def write_state(path: Path, state: BackgroundState) -> None:
     """Write the state atomically, owner-only."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+    fd = open_fd(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, follow=False)
+    with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
         json.dump(asdict(state), fh, indent=2)
     os.replace(tmp, path)
 
@@ -239,7 +240,7 @@ def launch(argv: list[str], state_path: Path, *, timeout: float = 60.0) -> Backg
                              f"(PID {running.pid}); stop it first: preflight sandbox --stop")
     state_path.unlink(missing_ok=True)
     log = state_path.with_name(LOG_NAME)
-    fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    fd = open_fd(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600, follow=False)
     with os.fdopen(fd, "wb") as out:
         proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
                                 stderr=subprocess.STDOUT, close_fds=True, **detach_options())

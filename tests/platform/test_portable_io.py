@@ -261,3 +261,21 @@ def test_the_copy_threads_never_share_a_position(tmp_path: Path,
     finally:
         os.close(fd)
     assert set(got) <= {data[0:1], data[25_000:25_001]} and len(got) == 400
+
+
+def test_only_safeio_names_what_some_systems_lack() -> None:
+    """POSIX-only ``os`` names (open flags, fchmod, getuid, sendfile, SIGKILL) appear only in
+    `preflight.safeio`, behind a check that they exist, and in the materializer's guarded
+    sendfile path: a direct use elsewhere breaks on Windows as soon as that path runs."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "preflight"
+    posix_only = re.compile(r"(?<![`\w.])os\.(O_NONBLOCK|O_NOFOLLOW|O_CLOEXEC|fchmod|getuid|"
+                            r"geteuid|sendfile|getpgid|killpg)\b|\bsignal\.SIGKILL\b")
+    allowed = {root / "safeio.py", root / "packager" / "materialize.py"}
+    found = [f"{p.relative_to(root)}:{n}: {line.strip()}"
+             for p in sorted(root.rglob("*.py")) if p not in allowed
+             for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), 1)
+             if posix_only.search(line) and not line.lstrip().startswith("#")]
+    assert found == []
