@@ -6,8 +6,9 @@ Rows, all measured in the same run:
   test pattern (no face: the costliest search) and on a 3-min 1080p green take with a real face
   (built from the test portraits): <= 1.3x;
 - a cold whole-spec check of `sample_media/avatar.toml` (new process, empty result cache) vs
-  the same without the presenter analysis: wall time (2 cores) and CPU seconds of the child, interleaved,
-  <= 1.3x, aiming at <= 1.0 s; the one-time detector build (empty detector cache) on its own;
+  the same without the presenter analysis: wall time (2 cores) and CPU seconds of the child,
+  interleaved, <= 1.3x, aiming at <= 1.0 s; the one-time detector build (empty detector
+  cache) on its own;
 - recall and false detections by face height (3-30 % of a 1920x1080 frame), upright and turned,
   with and without a still portrait (a poster, a monitor) in the background.
 
