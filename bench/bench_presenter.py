@@ -97,8 +97,9 @@ def _with_without(path: Path, runs: int = 5) -> tuple[float, float]:
 
 def _cost_row(name: str, path: Path) -> dict[str, Any]:
     on, off = _with_without(path)
-    return {"name": f"CPU with vs without PRS, {name}",
-            "measured": f"{on / off:.2f}x ({on:.3f} s vs {off:.3f} s CPU, +{on - off:.3f} s)",
+    return {"name": f"CPU seconds with | without the presenter analysis, {name}",
+            "measured": f"{on:.3f} s with PRS | {off:.3f} s without: {on / off:.2f}x "
+                        f"(+{on - off:.3f} s)",
             "target": "<= 1.3x", "ok": on / off <= 1.3}
 
 
@@ -142,10 +143,12 @@ def _spec_rows() -> list[dict[str, Any]]:
         ons.append(_cold(spec, [], env))
     on_wall, off_wall = (statistics.median(x[0] for x in r) for r in (ons, offs))
     on_cpu, off_cpu = (statistics.median(x[1] for x in r) for r in (ons, offs))
+    load = os.getloadavg()[0]
     return [
         {"name": "cold whole-spec check of avatar.toml with vs without PRS (wall, 2 cores)",
-         "measured": f"{on_wall / off_wall:.2f}x ({on_wall:.2f} s vs {off_wall:.2f} s; CPU "
-                     f"{on_cpu:.2f} s vs {off_cpu:.2f} s)",
+         "measured": f"{on_wall:.2f} s with PRS | {off_wall:.2f} s without: "
+                     f"{on_wall / off_wall:.2f}x (CPU {on_cpu:.2f} s | {off_cpu:.2f} s; load "
+                     f"{load:.1f})",
          "target": "<= 1.3x", "ok": on_wall / off_wall <= 1.3},
         {"name": "cold whole-spec check of avatar.toml with PRS",
          "measured": f"{on_wall:.2f} s", "target": "<= 1.0 s", "ok": on_wall <= 1.0},
