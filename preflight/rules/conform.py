@@ -416,10 +416,7 @@ def finding_fix(ctx: FileContext, details: Mapping[str, Any],
     def build() -> tuple[str, str] | None:
         turns: int | None = None
         if ctx.slot == "training_video" and unavailable() is None:
-            try:
-                analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
-            except Exception:  # the presenter rules report why their analysis failed
-                analysis = None
+            analysis = shared.presenter(ctx, UPRIGHT_FLOOR)
             turns = analysis.turns if analysis is not None and analysis.frames else None
         rotate = UPRIGHT_DEGREES.get(turns or 0, 0)
         lo, hi = limits if limits is not None else (None, None)
