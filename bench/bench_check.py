@@ -1,7 +1,8 @@
 """Media-check benchmark on the 10-minute 4K file (~4.5 GB) and a 3-minute one.
 
 Rows (name, measured, target, ok), all measured in the same run with a warm page cache:
-- full check of the 10-min 4K file (every rule, incl. sampling 8 frames for GRN), in process;
+- full check of the 10-min 4K file (every rule, incl. sampling 8 frames for GRN), in process,
+  beside the same check without the presenter analysis (`--ignore PRS`, face extra unavailable);
 - that check vs a bare pymediainfo parse of the same file (`MediaInfo.parse(path)`, default
   options): <= 10x; the header-only parse the check itself uses is shown too;
 - that check vs a subprocess baseline (ffmpeg -i probe + 8 ffmpeg processes extracting the same
@@ -24,7 +25,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_presenter import no_face_extra
 from bench.common import big_video, ffmpeg_exe
+from preflight.rules.config import Config
 
 JOB = {"name": "bench", "is_background_replacement": True}
 
@@ -81,12 +84,20 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
     report = _check(big)  # warm-up: page cache, imports, codec init
     _check(short)
     errors = [f.code for f in report.errors]
-    # Interleaved, so that both files see the same load on a shared machine.
-    longs, shorts = [], []
+    without = Config().with_cli(ignore=["PRS"])
+
+    def bare() -> None:
+        with no_face_extra():
+            _check(big, without)
+
+    # Interleaved, so that both files (and both rule sets) see the same load.
+    longs, shorts, bares = [], [], []
     for _ in range(7):
         longs.append(_median(lambda: _check(big), 1))
         shorts.append(_median(lambda: _check(short), 1))
+        bares.append(_median(bare, 1))
     t_full, t_short = statistics.median(longs), statistics.median(shorts)
+    t_off = statistics.median(bares)
     t_bare = _median(lambda: _bare_parse(big), 9)
     t_header = _median(lambda: _bare_parse(big, parse_speed=0), 9)
     duration = 600.0
@@ -95,7 +106,8 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
     gb = big.stat().st_size / 1e9
     return [
         {"name": f"full check, 10-min 4K ({gb:.1f} GB)",
-         "measured": f"{t_full:.2f} s" + (f" (errors: {', '.join(errors)})" if errors else ""),
+         "measured": f"{t_full:.2f} s with PRS | {t_off:.2f} s without (wall)"
+                     + (f" (errors: {', '.join(errors)})" if errors else ""),
          "target": "<= 1.0 s", "ok": t_full <= 1.0},
         {"name": "full check vs bare pymediainfo parse",
          "measured": f"{t_full / t_bare:.1f}x (default parse {t_bare * 1000:.0f} ms; "

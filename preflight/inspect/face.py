@@ -310,16 +310,17 @@ MAX_SEARCH_PIXELS = 12_000_000
 
 
 def detect_scaled(img: RGB | npt.NDArray[np.uint8], min_px: float,
-                  region: Region | None = None) -> tuple[Box, ...]:
+                  region: Region | None = None, pad: int | None = None) -> tuple[Box, ...]:
     """Faces from `min_px` pixels high upward in `img` (RGB or brightness), in `region`
-    (widened by a third of `min_px`, at least `MARGIN`): the region is scaled so that such a
-    face is `TARGET` pixels high and searched once. Boxes are in pixels of `img`."""
+    (widened by `pad`, default a third of `min_px`, at least `MARGIN`): the region is scaled
+    so that such a face is `TARGET` pixels high and searched once. Boxes are in pixels of
+    `img`."""
     import numpy as np
     from PIL import Image
 
     h, w = img.shape[:2]
     region = region or (0, 0, w, h)
-    pad = max(MARGIN, int(min_px / 3))
+    pad = max(MARGIN, int(min_px / 3) if pad is None else pad)
     if region[2] <= region[0] or region[3] <= region[1]:
         return ()
     left, top = max(0, region[0] - pad), max(0, region[1] - pad)

@@ -33,7 +33,16 @@ from dataclasses import dataclass
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
-from preflight.inspect.face import TARGET, TURNS, Box, FrameFaces, Region, detect_scaled, turned
+from preflight.inspect.face import (
+    MARGIN,
+    TARGET,
+    TURNS,
+    Box,
+    FrameFaces,
+    Region,
+    detect_scaled,
+    turned,
+)
 
 if TYPE_CHECKING:
     import numpy as np
@@ -272,7 +281,8 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
         near = _nearest(boxes, i)  # follow the face found in a nearer frame, else search
         if near is not None:
             boxes[i] = [b for b in detect_scaled(greys[i], max(floor_px, FOLLOW * near.height),
-                                                 around(near, w, h, REACH)) if _same(b, near)]
+                                                 around(near, w, h, REACH), pad=MARGIN)
+                        if _same(b, near)]
         if not boxes[i]:
             boxes[i] = list(detect_scaled(greys[i], coarse_px, areas[i]))
         if not boxes[i] and near is None and probes > 0:  # nothing seen yet: small faces?
