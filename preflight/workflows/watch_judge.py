@@ -146,7 +146,7 @@ class Judge:
         report, error = outcome.report, outcome.error
         cached = listing and not seen
         view = None
-        if report is not None and seen and self.views and not listing:
+        if report is not None and seen and self.views:
             body = dict(target.job) if not isinstance(target, Path) else None
             view = job_view(report, body, outcome.pairs, seen, faces, run.config)
         return verdict_of(report, None if error is None else str(error), view, cached)
