@@ -115,15 +115,20 @@ class Judge:
         return load_spec(self.spec_path)
 
     def __call__(self, path: Path, *, listing: bool = False) -> Verdict:
-        """Judge one complete take; `listing` (a take found on start) reads the cache only
-        when it can and skips the pictures. A bad file is a finding or an error, never a
-        crash."""
+        """Judge one complete take (with a spec: as the job's training video, the take's own
+        findings kept); `listing`: a take found on start, whose findings may come from the
+        result cache. A bad file is a finding or an error, never a crash."""
         try:
-            if self.spec_path is not None:
-                return self._run(candidate(self.spec(), path.absolute()), listing)
-            return self._run(path, listing)
+            if self.spec_path is None:
+                return self._run(path, listing)
+            whole = self._run(candidate(self.spec(), path.absolute()), listing)
         except PreflightError as exc:
             return verdict_of(None, str(exc))
+        # The take's own verdict: what the job says of its training video (the rest of the
+        # job, a missing ID card back say, is the job panel's).
+        own = tuple(f for f in whole.findings if f.slot == REQUIRED_SLOT)
+        ready = whole.error is None and not any(f.severity is Severity.ERROR for f in own)
+        return replace(whole, ready=ready, findings=own, commands=commands_of(own))
 
     def job_state(self) -> JobState:
         """The spec's job as it stands (slots filled, would it pass)."""

@@ -89,3 +89,20 @@ def test_a_new_verdict_appears_without_reload(browser: Any, watching: Any,
         context.close()
     html = board.html_out.read_text(encoding="utf-8") if board.html_out else ""
     assert "second.mp4" in html and "http://" not in html and "https://" not in html
+
+
+def test_the_page_shows_the_job_as_it_stands(media_factory: Any, tmp_path: Path) -> None:
+    shutil.copy(media_factory.image(), tmp_path / "id_front.jpg")
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "Day one"\n\n[media]\nid_card_front = "id_front.jpg"\n',
+                    encoding="utf-8")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    watcher = Watcher(shoot, Judge(spec_path=spec))
+    board = Board(watcher)
+    for event in watcher.job_events():
+        board.update(event)
+    html = board.page(live=False)
+    assert "would NOT pass" in html and "REQ034" in html
+    assert '<td>ID card front (portrait side)</td><td class="filled">filled</td>' in html
+    assert "connect-src 'none'" in html and "EventSource" not in html

@@ -3,6 +3,7 @@ is NOT READY with its findings; a good take replacing it is READY."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -80,3 +81,28 @@ def test_hidden_companions_cache_and_outputs_are_ignored(tmp_path: Path) -> None
         assert ignored(root / name, root)
     assert ignored(root / "take.mp4", root, (root / "take.mp4",))
     assert not ignored(root / "a" / "take.mp4", root, (out,))
+
+
+def test_with_a_spec_each_take_is_the_jobs_training_video(media_factory: Any,
+                                                          tmp_path: Path) -> None:
+    shutil.copy(media_factory.image(), tmp_path / "id_front.jpg")
+    spec = tmp_path / "avatar.toml"
+    spec.write_text('[job]\nname = "Day one"\n\n[media]\nid_card_front = "id_front.jpg"\n',
+                    encoding="utf-8")
+    watcher = _watcher(tmp_path)
+    watcher.judge.spec_path = spec
+    [job] = watcher.job_events()
+    assert job.job is not None and not job.job.verdict.ready
+    filled = {name for name, _label, ok in job.job.slots if ok}
+    assert filled == {"id_card_front"}
+    assert "REQ034" in [f.code for f in job.job.verdict.findings]  # no training video yet
+    assert watcher.job_events() == []  # asked again only when the spec changes
+    shutil.copy(media_factory.video(width=360, height=640), watcher.root / "bad.mp4")
+    shutil.copy(media_factory.video(), watcher.root / "good.mp4")
+    events = watcher.start()
+    assert sorted(_verdicts(events)) == [("bad.mp4", "NOT READY"), ("good.mp4", "READY")]
+    bad = watcher.takes[str(watcher.root / "bad.mp4")].verdict
+    assert bad is not None and [f.code for f in bad.findings if f.code.startswith("VID")] \
+        == ["VID006"]
+    # the job's own gaps (no ID card back, no letter) stay on the job panel
+    assert all(f.slot == "training_video" for f in bad.findings)
