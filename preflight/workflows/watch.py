@@ -102,6 +102,8 @@ class Take:
     #: When (wall clock) the file was first seen, and when it last changed.
     seen_at: float
     changed_at: float
+    #: When the file was last looked at.
+    looked_at: float = 0.0
     verdict: Verdict | None = None
     #: Order of the latest verdict (higher is newer).
     seq: int = 0
@@ -244,12 +246,16 @@ class Watcher:
         if take is None:
             changed = min(st.st_mtime, now)
             take = Take(path, path.relative_to(self.root).as_posix(), st.st_size, st.st_mtime_ns,
-                        now, changed)
+                        now, changed, looked_at=now)
             self.takes[key] = take
             return self._settle(take, now, listing, new=True)
+        looked, take.looked_at = take.looked_at, now
         if (st.st_size, st.st_mtime_ns) != (take.size, take.mtime_ns):
             was = take.state
-            take.size, take.mtime_ns, take.changed_at = st.st_size, st.st_mtime_ns, now
+            # The last write happened after the previous look, at its mtime when the clocks
+            # agree (a network share's may not: never before that look, never in the future).
+            take.changed_at = max(looked, min(st.st_mtime, now))
+            take.size, take.mtime_ns = st.st_size, st.st_mtime_ns
             return [WatchEvent("copying", take)] if was == "judged" else []
         return self._settle(take, now, listing, new=False)
 
@@ -257,8 +263,10 @@ class Watcher:
         """Judge a take that has been quiet long enough and is not open for writing."""
         if take.state == "judged":
             return []
-        quiet = now - take.changed_at >= self.options.quiet
-        if not quiet or open_for_writing(take.path):
+        if now - take.changed_at < self.options.quiet:
+            return [WatchEvent("copying", take)] if new else []
+        if open_for_writing(take.path):
+            take.changed_at = now  # still being written: asked again after another window
             return [WatchEvent("copying", take)] if new else []
         stamp = (take.size, take.mtime_ns)
         verdict = self.judge(take.path, listing=listing)
