@@ -220,8 +220,10 @@ class Board:
         """
         from preflight.safeio import write_output
 
+        with self.changed:
+            inputs = [t.path for t in self.takes.values()]
         try:
-            write_output(out, self.page(live=False).encode("utf-8", "surrogateescape"))
+            write_output(out, self.page(live=False).encode("utf-8", "surrogateescape"), inputs)
         except OSError as exc:
             raise PreflightError(f"cannot write the page to {out}: {exc.strerror or exc}") \
                 from None
