@@ -115,7 +115,7 @@ def _watch(watcher: Watcher, serve: bool, port: int, html_out: Path | None) -> N
 
     def on_event(event: WatchEvent) -> None:
         line = verdict_line(event)
-        if line is not None and not (event.kind == "copying" and event.listing):
+        if line is not None:
             click.echo(line)
         board.update(event)
 

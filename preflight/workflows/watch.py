@@ -292,11 +292,6 @@ class Watcher:
 
     # ---- views --------------------------------------------------------------------------
 
-    def newest_first(self) -> list[Take]:
-        """Takes, newest verdict first; those still copying on top."""
-        return sorted(self.takes.values(),
-                      key=lambda t: (t.state == "judged", -t.seq if t.verdict else -t.seen_at))
-
     def counts(self) -> dict[str, int]:
         """Takes ready, not ready and still copying."""
         out = {"ready": 0, "not_ready": 0, "copying": 0}

@@ -106,3 +106,17 @@ def test_with_a_spec_each_take_is_the_jobs_training_video(media_factory: Any,
         == ["VID006"]
     # the job's own gaps (no ID card back, no letter) stay on the job panel
     assert all(f.slot == "training_video" for f in bad.findings)
+
+
+def test_only_the_newest_takes_keep_their_frames(media_factory: Any, tmp_path: Path) -> None:
+    watcher = _watcher(tmp_path)
+    watcher.options.keep_views = 2
+    video = media_factory.video(width=360, height=640)
+    for name in ("a.mp4", "b.mp4", "c.mp4"):
+        shutil.copy(video, watcher.root / name)
+        _poll(watcher)
+        _poll(watcher)
+    kept = {t.shown: t.verdict is not None and t.verdict.view is not None
+            for t in watcher.takes.values()}
+    assert kept == {"a.mp4": False, "b.mp4": True, "c.mp4": True}
+    assert all(t.verdict is not None and t.verdict.findings for t in watcher.takes.values())
