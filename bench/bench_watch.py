@@ -23,6 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.common import concat_copies, ffmpeg_exe
 
 TARGET_SECONDS = 3.0
+TAKES = 500
+KEEP = 50
 CHUNK = 4 << 20
 SECONDS = 10
 
@@ -87,6 +89,7 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
         stop.set()
         thread.join(30)
         took = at[0] - done if at else float("inf")
+        grown = _memory_after(watcher, TAKES)
     return [
         {"name": f"verdict after a 5-min 1080p copy ({watcher.mode}, quiet window "
                  f"{QUIET_SECONDS:g} s)",
@@ -94,7 +97,43 @@ def run(cache_dir: Path) -> list[dict[str, Any]]:
          "ok": took <= TARGET_SECONDS},
         {"name": "CPU seconds of that verdict", "measured": f"{cpu[-1]:.2f} s" if cpu else "-",
          "target": "-", "ok": bool(cpu)},
+        {"name": f"memory held after {TAKES} verdicts with frames (page keeps {KEEP})",
+         "measured": f"{grown / 1e6:.0f} MB", "target": "< 300 MB",
+         "ok": grown < 300e6},
     ]
+
+
+def _memory_after(watcher: Any, takes: int) -> int:
+    """Bytes the watcher and its page hold after `takes` verdicts, each with its own copy of
+    the frames of the benchmark take (traced allocations, so the figure is the watcher's)."""
+    import tracemalloc
+    from dataclasses import replace
+
+    from preflight.workflows.watch import Take, WatchEvent
+    from preflight.workflows.watch_page import Board
+
+    verdict = next(t.verdict for t in watcher.takes.values() if t.verdict is not None)
+    view = verdict.view
+    if view is None or not any(f.pictures for f in view.files):
+        raise RuntimeError("the benchmark take has no frames to hold")
+    board = Board(watcher)
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for i in range(takes):
+        pictures = tuple(replace(p, src="".join([p.src[:1], p.src[1:]]))
+                         for f in view.files for p in f.pictures)
+        files = tuple(replace(f, pictures=pictures) for f in view.files)
+        mine = replace(verdict, view=replace(view, files=files))
+        path = watcher.root / f"take{i:03}.mp4"
+        take = Take(path, path.name, 1, i, 0.0, 0.0, verdict=mine, judged=(1, i))
+        watcher.takes[str(path)] = take
+        watcher._seq += 1
+        take.seq = watcher._seq
+        watcher._trim()
+        board.update(WatchEvent("verdict", take))
+    held = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    return held
 
 
 if __name__ == "__main__":
