@@ -32,6 +32,7 @@ from preflight.cli.sandbox import sandbox_cmd
 from preflight.cli.schema import schema_cmd
 from preflight.cli.status import status_cmd
 from preflight.cli.submit import submit_cmd
+from preflight.cli.watch import watch_cmd
 from preflight.errors import PreflightError
 
 __all__ = ["Outcome", "cli", "exit_code", "main", "run"]
@@ -72,7 +73,7 @@ def cli() -> None:
 
 for _command in (check_cmd, rule_cmd, rules_cmd, package_cmd, fix_cmd, submit_cmd, status_cmd,
                  sandbox_cmd, cache_group, hook_group, info_cmd, schema_cmd,
-                 init_cmd):
+                 init_cmd, watch_cmd):
     cli.add_command(_command)
 
 
