@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from preflight.cli._common import edition_choice, result_cache
-from preflight.errors import ConfigError
+from preflight.errors import ConfigError, TargetNotFound
 
 if TYPE_CHECKING:
     from preflight.workflows.watch import Watcher, WatchEvent
@@ -66,7 +66,7 @@ def summary_line(watcher: Watcher) -> str:
 
 
 @click.command("watch")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(path_type=Path))
 @click.option("--spec", "spec", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Judge each take as the training video of this job spec (body, edition, "
                    "ID photos, identity) and show the job as it stands.")
@@ -95,6 +95,11 @@ def watch_cmd(folder: Path, spec: Path | None, edition: str | None, job_json: st
     from preflight.workflows.watch import Watcher, WatchOptions
     from preflight.workflows.watch_judge import Judge
 
+    if not folder.exists():
+        raise TargetNotFound(folder)
+    if not folder.is_dir():
+        raise ConfigError("is not a folder: watch a folder (check judges a single file)",
+                          path=folder)
     if spec is not None and job_json is not None:
         raise ConfigError("--spec and --job-json cannot be used together (the spec is the job)")
     job = parse_job_json(job_json) if job_json is not None else None

@@ -93,3 +93,15 @@ def test_lines_summary_on_sigterm_and_listing_on_restart(media_factory: Any,
         assert again.stop() == 0
     finally:
         again.close()
+
+
+def test_a_missing_folder_or_a_file_exits_2_naming_it(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from preflight.cli import cli
+
+    missing = CliRunner().invoke(cli, ["watch", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "no such file or folder" in missing.output
+    (tmp_path / "take.mp4").write_bytes(b"")
+    a_file = CliRunner().invoke(cli, ["watch", str(tmp_path / "take.mp4")])
+    assert a_file.exit_code == 2 and "is not a folder" in a_file.output
