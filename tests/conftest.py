@@ -160,6 +160,6 @@ def media_factory(tmp_path_factory: pytest.TempPathFactory) -> Any:
     ``media_factory.video(width=, height=, seconds=, fps=, rotation=, codec=, container=,
     background=, subject=, audio=)``, ``.audio(...)``, ``.image(...)``, ``.bomb_png()``, ``.pdf()``.
     """
-    from tests.media.factory import MediaFactory
+    from tests.media.factory import MediaFactory, shared_dir
 
-    return MediaFactory(tmp_path_factory.mktemp("media"))
+    return MediaFactory(shared_dir(tmp_path_factory, "media"))

@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-from tests.media.factory import CachedMedia, ffmpeg, run_ffmpeg
+from tests.media.factory import CachedMedia, built_once, ffmpeg, run_ffmpeg
 
 FACES = Path(__file__).resolve().parent.parent / "data" / "faces"
 PEOPLE = {"astronaut": "astronaut.jpg", "hopper": "grace_hopper.jpg"}
@@ -82,6 +82,7 @@ def frame(t: float, *, w: int, h: int, people: tuple[str, ...], scale: float, bg
 class FaceMedia(CachedMedia):
     """Makes presenter media into `root`, reusing earlier ones with the same parameters."""
 
+    @built_once
     def video(self, *, people: tuple[str, ...] = ("astronaut",), scale: float = 1.15,
               bg: str = "green", seconds: float = 4.0, turn: int = 0, rotation: int = 0,
               width: int = 720, height: int = 1280, pause: tuple[float, float] | None = None,
@@ -145,6 +146,7 @@ class FaceMedia(CachedMedia):
                    "-movflags", "+faststart", str(out))
         return out
 
+    @built_once
     def id_card(self, *, person: str | None = "astronaut", side: str = "front",
                 blur: float = 0.0, faces: int = 1, glare: bool = False,
                 width: int = 1200) -> Path:

@@ -7,14 +7,16 @@ at the wanted size with a fast preset, then looped with stream copy up to the du
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
 import struct
 import subprocess
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 BACKGROUNDS = {
     "green": "0x00B140", "lime": "0x22C940", "blue": "0x0047BB", "black": "0x101010",
@@ -62,12 +64,42 @@ def _scene(w: int, h: int, background: str, subject: str) -> str:
     return ",".join(chain + draw)
 
 
+def shared_dir(tmp_path_factory: Any, name: str) -> Path:
+    """A folder for media every test of this run may share: under pytest-xdist, one for all
+    workers (the run's common temp folder), so each file is made once per run, not once per
+    worker and module."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    return Path(root) / f"shared-{name}"
+
+
+_T = TypeVar("_T")
+
+
+def built_once(fn: Callable[..., _T]) -> Callable[..., _T]:
+    """A builder of `CachedMedia`, run under the folder's lock: another process (a pytest-xdist
+    worker) sharing the folder waits, then finds the file made, never half written."""
+
+    @functools.wraps(fn)
+    def run(self: CachedMedia, *args: Any, **kw: Any) -> _T:
+        with self.lock:
+            return fn(self, *args, **kw)
+
+    return run
+
+
 class CachedMedia:
-    """Media made into `root` once per set of parameters (reused by later calls)."""
+    """Media made into `root` once per set of parameters (reused by later calls, also by other
+    processes sharing `root`)."""
 
     def __init__(self, root: Path):
+        from filelock import FileLock
+
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self.lock = FileLock(root / ".build.lock")  # re-entrant: builders may call builders
 
     def _path(self, kind: str, params: dict[str, Any], suffix: str) -> tuple[Path, bool]:
         key = hashlib.sha1(json.dumps([kind, params], sort_keys=True).encode()).hexdigest()[:12]
@@ -78,6 +110,7 @@ class CachedMedia:
 class MediaFactory(CachedMedia):
     """Makes media files into `root`, reusing earlier ones with the same parameters."""
 
+    @built_once
     def video(self, *, width: int = 1080, height: int = 1920, seconds: float = 2.0,
               fps: float = 25, rotation: int = 0, codec: str = "h264", container: str = "mp4",
               suffix: str | None = None, background: str = "green", subject: str = "presenter",
@@ -139,6 +172,7 @@ class MediaFactory(CachedMedia):
                    *amaps, "-c", "copy", "-t", f"{seconds:g}", *extra, "-f", fmt, str(out))
         return out
 
+    @built_once
     def audio(self, *, seconds: float = 61.0, rate: int = 48000, channels: int = 1,
               kind: str = "tone", fmt: str = "wav", name: str | None = None) -> Path:
         """A WAV or MP3 file: `kind` tone | silent | clipped."""
@@ -159,6 +193,7 @@ class MediaFactory(CachedMedia):
                    "-t", f"{seconds:g}", *codec, str(out))
         return out
 
+    @built_once
     def image(self, *, width: int = 1200, height: int = 800, fmt: str = "JPEG",
               mode: str = "RGB", exif_orientation: int | None = None,
               suffix: str | None = None) -> Path:
@@ -190,6 +225,7 @@ class MediaFactory(CachedMedia):
         img.save(out, fmt, **kw)
         return out
 
+    @built_once
     def bomb_png(self, width: int = 40000, height: int = 40000) -> Path:
         """A tiny PNG whose header announces `width` x `height` pixels."""
         out = self.root / f"bomb-{width}x{height}.png"
@@ -207,6 +243,7 @@ class MediaFactory(CachedMedia):
         out.write_bytes(png)
         return out
 
+    @built_once
     def pdf(self, *, pages: int = 1, truncated: bool = False) -> Path:
         """A minimal valid PDF (optionally cut short)."""
         out = self.root / f"letter-{pages}-{int(truncated)}.pdf"
@@ -216,6 +253,7 @@ class MediaFactory(CachedMedia):
         out.write_bytes(data[: len(data) // 2] if truncated else data)
         return out
 
+    @built_once
     def derived(self, src: Path, name: str, data: bytes) -> Path:
         """Write `data` as a new file named `name` (for corrupted variants)."""
         out = self.root / "derived" / name

@@ -12,6 +12,7 @@ from preflight.model import Report
 from preflight.workflows.check import check
 from tests.helpers import assert_codes
 from tests.media.faces import FaceMedia
+from tests.media.factory import shared_dir
 
 pytest.importorskip("dlib", reason="the presenter checks need the 'face' extra")
 
@@ -21,7 +22,7 @@ VIDEO_PRS = ["PRS001", "PRS002", "PRS003", "PRS004", "PRS012"]
 
 @pytest.fixture(scope="session")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> FaceMedia:
-    return FaceMedia(tmp_path_factory.mktemp("faces"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 def take(path: Path, job: dict[str, Any] | None = None) -> Report:

@@ -11,13 +11,14 @@ from typing import Any
 import pytest
 
 from tests.media.faces import FaceMedia
+from tests.media.factory import shared_dir
 
 pytest.importorskip("dlib", reason="the presenter checks need the 'face' extra")
 
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> FaceMedia:
-    return FaceMedia(tmp_path_factory.mktemp("faces-search"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 def _frames(path: Path) -> Any:

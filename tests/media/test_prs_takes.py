@@ -15,6 +15,7 @@ from preflight.rules.config import Config
 from preflight.workflows.check import check
 from tests.helpers import assert_codes
 from tests.media.faces import FaceMedia
+from tests.media.factory import shared_dir
 
 pytest.importorskip("dlib", reason="the presenter checks need the 'face' extra")
 
@@ -25,7 +26,7 @@ SMALL, TINY = 0.39, 0.15
 
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> FaceMedia:
-    return FaceMedia(tmp_path_factory.mktemp("faces-takes"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 def take(path: Path, job: dict[str, Any] | None = None, config: Config | None = None) -> Report:

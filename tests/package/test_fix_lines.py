@@ -130,8 +130,9 @@ def test_fix_of_a_conforming_video_has_nothing_to_do(media_factory: Any, tmp_pat
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.media.faces import FaceMedia
+    from tests.media.factory import shared_dir
 
-    return FaceMedia(tmp_path_factory.mktemp("faces"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 def test_sideways_720p_take_gets_one_plan(faces: Any, tmp_path: Path) -> None:

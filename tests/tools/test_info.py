@@ -19,8 +19,9 @@ from preflight.workflows.info import describe
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.media.faces import FaceMedia
+    from tests.media.factory import shared_dir
 
-    return FaceMedia(tmp_path_factory.mktemp("faces"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 def _json(*args: str) -> Any:

@@ -23,8 +23,9 @@ from preflight.workflows.init import draft_spec
 @pytest.fixture(scope="module")
 def faces(tmp_path_factory: pytest.TempPathFactory) -> Any:
     from tests.media.faces import FaceMedia
+    from tests.media.factory import shared_dir
 
-    return FaceMedia(tmp_path_factory.mktemp("faces"))
+    return FaceMedia(shared_dir(tmp_path_factory, "faces"))
 
 
 @pytest.fixture
