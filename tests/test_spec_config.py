@@ -354,3 +354,24 @@ def test_paths_outside_the_spec_folder_are_named_in_a_warning(
     assert ("preflight: warning: jobs/avatar.toml: media.training_video = take.mp4 is "
             "outside the spec's folder") in result.stderr
     assert "front.jpg is outside" not in result.stderr
+
+
+@pytest.mark.parametrize("command", [["package", "jobs/avatar.toml", "--out", "pkg"],
+                                     ["submit", "jobs/avatar.toml", "--dry-run"]])
+def test_package_and_submit_name_paths_outside_the_spec_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]) -> None:
+    """What is read and uploaded from outside the spec's folder is named before it is, by
+    `package` and `submit` as by `check`."""
+    from click.testing import CliRunner
+
+    from preflight.cli import cli
+
+    (tmp_path / "jobs").mkdir()
+    (tmp_path / "jobs" / "avatar.toml").write_text(
+        '[job]\nname = "A"\n[media]\ntraining_video = "../take.mp4"\n'
+        'id_card_front = "front.jpg"\n', encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli, command)
+    assert ("warning: jobs/avatar.toml: media.training_video = take.mp4 is outside the "
+            "spec's folder") in result.stderr, result.stderr
+    assert "front.jpg is outside" not in result.stderr

@@ -130,3 +130,23 @@ def count_option(value: str | None, hint: str) -> int | str | None:
     except ValueError:
         raise click.BadParameter("expected a part count (1–1000) or auto",
                                  param_hint=hint) from None
+
+
+def warn_outside(spec_path: str | None) -> None:
+    """Name every media path of the spec that lies outside its folder (allowed, but it is read
+    and uploaded: worth a look), as `check` does. A spec that does not load says nothing here:
+    the command reports it."""
+    if not spec_path:
+        return
+    from preflight.errors import PreflightError
+    from preflight.report.text import visible
+    from preflight.spec.loader import load_spec, outside
+
+    try:
+        spec = load_spec(spec_path)
+    except PreflightError:
+        return
+    for slot, path in outside(spec):
+        click.echo(visible(f"warning: {spec_path}: media.{slot} = {spec.display(path)} is "
+                           "outside the spec's folder (it is read and uploaded: make sure it "
+                           "is the file you mean)"), err=True)

@@ -6,7 +6,13 @@ import os
 
 import click
 
-from preflight.cli._common import Outcome, count_option, edition_choice, show_findings
+from preflight.cli._common import (
+    Outcome,
+    count_option,
+    edition_choice,
+    show_findings,
+    warn_outside,
+)
 from preflight.cli.progress import Bars
 from preflight.errors import PackageRefused
 
@@ -73,6 +79,7 @@ def package_cmd(spec: str | None, out_dir: str | None, parts: str | None,
         return _verify(verify_dir, full)
     if not spec or not out_dir:
         raise click.UsageError("give a spec and --out DIR (or --verify DIR)")
+    warn_outside(spec)
     try:
         with Bars(BAR_THRESHOLD) as bars:
             pkg = package(spec, out_dir, parts=count_option(parts, "--parts"),

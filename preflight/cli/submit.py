@@ -7,7 +7,13 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from preflight.cli._common import Outcome, count_option, region_choice, show_findings
+from preflight.cli._common import (
+    Outcome,
+    count_option,
+    region_choice,
+    show_findings,
+    warn_outside,
+)
 from preflight.cli.progress import SubmitDisplay
 from preflight.errors import PackageRefused
 
@@ -151,6 +157,7 @@ def submit_cmd(spec: str, region: str | None, endpoint: str | None, insecure_htt
         raise click.UsageError("--sandbox replaces --region/--endpoint")
     if not (use_sandbox or region or endpoint or dry_run):
         raise click.UsageError("give --region, --endpoint URL or --sandbox")
+    warn_outside(spec)
     try:
         with SubmitDisplay(quiet or fmt == "json") as display:
             result = submit(spec, region=region, endpoint=endpoint, sandbox=use_sandbox,
