@@ -242,11 +242,14 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
     judged = judge(sample, green, presenter if line else None)
     tw = max(f.rgb.shape[1] for f in frames)
     th = max(f.rgb.shape[0] for f in frames)
-    cap, pad, top = 40, 8, 84 + (20 if line else 0)
     cols = min(COLUMNS, len(frames))
     rows = -(-len(frames) // cols)
-    sheet = Image.new("RGB", (max(640, pad + cols * (tw + pad)), top + rows * (th + cap + pad)),
-                      (24, 24, 24))
+    cap, pad = 40, 8
+    width = max(640, pad + cols * (tw + pad))
+    said = _wrapped(line + "   (cyan box: a face; white box: the face compared with the ID "
+                    "card)", small, width - 2 * pad) if line else []
+    top = 84 + 20 * len(said)
+    sheet = Image.new("RGB", (width, top + rows * (th + cap + pad)), (24, 24, 24))
     d = ImageDraw.Draw(sheet)
     d.text((pad, 8), f"{video.name}  -  background: "
            f"{KIND_PHRASE.get(judged.verdict, judged.verdict)}", font=head,
@@ -255,8 +258,8 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
            "grey line: edge strip", font=small, fill=(200, 200, 200))
     d.text((pad, 56), "under each frame: time, what the edges show, % green of the edges / "
            "whole picture", font=small, fill=(200, 200, 200))
-    if line:
-        d.text((pad, 76), line + "   (cyan box: face)", font=small, fill=(120, 230, 255))
+    for n, text in enumerate(said):
+        d.text((pad, 76 + 20 * n), text, font=small, fill=(120, 230, 255))
     for i, (fr, res) in enumerate(zip(judged.frames, judged.results, strict=True)):
         x = pad + (i % cols) * (tw + pad)
         y = top + (i // cols) * (th + cap + pad)
@@ -268,6 +271,17 @@ def render(video: Path, sample: FrameSample | None, error: str | None,
         d.text((x, y + h + 21), f"edges {res.ring_green:.0%}  whole {res.coverage:.0%}",
                font=small, fill=(230, 230, 230))
     return sheet
+
+
+def _wrapped(text: str, font: Any, width: int) -> list[str]:
+    """`text` broken at spaces into lines no wider than `width` pixels in `font`."""
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and font.getlength(f"{lines[-1]} {word}") <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
 
 
 # ---- pictures for the HTML report ------------------------------------------------------------
