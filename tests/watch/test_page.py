@@ -4,6 +4,7 @@ self-contained file."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
@@ -60,7 +61,11 @@ def browser() -> Iterator[Any]:
 def test_a_new_verdict_appears_without_reload(browser: Any, watching: Any,
                                               media_factory: Any) -> None:
     watcher, board, url = watching
-    shutil.copy(media_factory.video(), watcher.root / "first.mp4")
+    # The first take lands whole (copied beside the folder, then renamed in, as a card reader
+    # app does); the second is copied in while the page is open.
+    staged = watcher.root.parent / "first.mp4"
+    shutil.copy(media_factory.video(), staged)
+    os.replace(staged, watcher.root / "first.mp4")
     context = browser.new_context()
     page = context.new_page()
     problems: list[str] = []
@@ -72,7 +77,15 @@ def test_a_new_verdict_appears_without_reload(browser: Any, watching: Any,
                if not route.request.url.startswith(url) else route.continue_())
     try:
         page.goto(url, wait_until="load")
-        page.wait_for_selector("article.take .badge.ready", timeout=PATIENCE_MS)
+        try:
+            page.wait_for_selector("article.take .badge.ready, article.take .badge.notready",
+                                   timeout=PATIENCE_MS)
+        except Exception as exc:  # say what the watcher and the page had, then fail
+            states = {k: (t.state, t.size) for k, t in watcher.takes.items()}
+            raise AssertionError(f"no verdict on the page: takes {states}; page:\n"
+                                 f"{page.inner_text('body')[:2000]}") from exc
+        first = page.locator("article.take", has_text="first.mp4")
+        assert first.locator(".badge.ready").count() == 1, first.inner_text()
         page.evaluate("() => { window.stayed = 'same document'; }")
         shutil.copy(media_factory.video(width=360, height=640), watcher.root / "second.mp4")
         card = page.locator("article.take", has_text="second.mp4")
