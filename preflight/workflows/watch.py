@@ -355,13 +355,14 @@ class Watcher:
     def run(self, on_event: Callable[[WatchEvent], None], stop: threading.Event,
             on_ready: Callable[[str], None] | None = None) -> None:
         """Watch until `stop` is set, calling `on_event` for every event, in order, and
-        `on_ready` with the watching mode once events are flowing."""
-        for ev in [*self.job_events(), *self.start()]:
-            on_event(ev)
+        `on_ready` with the watching mode once events are flowing. The observer starts before
+        the first look, so a file that lands between the two is seen by one or the other."""
         observer = self.observe()
         if on_ready is not None:
             on_ready(self.mode)
         try:
+            for ev in [*self.job_events(), *self.start()]:
+                on_event(ev)
             tick = min(self.options.quiet / 4, 0.25)
             while not stop.is_set():
                 self.wake.wait(tick)

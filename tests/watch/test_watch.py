@@ -120,3 +120,41 @@ def test_only_the_newest_takes_keep_their_frames(media_factory: Any, tmp_path: P
             for t in watcher.takes.values()}
     assert kept == {"a.mp4": False, "b.mp4": True, "c.mp4": True}
     assert all(t.verdict is not None and t.verdict.findings for t in watcher.takes.values())
+
+
+def test_a_take_landing_while_the_watch_starts_is_judged(tmp_path: Path,
+                                                         media_factory: Any) -> None:
+    """A file that lands right after the first look, before a polling observer would take its
+    first snapshot, is still judged: the observer starts before the first look."""
+    import threading
+
+    from preflight.workflows.watch import WatchEvent
+
+    (tmp_path / "preflight.toml").write_text(CONFIG, encoding="utf-8")
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    watcher = Watcher(shoot, Judge(config_for(None, shoot)),
+                      WatchOptions(quiet=0.2, poll=True, poll_interval=0.1))
+    first_look = watcher.start
+
+    def look_then_land() -> list[WatchEvent]:
+        events = first_look()
+        shutil.copy(media_factory.video(), shoot / "late.mp4")
+        return events
+
+    watcher.start = look_then_land  # type: ignore[method-assign]
+    judged = threading.Event()
+    stop = threading.Event()
+
+    def on_event(event: WatchEvent) -> None:
+        if event.kind == "verdict" and event.take is not None \
+                and event.take.path.name == "late.mp4":
+            judged.set()
+
+    thread = threading.Thread(target=watcher.run, args=(on_event, stop), daemon=True)
+    thread.start()
+    try:
+        assert judged.wait(60), f"late.mp4 never judged: {watcher.takes}"
+    finally:
+        stop.set()
+        thread.join(timeout=30)
