@@ -140,13 +140,11 @@ def warn_outside(spec_path: str | None) -> None:
         return
     from preflight.errors import PreflightError
     from preflight.report.text import visible
-    from preflight.spec.loader import load_spec, outside
+    from preflight.spec.loader import load_spec, outside_warnings
 
     try:
         spec = load_spec(spec_path)
     except PreflightError:
         return
-    for slot, path in outside(spec):
-        click.echo(visible(f"warning: {spec_path}: media.{slot} = {spec.display(path)} is "
-                           "outside the spec's folder (it is read and uploaded: make sure it "
-                           "is the file you mean)"), err=True)
+    for line in outside_warnings(spec, spec_path):
+        click.echo(visible(line), err=True)

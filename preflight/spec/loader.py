@@ -322,6 +322,14 @@ def outside(spec: JobSpec) -> list[tuple[str, Path]]:
     return out
 
 
+def outside_warnings(spec: JobSpec, label: str | None) -> list[str]:
+    """One warning per media path of `spec` outside its folder, the spec named as `label`
+    (what `check`, `package` and `submit` print before reading and uploading such a file)."""
+    return [f"warning: {label}: media.{slot} = {spec.display(path)} is outside the spec's "
+            "folder (it is checked and uploaded: make sure it is the file you mean)"
+            for slot, path in outside(spec)]
+
+
 def _account(raw: object, path: Path | None,
              problems: list[SpecError] | None = None) -> Account:
     report = _collector(problems)

@@ -16,7 +16,7 @@ from preflight.rules.cache import ResultCache
 from preflight.rules.config import Config, config_for, ignores_req
 from preflight.safeio import MAX_TEXT_BYTES
 from preflight.spec import JobSpec, load_spec
-from preflight.spec.loader import check_depth, outside, shown_path
+from preflight.spec.loader import check_depth, outside_warnings, shown_path
 from preflight.workflows import batch
 from preflight.workflows.batch import QUICK_JOB_DEFAULTS
 
@@ -111,9 +111,7 @@ class CheckRun:
                        "--no-respect-gitignore checks them")
         specs = [t.spec for t in self.targets if t.spec is not None]
         for spec in specs:
-            out.extend(f"warning: {spec.label}: media.{slot} = {spec.display(path)} is "
-                       "outside the spec's folder (it is checked and uploaded: make sure it "
-                       "is the file you mean)" for slot, path in outside(spec))
+            out.extend(outside_warnings(spec, spec.label))
         if self.config.ignores_req() or any(ignores_req(s.ignore) for s in specs):
             out.append("note: ignored REQ errors still stop `preflight package` and "
                        "`preflight submit` (the service would refuse the body)")
