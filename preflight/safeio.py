@@ -396,14 +396,8 @@ def read_own(path: Path | str, limit: int = 4096) -> bytes:
 
     :raises OSError: missing, a link, not a regular file, or unreadable.
     """
-    flags = os.O_RDONLY | NONBLOCK | NOINHERIT | NOFOLLOW | BINARY
-    if os.path.islink(path):  # also where O_NOFOLLOW does not exist
-        raise OSError(errno.ELOOP, "is a symbolic link; not following it", str(path))
-    fd = os.open(path, flags)
+    fd = open_fd(path, os.O_RDONLY, follow=False)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise not_regular(path, st.st_mode)
         return os.read(fd, limit)
     finally:
         os.close(fd)
