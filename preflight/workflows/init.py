@@ -15,7 +15,6 @@ ties. Whether the take is shot on a green screen is the GRN001 rule's verdict.
 from __future__ import annotations
 
 import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,7 +28,7 @@ from preflight.metastudio import (
     SLOTS,
     guess_slot_from_name,
 )
-from preflight.safeio import check_output
+from preflight.safeio import write_output
 from preflight.workflows.info import describe
 
 SPEC_NAME = "avatar.toml"
@@ -295,21 +294,6 @@ def draft_spec(folder: str | Path = ".", *, faces: bool = True) -> Draft:
     return Draft(root, text, slots, [*unused, *skipped])
 
 
-def _write_new(dst: Path, text: str, inputs: Iterable[Path]) -> None:
-    """Write ``text`` to ``dst`` through a temporary file in its folder and a rename, only
-    onto a regular file or a new path that is none of ``inputs``."""
-    check_output(dst, inputs)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", suffix=".part", dir=dst.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        check_output(dst, inputs)
-        os.replace(tmp, dst)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def write_spec(draft: Draft, *, force: bool = False) -> Path:
     """Write the drafted spec as ``avatar.toml`` in its folder, through a temporary file and
     a rename (never a partial file), and ``avatar.schema.json`` beside it when missing. An
@@ -328,9 +312,10 @@ def write_spec(draft: Draft, *, force: bool = False) -> Path:
     inputs = [p for files in draft.slots.values() for p in files]
     schema = draft.folder / SCHEMA_NAME
     try:
-        _write_new(dst, draft.text, inputs)
+        write_output(dst, draft.text.encode("utf-8"), inputs)
         if not schema.exists() and not schema.is_symlink():
-            _write_new(schema, json.dumps(spec_schema(), indent=2) + "\n", inputs)
+            write_output(schema, (json.dumps(spec_schema(), indent=2) + "\n").encode("utf-8"),
+                         inputs)
     except OSError as exc:
         raise PreflightError(f"cannot write {exc.filename or dst}: {exc.strerror or exc}"
                              ) from None
