@@ -158,7 +158,8 @@ def _check_html(run: CheckRun, *, options: RenderOptions, output: str | None,
               help="Write the report to a new or regular file (never an input, link, FIFO or "
               "device; - is standard output).")
 @click.option("-j", "--jobs", type=click.IntRange(min=1),
-              help=f"Files checked at once in folders (default: CPU count; {SERIAL_ENV}=1: one).")
+              help=f"Files checked at once, in folders and within a spec (default: CPU count; "
+              f"{SERIAL_ENV}=1: one).")
 @click.option("--exclude", multiple=True, metavar="PATTERN",
               help="Skip files matching this .gitignore-style pattern in folders (repeatable; "
               "adds to the configuration's exclude).")

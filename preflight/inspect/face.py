@@ -401,6 +401,7 @@ def face_quality(rgb: RGB, box: Box) -> Quality:
 #: first search finds no face (an ID card face of 60 px in a 600 px scan).
 SMALL_PHOTO = 1000
 _photo_lock = threading.Lock()
+_search_lock = threading.Lock()
 #: The last photos loaded and searched in this process, by file identity: an ID card front is
 #: read by its own rules and by the identity rule of the video.
 _photos: dict[tuple[Any, ...], tuple[Any, dict[int, tuple[Box, ...]]]] = {}
@@ -433,7 +434,14 @@ def shared_photo(path: Path, max_pixels: int) -> RGB:
 
 def photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[Box, ...]]:
     """The photo (`shared_photo`) and the faces in it, searched once per unchanged file (a
-    photo smaller than `SMALL_PHOTO` once more, finer, when no face is found)."""
+    photo smaller than `SMALL_PHOTO` once more, finer, when no face is found). Files checked
+    at once wait for each other here, so an ID card front is searched once, not once by its
+    own rules and again by the video's identity rule."""
+    with _search_lock:
+        return _photo_faces(path, max_pixels, upsample)
+
+
+def _photo_faces(path: Path, max_pixels: int, upsample: int) -> tuple[RGB, tuple[Box, ...]]:
     img = shared_photo(path, max_pixels)
     key = _photo_key(path, max_pixels)
     with _photo_lock:

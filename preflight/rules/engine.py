@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -67,13 +67,17 @@ def without_name(message: str, path: str | None, slot: str | None) -> str:
 class Engine:
     """Rules and their effective settings for one edition and configuration."""
 
-    def __init__(self, edition: str, config: Config, cache: ResultCache | None = None):
+    def __init__(self, edition: str, config: Config, cache: ResultCache | None = None,
+                 jobs: int = 1):
         self.edition = edition
         self.config = config
         self.settings = resolve(edition, config)
         self.rules = registry()
         #: Findings per unchanged file are reused from here (None: always check).
         self.cache = cache
+        #: Files of one spec checked at once (threads: decoding and face detection run
+        #: outside the GIL, so an ID card is searched while the video decodes).
+        self.jobs = jobs
         self._warming = False
 
     def _job_findings(self, ctx: JobContext, label: str | None) -> list[Finding]:
@@ -159,13 +163,34 @@ class Engine:
         findings = [with_position(f, spec) if f.path == label else f
                     for f in self._job_findings(job, label)]
         memos: dict[Path, dict[str, Any]] = {}
-        for slot, path in pairs:
-            memo = memos.setdefault(path, {})
-            findings.extend(self._file_findings(FileContext(job, path, slot, memo)))
+        contexts = [FileContext(job, path, slot, memos.setdefault(path, {}))
+                    for slot, path in pairs]
+        for found in self._each_file(contexts):
+            findings.extend(found)
         return Report.build(
             self.edition, self.unignored(findings, spec), files=[str(p) for _, p in pairs],
             spec_path=label,
         )
+
+    def _each_file(self, contexts: list[FileContext]) -> Iterator[list[Finding]]:
+        """The findings of each file, in order; `jobs` files at a time, each in a copy of the
+        caller's context (what the rules note and sample is gathered there)."""
+        jobs = min(self.jobs, len(contexts))
+        if jobs <= 1:
+            yield from (self._file_findings(c) for c in contexts)
+            return
+        import contextvars
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="preflight-file") as pool:
+            futures = [pool.submit(contextvars.copy_context().run, self._file_findings, c)
+                       for c in contexts]
+            try:
+                for fut in futures:
+                    yield fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
 
     def unignored(self, findings: Iterable[Finding], spec: JobSpec) -> list[Finding]:
         """The findings that neither the spec's ``ignore`` list nor the configuration's

@@ -419,10 +419,12 @@ class Checker:
     """Checks one target at a time with shared configuration, engines and cache. Thread-safe."""
 
     def __init__(self, config: Config, *, edition: str | None = None,
-                 cache: ResultCache | None = None):
+                 cache: ResultCache | None = None, jobs: int = 1):
         self.config = config
         self.edition = edition
         self.cache = cache
+        #: Files of one spec checked at once.
+        self.jobs = jobs
         self._engines: dict[str, Engine] = {}
         self._lock = threading.Lock()
 
@@ -432,7 +434,7 @@ class Checker:
 
         with self._lock:
             if edition not in self._engines:
-                self._engines[edition] = Engine(edition, self.config, self.cache)
+                self._engines[edition] = Engine(edition, self.config, self.cache, self.jobs)
             return self._engines[edition]
 
     def __call__(self, target: Target) -> Outcome:

@@ -184,11 +184,12 @@ def start(targets: JobSpec | str | Path | Iterable[str | Path],
             found = batch.Found([batch.grouped(found.targets)], found.skipped)
     rc = None if views else _cache(options.cache)
     edition = options.edition
+    jobs = batch.effective_jobs(options.jobs)
     checker: Callable[[batch.Target], batch.Outcome] = batch.Checker(cfg, edition=edition,
-                                                                     cache=rc)
+                                                                     cache=rc, jobs=jobs)
     if views:
         checker = _Viewer(checker, cfg, retitle=kind == "batch")
-    return CheckRun(kind, cfg, found, checker, batch.effective_jobs(options.jobs), edition, rc)
+    return CheckRun(kind, cfg, found, checker, jobs, edition, rc)
 
 
 def binding_config(config: Config | str | Path | None, near: Path) -> Config:
@@ -251,7 +252,7 @@ def check(
     spec names is checked alone, `jobs` at a time (default: CPU count), skipping `exclude`
     patterns (and the configuration's) and, unless `respect_gitignore` is false, files git
     ignores inside it; the findings come back as one report. A path named here is checked
-    even when git ignores it.
+    even when git ignores it. The files of one spec are checked `jobs` at a time too.
 
     `cache` (a `ResultCache` or its folder) reuses the findings of files unchanged since an
     earlier check; None checks everything afresh.

@@ -6,6 +6,7 @@ import threading
 import time
 import wave
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -204,3 +205,50 @@ def test_hidden_folders_and_files_are_skipped_unless_named(tmp_path: Path,
     assert ".trash" not in result.output and "._cover" not in result.output
     result = runner.invoke(cli, ["check", "shoot/.trash", "--no-cache"])
     assert result.exit_code == 1 and "old.mp4" in result.output and "VID001" in result.output
+
+
+def _spec_of_six(root: Path, media_factory: Any) -> Path:
+    """A whole spec naming six files (a video, audio, cover, both ID card sides, a letter)."""
+    root.mkdir(parents=True, exist_ok=True)
+    _wav(root / "voice.wav", 2.0)
+    for name in ("cover.png", "front.png", "back.png"):
+        _png(root / name)
+    spec = root / "avatar.toml"
+    spec.write_text(
+        '[job]\nname = "A"\nis_background_replacement = true\naudio_source_type = "AUDIO"\n'
+        f'[media]\ntraining_video = "{media_factory.video().as_posix()}"\n'
+        'audio = ["voice.wav"]\ncover = "cover.png"\nid_card_front = "front.png"\n'
+        f'id_card_back = "back.png"\ngrant_file = "{media_factory.pdf().as_posix()}"\n',
+        encoding="utf-8")
+    return spec
+
+
+def test_the_files_of_one_spec_are_checked_at_once_with_the_same_findings(
+        tmp_path: Path, media_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from preflight.rules.engine import Engine
+
+    spec = _spec_of_six(tmp_path / "job", media_factory)
+    serial = check(spec, jobs=1)
+    real = Engine._file_findings
+    lock = threading.Lock()
+    running, most, threads = [0], [0], set()
+
+    def spy(self: Engine, ctx: Any) -> Any:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+            threads.add(threading.current_thread().name)
+        try:
+            time.sleep(0.05)  # long enough for the other worker to take the next file
+            return real(self, ctx)
+        finally:
+            with lock:
+                running[0] -= 1
+
+    monkeypatch.setattr(Engine, "_file_findings", spy)
+    parallel = check(spec, jobs=2)
+    assert most[0] == 2 and len(threads) == 2
+    assert parallel.findings == serial.findings  # the same findings, in the same order
+    running[0] = most[0] = 0
+    monkeypatch.setenv("PREFLIGHT_SERIAL", "1")
+    assert check(spec).findings == serial.findings and most[0] == 1

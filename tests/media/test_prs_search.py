@@ -260,3 +260,37 @@ def test_a_poster_is_not_the_presenter_when_the_presenter_is_too_small() -> None
     got = analyse(shots, [analyse_frame(s.rgb, s.time, Params()).subject_box for s in shots])
     assert got.tracks and all(t.static for t in got.tracks)
     assert got.track is None and got.too_small is not None and got.too_small < got.floor
+
+
+def test_an_id_card_searched_from_two_threads_is_searched_once(faces: FaceMedia,
+                                                                tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch
+                                                                ) -> None:
+    """The files of a spec are checked at once: the card's own rules and the video's identity
+    rule meet on the same card, which is searched once."""
+    import shutil
+    import threading
+    import time
+
+    from preflight.inspect import face
+
+    card = tmp_path / "front.jpg"  # a new file: nothing cached for it
+    shutil.copy(faces.id_card(), card)
+    real = face.detect
+    calls: list[tuple[int, ...]] = []
+
+    def slow(img: Any, *args: Any, **kw: Any) -> Any:
+        calls.append(img.shape)
+        time.sleep(0.1)  # the other thread arrives while this search runs
+        return real(img, *args, **kw)
+
+    monkeypatch.setattr(face, "detect", slow)
+    got: list[Any] = []
+    threads = [threading.Thread(target=lambda: got.append(face.photo_faces(card, 10**8, 0)))
+               for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(calls) == 1 and len(got) == 2
+    assert got[0][1] == got[1][1] and len(got[0][1]) == 1
