@@ -9,8 +9,8 @@ anywhere in the picture that is not chroma green:
    down to `BODY` of its height when that is larger: a person's face is about a twelfth of
    their height); every other frame around the face the nearest frame shows (`FOLLOW`),
    searched whole only when that fails;
-2. a frame still without a face once more, finer, around the face its nearest frames show (a
-   detector miss is not an absence);
+2. a frame without the face its nearest frames show (none, or only another: a poster) once
+   more, finer, around that face (a detector miss is not an absence);
 3. the middle frame with a face, beside the largest face (left and right of its head and
    body), down to the floor or `OTHERS` of that face, for other people, each then looked for
    around the same place in every frame;
@@ -18,7 +18,9 @@ anywhere in the picture that is not chroma green:
    frames (a poster, a monitor) is static. The presenter is the face seen in the most frames,
    ties broken by the larger median box, then by the one nearer the centre (a static face only
    when nothing else is seen);
-5. its height measured once more at `SIZE_SCALES` (the detector's boxes come in 6/5 steps);
+5. its height measured once more at `SIZE_SCALES` (the detector's boxes come in 6/5 steps)
+   when that can matter: `Presenter.least_share` is under the floor (or, for the size rule,
+   under its threshold: `measured_share`);
 6. with no upright face at all, two frames turned by each quarter turn;
 7. with the presenter in fewer than half the frames (or only a still face seen) and a subject
    too short for a face at the floor, one frame at half the floor where a head would be: a
@@ -61,7 +63,7 @@ MAX_ZOOM = 2.0
 STILL = 3.0
 #: A face found in one frame is followed in the next down to this share of its height, within
 #: `REACH` of its height around it.
-FOLLOW, REACH = 0.8, 0.4
+FOLLOW, REACH = 0.8, 0.25
 #: Other faces are looked for down to this share of the presenter's face height (or the floor).
 OTHERS = 0.25
 
@@ -108,8 +110,17 @@ class Presenter:
     too_small: float | None = None
     #: The presenter's face height as a share of the frame height: the median of its boxes
     #: and of boxes found at `SIZE_SCALES` in one frame (the detector's boxes come in steps of
-    #: 6/5, so one scale alone is off by up to a tenth).
+    #: 6/5, so one scale alone is off by up to a tenth). None when not measured (see
+    #: `least_share`; `measured_share` measures it).
     height_share: float | None = None
+
+    def least_share(self) -> float | None:
+        """The least the measured height share can be: the median of the presenter's box
+        heights with two more measures under them all (None: no presenter)."""
+        t = self.track
+        if t is None:
+            return None
+        return float(median([0, 0, *(b.height for _, b in t.boxes)])) / self.detail[1]
 
     @property
     def track(self) -> Track | None:
@@ -195,6 +206,15 @@ def _nearest(boxes: Sequence[Sequence[Box]], i: int) -> Box | None:
             if 0 <= j < len(boxes) and boxes[j]:
                 return max(boxes[j], key=lambda b: b.height)
     return None
+
+
+def _nearest_all(boxes: Sequence[Sequence[Box]], i: int) -> list[Box]:
+    """The boxes of the frame nearest to `i` that shows any, largest first."""
+    for d in range(1, len(boxes)):
+        for j in (i - d, i + d):
+            if 0 <= j < len(boxes) and boxes[j]:
+                return sorted(boxes[j], key=lambda b: -b.height)
+    return []
 
 
 def _static(track: list[tuple[int, Box]], greys: Sequence[Grey]) -> bool:
@@ -290,12 +310,13 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
             boxes[i] = list(detect_scaled(greys[i], _least(areas[i], floor_px), areas[i]))
 
     def look_around(i: int) -> None:
-        near = _nearest(boxes, i)
-        if near is not None and same[i]:
-            boxes[i] = list(detect_scaled(greys[i], max(floor_px, 0.6 * near.height),
-                                          around(near, w, h)))
+        for near in _nearest_all(boxes, i) if same[i] else []:
+            if not any(_same(b, near) for b in boxes[i]):
+                boxes[i].extend(_new(detect_scaled(greys[i], max(floor_px, 0.6 * near.height),
+                                                   around(near, w, h)),
+                                     boxes[i]))
 
-    for i in [i for i, b in enumerate(boxes) if not b]:
+    for i in range(len(boxes)):  # a frame without the face its nearest frames show
         look_around(i)
     _others(greys, boxes, areas, floor_px, same)
     tracks = _tracks(boxes, greys)
@@ -320,11 +341,24 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
         small = _too_small(greys, areas, floor_px, same, boxes, still)
         if small is not None and only_still:  # a poster, and a presenter too small to see
             chosen, bridged = None, ()
-    size = _height_share(greys, tracks[chosen], h) if chosen is not None else None
+    result = Presenter(result.frames, result.tracks, chosen, (w, h), floor_px / h, bridged,
+                       turns, small)
+    least = result.least_share()
+    size = _height_share(greys, tracks[chosen], h) if chosen is not None and least is not None \
+        and least < floor_px / h else None
     if size is not None and size < floor_px / h:  # found, but under the floor: not reliably
         small = size
     return Presenter(result.frames, result.tracks, chosen, (w, h), floor_px / h, bridged,
                      turns, small, size)
+
+
+def measured_share(frames: Sequence[Any], p: Presenter) -> float | None:
+    """The presenter's face height share, measured at `SIZE_SCALES` too (`height_share`),
+    in the frames `p` was made from; None without a presenter."""
+    t = p.track
+    if p.height_share is not None or t is None:
+        return p.height_share
+    return _height_share([_grey(f) for f in frames], t, p.detail[1])
 
 
 #: Face sizes (shares of the found box height) at which one frame is searched again to measure
@@ -338,7 +372,8 @@ def _height_share(greys: Sequence[Grey], t: Track, h: int) -> float:
     heights = [float(x.height) for _, x in t.boxes]
     for k in SIZE_SCALES:
         found = [x for x in detect_scaled(g, k * b.height, around(b, g.shape[1], g.shape[0],
-                                                                   0.3)) if _same(x, b)]
+                                                                   0.3))
+                 if _same(x, b)]
         heights += [float(x.height) for x in found[:1]]
     return float(median(heights)) / h
 

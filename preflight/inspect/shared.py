@@ -222,6 +222,20 @@ def presenter(ctx: FileContext, min_face: float) -> Any:
     return ctx.memo(f"presenter:{min_face}", run)
 
 
+def presenter_height(ctx: FileContext, min_face: float) -> float | None:
+    """The presenter's face height share measured at every scale
+    (`preflight.inspect.presenter.measured_share`), once per file and face floor."""
+    from preflight.inspect.presenter import measured_share
+
+    p = presenter(ctx, min_face)
+    frames = _usable_frames(ctx)
+    if p is None or frames is None:
+        return None
+    got: float | None = ctx.memo(f"presenter-height:{min_face}",
+                                 lambda: measured_share(frames.frames, p))
+    return got
+
+
 def video_frame_at(ctx: FileContext, seconds: float, max_side: int) -> Any:
     """One more frame of this video near `seconds`, as displayed (a `Frame`, or None)."""
     from preflight.inspect.frames import sample_frames

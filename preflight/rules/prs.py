@@ -219,7 +219,11 @@ def face_size(ctx: FileContext, opts: Options) -> Iterator[Fact]:
     if p is None or t is None:
         return
     ratios = [b.height / p.detail[1] for _, b in t.boxes]
-    got = p.height_share if p.height_share is not None else median(ratios)
+    least = p.least_share()
+    if least is not None and least >= float(opts["min_height"]):
+        return  # large enough however the finer measure comes out
+    got = shared.presenter_height(ctx, float(opts["min_face"]))
+    got = got if got is not None else median(ratios)
     if got < float(opts["min_height"]):
         yield Fact(f"{ctx.path.name}: the face is {got:.0%} of the frame height (face box, "
                    f"median over {len(ratios)} frames and {len(SIZE_SCALES)} scales); it must "

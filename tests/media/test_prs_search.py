@@ -294,3 +294,87 @@ def test_an_id_card_searched_from_two_threads_is_searched_once(faces: FaceMedia,
         t.join()
     assert len(calls) == 1 and len(got) == 2
     assert got[0][1] == got[1][1] and len(got[0][1]) == 1
+
+
+def _poster_take(share: float) -> list[Any]:
+    """Eight frames of a 1920x1080 green take: the presenter's face `share` of the height, a
+    still portrait (a poster) behind."""
+    from tests.media.faces import frame
+
+    return [_Shot(i * 1.3, frame(i * 1.3, w=1920, h=1080, people=("astronaut",),
+                                 scale=share * 1080 / 0.362 / 1920, bg="green",
+                                 poster="hopper")) for i in range(8)]
+
+
+def test_a_frame_where_only_the_poster_was_seen_is_searched_around_the_presenter(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A frame whose first search found the poster but missed the presenter is searched again
+    around the presenter of its nearest frames (before, only a frame with no face at all
+    was): the presenter is found there, not just bridged over."""
+    from preflight.inspect import presenter
+    from preflight.inspect.green import Params, analyse_frame
+
+    shots = _poster_take(0.3)  # the presenter's face larger than the poster's (~200 px)
+    real = presenter.detect_scaled
+
+    def blind(img: Any, min_px: float, region: Any = None, **kw: Any) -> Any:
+        found = real(img, min_px, region, **kw)
+        # In frame 3 the detector misses the presenter (~300 px) when following it (from 0.8
+        # of its height) or searching anew (from 20 % of the frame, 216 px), not when it
+        # looks again around where the nearest frames show it (from 0.6 of its height).
+        if img is shots[3].luma and min_px >= 210:
+            return tuple(b for b in found if b.height < 260)
+        return found
+
+    monkeypatch.setattr(presenter, "detect_scaled", blind)
+    got = presenter.analyse(shots, [analyse_frame(s.rgb, s.time, Params()).subject_box
+                                    for s in shots])
+    assert got.track is not None and not got.track.static
+    assert 3 in got.track.frames and 3 not in got.bridged
+    assert any(t.static for t in got.tracks)  # the poster, seen and set aside
+
+
+def test_the_face_height_is_measured_again_only_when_it_can_matter(
+        faces: FaceMedia, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The finer measure of the face height (two more scales) is made only when the least it
+    can come to is under the floor or the size rule's threshold; its verdict is the one the
+    measure made every time would give."""
+    from preflight.inspect import presenter
+    from preflight.workflows.check import check
+
+    calls: list[int] = []
+    real = presenter._height_share
+
+    def counted(*args: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(presenter, "_height_share", counted)
+    job = {"is_background_replacement": True}
+    big = check(faces.video(), slot="training_video", job=job)
+    assert not calls and not [f for f in big.findings if f.code == "PRS004"]
+    small = check(faces.video(scale=0.45), slot="training_video", job=job, config=None)
+    size = [f for f in small.findings if f.code == "PRS004"]
+    assert calls and size and "2 scales" in size[0].message
+    monkeypatch.setattr(presenter.Presenter, "least_share", lambda self: 0.0)  # every time
+    again = check(faces.video(scale=0.45), slot="training_video", job=job)
+    assert [f.message for f in again.findings if f.code == "PRS004"] == [size[0].message]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_the_least_share_is_a_lower_bound_of_the_measure(seed: int) -> None:
+    import random
+    from statistics import median
+
+    from preflight.inspect.face import Box
+    from preflight.inspect.presenter import Presenter, Track
+
+    rng = random.Random(seed)
+    print("seed", seed)
+    for _ in range(200):
+        heights = [rng.randint(40, 400) for _ in range(rng.randint(1, 9))]
+        track = Track(tuple((i, Box(0, 0, h, h)) for i, h in enumerate(heights)))
+        p = Presenter((), (track,), 0, (1920, 1080), 0.04)
+        extra = [rng.randint(0, 500) for _ in range(2)]
+        least = p.least_share()
+        assert least is not None and least <= median([*heights, *extra]) / 1080 + 1e-12
