@@ -378,3 +378,41 @@ def test_the_least_share_is_a_lower_bound_of_the_measure(seed: int) -> None:
         extra = [rng.randint(0, 500) for _ in range(2)]
         least = p.least_share()
         assert least is not None and least <= median([*heights, *extra]) / 1080 + 1e-12
+
+
+def _varied_take(share: float, *, roll: float = 0.0, dim: float = 1.0, bg: str = "green",
+                 person: str = "astronaut") -> list[Any]:
+    """Eight 1920x1080 frames of a presenter whose face is `share` of the height, the picture
+    tilted by `roll` degrees and its brightness scaled by `dim`."""
+    from PIL import Image, ImageEnhance
+
+    from tests.media.faces import frame
+
+    shots = []
+    for i in range(8):
+        img = frame(i * 1.3, w=1920, h=1080, people=(person,), scale=share * 1080 / 0.362 / 1920,
+                    bg=bg)
+        if roll:
+            img = img.rotate(roll, resample=Image.Resampling.BILINEAR, fillcolor=(0, 177, 64))
+        if dim != 1.0:
+            img = ImageEnhance.Brightness(img).enhance(dim)
+        shots.append(_Shot(i * 1.3, img))
+    return shots
+
+
+@pytest.mark.parametrize(("share", "kw"), [
+    (0.05, {"roll": -15}), (0.05, {"roll": 20, "person": "hopper"}),
+    (0.25, {"roll": 20, "person": "hopper"}), (0.05, {"bg": "room"}), (0.05, {"dim": 0.45})])
+def test_tilted_dim_and_cluttered_takes_show_the_presenter_throughout(
+        share: float, kw: dict[str, Any]) -> None:
+    """Good takes a cheaper detector lost entirely (a false "no face" error): a head tilted by
+    15-20°, a small face before a furnished room, a dim picture. The presenter is seen in every
+    sampled frame, upright, big enough to judge, alone."""
+    from preflight.inspect.green import Params, analyse_frame
+    from preflight.inspect.presenter import analyse
+
+    shots = _varied_take(share, **kw)
+    regions = [analyse_frame(s.rgb, s.time, Params()).subject_box for s in shots]
+    got = analyse(shots, [r or (0, 0, 0, 0) for r in regions])  # as the check passes them
+    assert got.track is not None and len(got.shown()) == 8
+    assert got.turns is None and got.too_small is None and not got.others()
