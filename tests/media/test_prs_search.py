@@ -54,17 +54,19 @@ def test_search_in_the_subject_finds_the_faces_of_the_whole_frame(faces: FaceMed
     assert detect(rgb, 1, (0, 0, 0, 0)) == ()  # all green: nothing to search
 
 
-def _counting(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+def _counting(monkeypatch: pytest.MonkeyPatch, module: Any = None,
+              name: str = "detect") -> list[int]:
+    """Count the calls of `module.name` (default: dlib's searches, `face.detect`)."""
     from preflight.inspect import face
 
     calls: list[int] = []
-    real = face.detect
+    real = getattr(module or face, name)
 
     def counted(*args: Any, **kw: Any) -> Any:
         calls.append(1)
         return real(*args, **kw)
 
-    monkeypatch.setattr(face, "detect", counted)
+    monkeypatch.setattr(module or face, name, counted)
     return calls
 
 
@@ -342,14 +344,7 @@ def test_the_face_height_is_measured_again_only_when_it_can_matter(
     from preflight.inspect import presenter
     from preflight.workflows.check import check
 
-    calls: list[int] = []
-    real = presenter._height_share
-
-    def counted(*args: Any, **kw: Any) -> Any:
-        calls.append(1)
-        return real(*args, **kw)
-
-    monkeypatch.setattr(presenter, "_height_share", counted)
+    calls = _counting(monkeypatch, presenter, "_height_share")
     job = {"is_background_replacement": True}
     big = check(faces.video(), slot="training_video", job=job)
     assert not calls and not [f for f in big.findings if f.code == "PRS004"]
