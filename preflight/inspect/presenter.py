@@ -115,12 +115,8 @@ class Presenter:
     height_share: float | None = None
 
     def least_share(self) -> float | None:
-        """The least the measured height share can be: the median of the presenter's box
-        heights with two more measures under them all (None: no presenter)."""
-        t = self.track
-        if t is None:
-            return None
-        return float(median([0, 0, *(b.height for _, b in t.boxes)])) / self.detail[1]
+        """The least the measured height share can be (`_least_share`; None: no presenter)."""
+        return _least_share(self.track, self.detail[1])
 
     @property
     def track(self) -> Track | None:
@@ -199,15 +195,6 @@ def _new(found: Sequence[Box], have: Sequence[Box]) -> list[Box]:
     return [b for b in found if not any(_same(b, o) or _same(o, b) for o in have)]
 
 
-def _nearest(boxes: Sequence[Sequence[Box]], i: int) -> Box | None:
-    """The largest box of the frame nearest to `i` that shows one."""
-    for d in range(1, len(boxes)):
-        for j in (i - d, i + d):
-            if 0 <= j < len(boxes) and boxes[j]:
-                return max(boxes[j], key=lambda b: b.height)
-    return None
-
-
 def _nearest_all(boxes: Sequence[Sequence[Box]], i: int) -> list[Box]:
     """The boxes of the frame nearest to `i` that shows any, largest first."""
     for d in range(1, len(boxes)):
@@ -215,6 +202,19 @@ def _nearest_all(boxes: Sequence[Sequence[Box]], i: int) -> list[Box]:
             if 0 <= j < len(boxes) and boxes[j]:
                 return sorted(boxes[j], key=lambda b: -b.height)
     return []
+
+
+def _nearest(boxes: Sequence[Sequence[Box]], i: int) -> Box | None:
+    """The largest box of the frame nearest to `i` that shows one."""
+    return next(iter(_nearest_all(boxes, i)), None)
+
+
+def _least_share(t: Track | None, h: int) -> float | None:
+    """The least the measured height share of track `t` (in an image `h` high) can be: the
+    median of its box heights with two more measures under them all."""
+    if t is None:
+        return None
+    return float(median([0, 0, *(b.height for _, b in t.boxes)])) / h
 
 
 def _static(track: list[tuple[int, Box]], greys: Sequence[Grey]) -> bool:
@@ -341,9 +341,7 @@ def analyse(frames: Sequence[Any], regions: Sequence[Region | None] | None = Non
         small = _too_small(greys, areas, floor_px, same, boxes, still)
         if small is not None and only_still:  # a poster, and a presenter too small to see
             chosen, bridged = None, ()
-    result = Presenter(result.frames, result.tracks, chosen, (w, h), floor_px / h, bridged,
-                       turns, small)
-    least = result.least_share()
+    least = _least_share(tracks[chosen] if chosen is not None else None, h)
     size = _height_share(greys, tracks[chosen], h) if chosen is not None and least is not None \
         and least < floor_px / h else None
     if size is not None and size < floor_px / h:  # found, but under the floor: not reliably
@@ -372,8 +370,7 @@ def _height_share(greys: Sequence[Grey], t: Track, h: int) -> float:
     heights = [float(x.height) for _, x in t.boxes]
     for k in SIZE_SCALES:
         found = [x for x in detect_scaled(g, k * b.height, around(b, g.shape[1], g.shape[0],
-                                                                   0.3))
-                 if _same(x, b)]
+                                                                   0.3)) if _same(x, b)]
         heights += [float(x.height) for x in found[:1]]
     return float(median(heights)) / h
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -172,25 +172,18 @@ class Engine:
             spec_path=label,
         )
 
-    def _each_file(self, contexts: list[FileContext]) -> Iterator[list[Finding]]:
+    def _each_file(self, contexts: list[FileContext]) -> Iterable[list[Finding]]:
         """The findings of each file, in order; `jobs` files at a time, each in a copy of the
         caller's context (what the rules note and sample is gathered there)."""
         jobs = min(self.jobs, len(contexts))
         if jobs <= 1:
-            yield from (self._file_findings(c) for c in contexts)
-            return
+            return [self._file_findings(c) for c in contexts]
         import contextvars
-        from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="preflight-file") as pool:
-            futures = [pool.submit(contextvars.copy_context().run, self._file_findings, c)
-                       for c in contexts]
-            try:
-                for fut in futures:
-                    yield fut.result()
-            finally:
-                for fut in futures:
-                    fut.cancel()
+        from preflight.parallel import parallel_map
+
+        caller = contextvars.copy_context()
+        return parallel_map(lambda c: caller.copy().run(self._file_findings, c), contexts, jobs)
 
     def unignored(self, findings: Iterable[Finding], spec: JobSpec) -> list[Finding]:
         """The findings that neither the spec's ``ignore`` list nor the configuration's

@@ -15,13 +15,12 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal
 
 from preflight.errors import ConfigError, PreflightError, SpecError, TargetNotFound
 from preflight.metastudio import (
@@ -32,21 +31,17 @@ from preflight.metastudio import (
     guess_slot_from_name,
 )
 from preflight.model import FAMILIES, Finding, Report, Severity
+from preflight.parallel import parallel_map
 from preflight.safeio import file_key, read_capped, read_text
 from preflight.spec import toml
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     import pathspec
 
     from preflight.rules.cache import ResultCache
     from preflight.rules.config import Config
     from preflight.rules.engine import Engine
     from preflight.spec import JobSpec
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 #: Environment variable that forces serial checking when set to 1/true/yes.
 SERIAL_ENV = "PREFLIGHT_SERIAL"
@@ -73,33 +68,6 @@ def effective_jobs(jobs: int | None, environ: Mapping[str, str] | None = None) -
             raise ConfigError(f"--jobs must be at least 1, got {jobs}")
         return jobs
     return os.cpu_count() or 1
-
-
-def parallel_map(fn: Callable[[T], R], items: Iterable[T], jobs: int) -> Iterator[R]:
-    """``map(fn, items)`` on `jobs` threads, yielding results in input order.
-
-    At most ``2 * jobs`` results are in flight or waiting, so a slow first item holds back
-    memory, not work. With ``jobs == 1`` it runs in the calling thread. An exception raised by
-    `fn` is re-raised here, in order.
-    """
-    if jobs <= 1:
-        for item in items:
-            yield fn(item)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    window: deque[Future[R]] = deque()
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="preflight") as pool:
-        try:
-            for item in items:
-                window.append(pool.submit(fn, item))
-                if len(window) >= 2 * jobs:
-                    yield window.popleft().result()
-            while window:
-                yield window.popleft().result()
-        finally:
-            for fut in window:
-                fut.cancel()
 
 
 # ---- discovery -------------------------------------------------------------------------------
